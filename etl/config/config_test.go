@@ -1,0 +1,118 @@
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func testLookup(name string) (string, bool) {
+	if name == "CLICKHOUSE_PASSWORD" {
+		return "s3cr3t-pw", true
+	}
+	return "", false
+}
+
+func loadTestdata(t *testing.T, name string) (Config, error) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", name))
+	require.NoError(t, err)
+	return Parse(data, testLookup)
+}
+
+func TestGoodFiles(t *testing.T) {
+	files, err := filepath.Glob("testdata/*.good.yml")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			_, err := loadTestdata(t, filepath.Base(f))
+			require.NoError(t, err)
+		})
+	}
+}
+
+func TestBadFiles(t *testing.T) {
+	expected := map[string]string{
+		"unknown_key.bad.yml":      "field adress not found",
+		"missing_env.bad.yml":      "line 2: environment variable ADHOUSE_TEST_SURELY_UNSET is not set",
+		"bad_protocol.bad.yml":     `clickhouse.protocol: "grpc" is not native or http`,
+		"default_database.bad.yml": `clickhouse.database: "default" is reserved`,
+		"no_addr.bad.yml":          "clickhouse.addr: required when clickhouse.embedded is false",
+		"bad_database.bad.yml":     "clickhouse.database: \"ads; DROP TABLE x\" is not a plain identifier",
+		"bad_batch.bad.yml":        "load.batch_size: must be at least 1",
+		"bad_duration.bad.yml":     "cannot unmarshal !!str `soon` into time.Duration",
+		"same_ports.bad.yml":       "warehouse.http_port: must differ from warehouse.tcp_port",
+		"bad_yaml.bad.yml":         "did not find expected",
+		"bad_log.bad.yml":          `log.format: "xml" is not auto, console or json`,
+	}
+	files, err := filepath.Glob("testdata/*.bad.yml")
+	require.NoError(t, err)
+	require.Len(t, files, len(expected), "every bad fixture needs an expected error")
+	for _, f := range files {
+		name := filepath.Base(f)
+		t.Run(name, func(t *testing.T) {
+			want, ok := expected[name]
+			require.True(t, ok, "no expected error for %s", name)
+			_, err := loadTestdata(t, name)
+			require.ErrorContains(t, err, want)
+		})
+	}
+}
+
+func TestDefaultsApplyUnderPartialConfig(t *testing.T) {
+	cfg, err := loadTestdata(t, "production.good.yml")
+	require.NoError(t, err)
+	require.Equal(t, []string{"ch1.internal:9440", "ch2.internal:9440"}, cfg.ClickHouse.Addr)
+	require.Equal(t, "s3cr3t-pw", cfg.ClickHouse.Password.Reveal())
+	require.Equal(t, 50000, cfg.Load.BatchSize)
+	// Keys the file leaves out keep their defaults.
+	require.Equal(t, Default().Load.MaxRetries, cfg.Load.MaxRetries)
+	require.Equal(t, 10*time.Second, cfg.ClickHouse.DialTimeout)
+}
+
+func TestExampleConfigLoads(t *testing.T) {
+	t.Setenv("CLICKHOUSE_PASSWORD", "x")
+	cfg, err := LoadFile(filepath.Join("..", "..", "configs", "adhouse.example.yaml"))
+	require.NoError(t, err)
+	require.True(t, cfg.ClickHouse.Embedded)
+}
+
+func TestEmptyPathIsDefault(t *testing.T) {
+	cfg, err := LoadFile("")
+	require.NoError(t, err)
+	require.Equal(t, Default(), cfg)
+}
+
+func TestSecretNeverPrints(t *testing.T) {
+	cfg, err := loadTestdata(t, "production.good.yml")
+	require.NoError(t, err)
+	for _, out := range []string{
+		fmt.Sprintf("%v", cfg), fmt.Sprintf("%+v", cfg), fmt.Sprint(cfg.ClickHouse.Password),
+		mustJSON(t, cfg),
+	} {
+		require.NotContains(t, out, "s3cr3t-pw")
+	}
+}
+
+func TestExpansionOnlyInValues(t *testing.T) {
+	// A comment naming an unset variable must not fail the load.
+	_, err := Parse([]byte("# uses ${NOT_SET_ANYWHERE}\nlog:\n  level: info\n"), testLookup)
+	require.NoError(t, err)
+	_, err = Parse([]byte("log:\n  level: ${NOT_SET_ANYWHERE}\n"), testLookup)
+	require.Error(t, err)
+	require.True(t, strings.Contains(err.Error(), "NOT_SET_ANYWHERE"))
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	return string(b)
+}
