@@ -51,7 +51,9 @@ func (e *CurrencyError) Is(target error) bool { return target == ErrCurrencyMism
 // currency differs from the aggregate's or when the row has money but no
 // currency. It does not allocate.
 func (a *Aggregate) Add(r *Row) error {
-	if r.Currency != a.currency {
+	// Until the aggregate has a currency every row is checked, so that
+	// money without a currency is caught; after that, one comparison.
+	if r.Currency != a.currency || a.currency.IsZero() {
 		if err := a.adopt(r); err != nil {
 			return err
 		}
