@@ -1,0 +1,83 @@
+// Command adhouse keeps a ClickHouse warehouse of TikTok Ads entities and
+// statistics: one binary for the embedded warehouse, migrations, syncs, the
+// daemon, imports, exports, the API simulator and the demo.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/adhouse/adhouse/etl/config"
+)
+
+// app carries what every subcommand needs: the loaded configuration and the logger.
+type app struct {
+	configPath string
+	cfg        config.Config
+	log        zerolog.Logger
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := newRootCmd().ExecuteContext(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "adhouse:", err)
+		if errors.Is(err, context.Canceled) {
+			os.Exit(130)
+		}
+		os.Exit(1)
+	}
+}
+
+func newRootCmd() *cobra.Command {
+	a := &app{}
+	root := &cobra.Command{
+		Use:           "adhouse",
+		Short:         "A ClickHouse reporting warehouse for TikTok Ads",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config.LoadFile(a.configPath)
+			if err != nil {
+				return err
+			}
+			a.cfg = cfg
+			a.log, err = newLogger(cfg.Log, os.Stderr)
+			return err
+		},
+	}
+	root.PersistentFlags().StringVarP(&a.configPath, "config", "c", os.Getenv("ADHOUSE_CONFIG"),
+		"configuration file (default: built-in defaults, the embedded warehouse; env ADHOUSE_CONFIG)")
+	root.AddCommand(
+		newVersionCmd(),
+		newWarehouseCmd(a),
+		newMigrateCmd(a),
+		newDemoCmd(a),
+	)
+	return root
+}
+
+// newLogger builds the zerolog logger: console on a terminal, JSON otherwise.
+func newLogger(c config.Log, out *os.File) (zerolog.Logger, error) {
+	level, err := zerolog.ParseLevel(c.Level)
+	if err != nil {
+		return zerolog.Logger{}, fmt.Errorf("log.level: %w", err)
+	}
+	console := c.Format == "console" || (c.Format == "auto" && term.IsTerminal(int(out.Fd())))
+	var l zerolog.Logger
+	if console {
+		l = zerolog.New(zerolog.ConsoleWriter{Out: out, TimeFormat: "15:04:05"})
+	} else {
+		l = zerolog.New(out)
+	}
+	return l.Level(level).With().Timestamp().Logger(), nil
+}

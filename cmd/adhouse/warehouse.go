@@ -1,0 +1,96 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/adhouse/adhouse/etl/warehouse"
+)
+
+func newVersionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the adhouse version",
+		// The version needs no configuration.
+		PersistentPreRunE: func(*cobra.Command, []string) error { return nil },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := fmt.Fprintln(cmd.OutOrStdout(), "adhouse", warehouse.Version)
+			return err
+		},
+	}
+}
+
+func newWarehouseCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "warehouse",
+		Short: "Start, stop or inspect the embedded ClickHouse warehouse",
+	}
+	cmd.AddCommand(
+		&cobra.Command{
+			Use:   "start",
+			Short: "Start the embedded warehouse on loopback and wait until it answers",
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				st, err := warehouse.Start(cmd.Context(), a.engineOptions())
+				if err != nil {
+					return err
+				}
+				printState(cmd, st)
+				return nil
+			},
+		},
+		&cobra.Command{
+			Use:   "stop",
+			Short: "Stop the embedded warehouse",
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				if err := warehouse.Stop(cmd.Context(), a.cfg.Warehouse.Dir); err != nil {
+					return err
+				}
+				_, err := fmt.Fprintln(cmd.OutOrStdout(), "stopped")
+				return err
+			},
+		},
+		&cobra.Command{
+			Use:   "status",
+			Short: "Say whether the embedded warehouse runs, and where",
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				st, err := warehouse.Status(cmd.Context(), a.cfg.Warehouse.Dir)
+				if err != nil {
+					return err
+				}
+				printState(cmd, st)
+				return nil
+			},
+		},
+		newEngineCmd(),
+	)
+	return cmd
+}
+
+// newEngineCmd is the child process that serves the engine; users never call it.
+func newEngineCmd() *cobra.Command {
+	var dir, library string
+	cmd := &cobra.Command{
+		Use:               "engine",
+		Hidden:            true,
+		PersistentPreRunE: func(*cobra.Command, []string) error { return nil },
+		RunE: func(*cobra.Command, []string) error {
+			return warehouse.RunEngine(library, dir)
+		},
+	}
+	cmd.Flags().StringVar(&dir, "dir", "", "prepared warehouse folder")
+	cmd.Flags().StringVar(&library, "library", "", "path of libchdb.so")
+	return cmd
+}
+
+func (a *app) engineOptions() warehouse.EngineOptions {
+	w := a.cfg.Warehouse
+	return warehouse.EngineOptions{
+		Dir: w.Dir, Library: w.Library, TCPPort: w.TCPPort, HTTPPort: w.HTTPPort, StartTimeout: w.StartTimeout,
+	}
+}
+
+func printState(cmd *cobra.Command, st warehouse.State) {
+	fmt.Fprintf(cmd.OutOrStdout(), "running pid=%d native=%s http=%s dir=%s user=%s (password in %s/admin.password)\n",
+		st.PID, st.NativeAddr(), st.HTTPAddr(), st.Dir, warehouse.AdminUser, st.Dir)
+}

@@ -1,0 +1,181 @@
+package load
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// DatedRow is a statistics row: it knows the local day it belongs to.
+type DatedRow interface {
+	Row
+	// StatDate is the row's day in the advertiser's timezone, at 00:00 UTC.
+	StatDate() time.Time
+}
+
+// WindowSpec names one re-loadable unit: a statistics table, an advertiser and
+// an inclusive range of local days.
+type WindowSpec struct {
+	Table        Table
+	AdvertiserID string
+	From, To     time.Time
+	// RunID ties the commit to the sync run that made it.
+	RunID string
+}
+
+// Window is a load in progress; nothing of it is visible until [Window.Commit].
+// Rows stream in through Append and leave in batches, so memory holds at most
+// one batch. A Window is used by one goroutine.
+type Window struct {
+	l        *Loader
+	spec     WindowSpec
+	version  uint64
+	buf      []Row
+	sent     int
+	batches  []uint64
+	perDay   map[time.Time]uint64
+	finished bool
+}
+
+// ErrWindowFinished is returned when a committed or aborted window is used again.
+var ErrWindowFinished = errors.New("load: window already committed or aborted")
+
+// Begin starts loading a window. Its version is taken now, so of two loads of
+// the same days the one begun later wins, whatever order they commit in.
+func (l *Loader) Begin(spec WindowSpec) (*Window, error) {
+	spec.From, spec.To = day(spec.From), day(spec.To)
+	if spec.To.Before(spec.From) {
+		return nil, fmt.Errorf("load: window %s..%s ends before it starts", spec.From.Format(time.DateOnly), spec.To.Format(time.DateOnly))
+	}
+	if !spec.Table.Versioned {
+		return nil, fmt.Errorf("load: table %s is not versioned", spec.Table.Name)
+	}
+	return &Window{
+		l: l, spec: spec, version: NewVersion(),
+		buf:    make([]Row, 0, min(l.opts.BatchSize, 1<<16)),
+		perDay: map[time.Time]uint64{},
+	}, nil
+}
+
+// Append adds a row to the window, sending a batch when one is full.
+func (w *Window) Append(ctx context.Context, r DatedRow) error {
+	if w.finished {
+		return ErrWindowFinished
+	}
+	d := r.StatDate()
+	if d.Before(w.spec.From) || d.After(w.spec.To) {
+		return fmt.Errorf("load %s: advertiser %s: row for %s is outside the window %s..%s", w.spec.Table.Name, w.spec.AdvertiserID,
+			d.Format(time.DateOnly), w.spec.From.Format(time.DateOnly), w.spec.To.Format(time.DateOnly))
+	}
+	w.perDay[d]++
+	w.buf = append(w.buf, r)
+	if len(w.buf) >= w.l.opts.BatchSize {
+		return w.flush(ctx)
+	}
+	return nil
+}
+
+// Rows is the number of rows appended so far.
+func (w *Window) Rows() int { return w.sent + len(w.buf) }
+
+func (w *Window) flush(ctx context.Context) error {
+	if len(w.buf) == 0 {
+		return nil
+	}
+	v, err := w.l.send(ctx, w.spec.Table, w.buf, w.sent)
+	if err != nil {
+		return fmt.Errorf("advertiser %s window %s..%s: %w", w.spec.AdvertiserID,
+			w.spec.From.Format(time.DateOnly), w.spec.To.Format(time.DateOnly), err)
+	}
+	w.batches = append(w.batches, v)
+	w.sent += len(w.buf)
+	clear(w.buf)
+	w.buf = w.buf[:0]
+	return nil
+}
+
+// Commit sends what is left and makes the window visible, replacing every
+// earlier load of its days, in one single-block INSERT.
+func (w *Window) Commit(ctx context.Context) error {
+	if w.finished {
+		return ErrWindowFinished
+	}
+	if err := w.flush(ctx); err != nil {
+		return err
+	}
+	rows := make([]Row, 0, 31)
+	now := time.Now().UTC()
+	for d := w.spec.From; !d.After(w.spec.To); d = d.AddDate(0, 0, 1) {
+		rows = append(rows, commitRow{
+			table: w.spec.Table.Name, advertiser: w.spec.AdvertiserID, date: d,
+			windowVersion: w.version, batches: w.batches, rows: w.perDay[d],
+			from: w.spec.From, to: w.spec.To, runID: w.spec.RunID, at: now,
+		})
+	}
+	// One INSERT of at most a few hundred rows into an unpartitioned table is
+	// one block, one part: ClickHouse applies it whole or not at all.
+	if err := w.l.Insert(ctx, commitsTable, rows); err != nil {
+		return fmt.Errorf("commit advertiser %s window %s..%s: %w", w.spec.AdvertiserID,
+			w.spec.From.Format(time.DateOnly), w.spec.To.Format(time.DateOnly), err)
+	}
+	w.finished = true
+	return nil
+}
+
+// Abort drops the window: rows already sent stay invisible and are pruned later.
+func (w *Window) Abort() {
+	w.finished = true
+	clear(w.buf)
+	w.buf = nil
+}
+
+var commitsTable = Table{
+	Name: "load_commits",
+	Columns: []string{"table_name", "advertiser_id", "stat_date", "window_version", "batch_versions",
+		"row_count", "window_from", "window_to", "run_id", "committed_at"},
+}
+
+type commitRow struct {
+	table, advertiser string
+	date, from, to    time.Time
+	windowVersion     uint64
+	batches           []uint64
+	rows              uint64
+	runID             string
+	at                time.Time
+}
+
+func (c commitRow) AppendValues(dst []any) []any {
+	batches := c.batches
+	if batches == nil {
+		batches = []uint64{}
+	}
+	return append(dst, c.table, c.advertiser, c.date, c.windowVersion, batches, c.rows, c.from, c.to, c.runID, c.at)
+}
+
+// Prune deletes rows of a statistics table that no committed window shows any
+// more: versions older than the newest committed window of their day. It
+// never touches a load in progress, whose versions are newer. Views are right
+// without it; it only reclaims space.
+func (l *Loader) Prune(ctx context.Context, table string) error {
+	db := l.opts.Database
+	q := fmt.Sprintf(`DELETE FROM %[1]s.%[2]s WHERE (advertiser_id, stat_date, load_version) IN (
+    SELECT s.advertiser_id, s.stat_date, s.load_version
+    FROM %[1]s.%[2]s AS s
+    INNER JOIN (
+        SELECT advertiser_id, stat_date, max(window_version) AS committed
+        FROM %[1]s.load_commits WHERE table_name = {table:String}
+        GROUP BY advertiser_id, stat_date
+    ) AS c USING (advertiser_id, stat_date)
+    WHERE s.load_version < c.committed)`, db, table)
+	if err := l.conn.Exec(withParams(ctx, map[string]string{"table": table}), q); err != nil {
+		return fmt.Errorf("prune %s.%s: %w", db, table, err)
+	}
+	return nil
+}
+
+func day(t time.Time) time.Time {
+	y, m, d := t.Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}

@@ -1,0 +1,430 @@
+// Package warehouse runs the embedded ClickHouse engine on loopback and opens
+// connections to whichever ClickHouse the configuration names.
+//
+// The embedded engine is chDB's libchdb.so (ClickHouse 26.7) from the pinned
+// npm package, served over the native and HTTP protocols by a child process of
+// our own: [Start] prepares a folder (config.xml with the ports, users.xml with
+// a generated admin password), spawns `adhouse warehouse engine`, which calls
+// [RunEngine], and waits until both ports answer.
+package warehouse
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// AdminUser is the engine's read-write user; its password is generated on first
+// start and kept in the warehouse folder with 0600 permissions.
+const AdminUser = "adhouse_admin"
+
+// Files inside the warehouse folder.
+const (
+	stateFile    = "state.json"
+	passwordFile = "admin.password"
+	logFile      = "engine.log"
+	lockFile     = "start.lock"
+)
+
+// ErrNotRunning is returned when the embedded warehouse has no live engine.
+var ErrNotRunning = errors.New("warehouse: the embedded warehouse is not running (start it with `adhouse warehouse start`)")
+
+// EngineOptions says where the embedded engine lives and how to start it.
+type EngineOptions struct {
+	// Dir is the warehouse folder: data, users, logs, pid and state.
+	Dir string
+	// Library is the path of libchdb.so.
+	Library string
+	// TCPPort and HTTPPort are loopback ports; 0 picks free ones.
+	TCPPort, HTTPPort int
+	// Binary is the adhouse executable that serves the engine; empty means this one.
+	Binary string
+	// StartTimeout bounds the wait until both ports answer.
+	StartTimeout time.Duration
+	// DieWithParent ends the engine when the process that started it dies;
+	// tests use it so no engine outlives its test binary.
+	DieWithParent bool
+}
+
+// State describes a running embedded engine, as recorded in its folder.
+type State struct {
+	PID       int       `json:"pid"`
+	TCPPort   int       `json:"tcp_port"`
+	HTTPPort  int       `json:"http_port"`
+	StartedAt time.Time `json:"started_at"`
+	Dir       string    `json:"dir"`
+}
+
+// NativeAddr is the native-protocol address of the engine.
+func (s State) NativeAddr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.TCPPort)) }
+
+// HTTPAddr is the HTTP address of the engine.
+func (s State) HTTPAddr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.HTTPPort)) }
+
+// Start launches the engine unless one already serves dir, and returns its
+// state once both ports answer. It is safe to call from two processes at once.
+func Start(ctx context.Context, opts EngineOptions) (State, error) {
+	dir, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return State{}, fmt.Errorf("warehouse: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o700); err != nil {
+		return State{}, fmt.Errorf("warehouse: %w", err)
+	}
+	unlock, err := lock(filepath.Join(dir, lockFile))
+	if err != nil {
+		return State{}, err
+	}
+	defer unlock()
+
+	if st, err := Status(ctx, dir); err == nil {
+		return st, nil
+	}
+	library, err := filepath.Abs(opts.Library)
+	if err != nil {
+		return State{}, fmt.Errorf("warehouse: %w", err)
+	}
+	if _, err := os.Stat(library); err != nil {
+		return State{}, fmt.Errorf("warehouse: the ClickHouse engine library is missing (%w); run `make tools` to install it", err)
+	}
+	password, err := adminPassword(dir)
+	if err != nil {
+		return State{}, err
+	}
+	tcpPort, httpPort := opts.TCPPort, opts.HTTPPort
+	if tcpPort == 0 || httpPort == 0 {
+		ports, err := freePorts(2)
+		if err != nil {
+			return State{}, err
+		}
+		if tcpPort == 0 {
+			tcpPort = ports[0]
+		}
+		if httpPort == 0 {
+			httpPort = ports[1]
+		}
+	}
+	if err := writeEngineConfig(dir, tcpPort, httpPort, password); err != nil {
+		return State{}, err
+	}
+	binary := opts.Binary
+	if binary == "" {
+		if binary, err = os.Executable(); err != nil {
+			return State{}, fmt.Errorf("warehouse: %w", err)
+		}
+	}
+	logf, err := os.OpenFile(filepath.Join(dir, logFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return State{}, fmt.Errorf("warehouse: %w", err)
+	}
+	defer logf.Close()
+	cmd := exec.Command(binary, "warehouse", "engine", "--dir", dir, "--library", library)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	// Its own session, so the engine outlives `adhouse warehouse start` and a
+	// terminal's Ctrl-C aimed at a later command does not reach it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if opts.DieWithParent {
+		cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	}
+	if err := cmd.Start(); err != nil {
+		return State{}, fmt.Errorf("warehouse: starting the engine: %w", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }() // reaps the child when this process outlives it
+
+	st := State{PID: cmd.Process.Pid, TCPPort: tcpPort, HTTPPort: httpPort, StartedAt: time.Now().UTC(), Dir: dir}
+	timeout := opts.StartTimeout
+	if timeout <= 0 {
+		timeout = time.Minute
+	}
+	if err := waitReady(ctx, st, exited, timeout); err != nil {
+		_ = cmd.Process.Kill()
+		return State{}, fmt.Errorf("%w\n%s", err, logTail(filepath.Join(dir, logFile)))
+	}
+	if err := writeJSON(filepath.Join(dir, stateFile), st); err != nil {
+		_ = cmd.Process.Kill()
+		return State{}, err
+	}
+	return st, nil
+}
+
+// Status returns the state of the engine serving dir, or [ErrNotRunning].
+func Status(ctx context.Context, dir string) (State, error) {
+	var st State
+	data, err := os.ReadFile(filepath.Join(dir, stateFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return State{}, ErrNotRunning
+	}
+	if err != nil {
+		return State{}, fmt.Errorf("warehouse: %w", err)
+	}
+	if err := json.Unmarshal(data, &st); err != nil {
+		return State{}, fmt.Errorf("warehouse: %s: %w", stateFile, err)
+	}
+	if !isEngine(st.PID, st.Dir) {
+		return State{}, fmt.Errorf("%w (stale state: process %d is gone)", ErrNotRunning, st.PID)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := ping(pingCtx, st); err != nil {
+		return State{}, fmt.Errorf("warehouse: engine %d does not answer: %w", st.PID, err)
+	}
+	return st, nil
+}
+
+// Stop ends the engine serving dir and waits until it is gone. Stopping a
+// stopped warehouse is not an error.
+func Stop(ctx context.Context, dir string) error {
+	data, err := os.ReadFile(filepath.Join(dir, stateFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("warehouse: %w", err)
+	}
+	var st State
+	if err := json.Unmarshal(data, &st); err != nil {
+		return fmt.Errorf("warehouse: %s: %w", stateFile, err)
+	}
+	if isEngine(st.PID, st.Dir) {
+		_ = syscall.Kill(st.PID, syscall.SIGTERM)
+		deadline := time.Now().Add(15 * time.Second)
+		for isEngine(st.PID, st.Dir) {
+			if time.Now().After(deadline) {
+				_ = syscall.Kill(st.PID, syscall.SIGKILL)
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+	if err := os.Remove(filepath.Join(dir, stateFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("warehouse: %w", err)
+	}
+	return nil
+}
+
+// Kill ends the engine at once with SIGKILL, as a crash would; tests use it.
+func Kill(st State) error {
+	if err := syscall.Kill(st.PID, syscall.SIGKILL); err != nil {
+		return fmt.Errorf("warehouse: %w", err)
+	}
+	for isEngine(st.PID, st.Dir) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	return nil
+}
+
+// AdminPassword returns the generated admin password of the warehouse in dir.
+func AdminPassword(dir string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, passwordFile))
+	if err != nil {
+		return "", fmt.Errorf("warehouse: reading the admin password: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+func adminPassword(dir string) (string, error) {
+	if pw, err := AdminPassword(dir); err == nil && pw != "" {
+		return pw, nil
+	}
+	buf := make([]byte, 24)
+	if _, err := rand.Read(buf); err != nil {
+		return "", fmt.Errorf("warehouse: %w", err)
+	}
+	pw := hex.EncodeToString(buf)
+	if err := os.WriteFile(filepath.Join(dir, passwordFile), []byte(pw+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("warehouse: %w", err)
+	}
+	return pw, nil
+}
+
+// writeEngineConfig writes the engine's config.xml and users.xml. The engine
+// authenticates its own serving query as `default` from loopback, so `default`
+// must stay password-less; its grants allow nothing but that query.
+func writeEngineConfig(dir string, tcpPort, httpPort int, password string) error {
+	sum := sha256.Sum256([]byte(password))
+	cfg := fmt.Sprintf(`<clickhouse>
+    <listen_host>127.0.0.1</listen_host>
+    <tcp_port>%d</tcp_port>
+    <http_port>%d</http_port>
+    <user_directories><users_xml><path>users.xml</path></users_xml></user_directories>
+</clickhouse>
+`, tcpPort, httpPort)
+	users := fmt.Sprintf(`<clickhouse>
+    <profiles>
+        <default><async_insert>0</async_insert></default>
+        <readonly><readonly>1</readonly></readonly>
+    </profiles>
+    <quotas><default/></quotas>
+    <users>
+        <%[1]s>
+            <password_sha256_hex>%[2]s</password_sha256_hex>
+            <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
+            <profile>default</profile>
+            <quota>default</quota>
+        </%[1]s>
+        <default>
+            <password></password>
+            <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
+            <profile>default</profile>
+            <quota>default</quota>
+            <grants>
+                <query>GRANT SYSTEM LISTEN ON *.*</query>
+                <query>GRANT SELECT ON system.numbers</query>
+            </grants>
+        </default>
+    </users>
+</clickhouse>
+`, AdminUser, hex.EncodeToString(sum[:]))
+	if err := os.WriteFile(filepath.Join(dir, "config.xml"), []byte(cfg), 0o600); err != nil {
+		return fmt.Errorf("warehouse: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "users.xml"), []byte(users), 0o600); err != nil {
+		return fmt.Errorf("warehouse: %w", err)
+	}
+	return nil
+}
+
+func waitReady(ctx context.Context, st State, exited <-chan error, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		if err := ping(ctx, st); err == nil {
+			return nil
+		}
+		select {
+		case err := <-exited:
+			return fmt.Errorf("warehouse: the engine exited while starting (%v)", err)
+		case <-ctx.Done():
+			return fmt.Errorf("warehouse: the engine did not answer on 127.0.0.1:%d/%d within %s", st.TCPPort, st.HTTPPort, timeout)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// ping checks that both listeners answer: HTTP /ping and a native TCP connect.
+func ping(ctx context.Context, st State) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+st.HTTPAddr()+"/ping", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("HTTP /ping answered %s", resp.Status)
+	}
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", st.NativeAddr())
+	if err != nil {
+		return err
+	}
+	return conn.Close()
+}
+
+// isEngine tells whether pid is alive and is the engine of dir, so a stale pid
+// file after a reboot or a kill -9 never points at an unrelated process.
+func isEngine(pid int, dir string) bool {
+	if pid <= 0 {
+		return false
+	}
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err == nil {
+		// A zombie (state Z) has exited; it is only waiting to be reaped.
+		if i := strings.LastIndexByte(string(stat), ')'); i > 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
+			return false
+		}
+	}
+	args := strings.Split(string(cmdline), "\x00")
+	for i, a := range args {
+		if a == "--dir" && i+1 < len(args) && args[i+1] == dir {
+			return true
+		}
+	}
+	return false
+}
+
+func freePorts(n int) ([]int, error) {
+	ports := make([]int, 0, n)
+	var listeners []net.Listener
+	defer func() {
+		for _, l := range listeners {
+			l.Close()
+		}
+	}()
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("warehouse: finding a free port: %w", err)
+		}
+		listeners = append(listeners, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+func lock(path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("warehouse: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("warehouse: locking %s: %w", path, err)
+	}
+	return func() {
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("warehouse: %w", err)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return fmt.Errorf("warehouse: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("warehouse: %w", err)
+	}
+	return nil
+}
+
+func logTail(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	const max = 2000
+	if len(b) > max {
+		b = b[len(b)-max:]
+	}
+	return "engine log (" + path + "):\n" + string(b)
+}
