@@ -1,0 +1,516 @@
+package tiktok
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"iter"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"time"
+)
+
+// ReportQuery selects one synchronous BASIC report window for one advertiser.
+type ReportQuery struct {
+	AdvertiserID string
+	Level        Level
+	Granularity  Granularity
+	// Start and End are inclusive local dates in the advertiser's timezone; at
+	// most 30 days apart for Daily and the same day for Hourly.
+	Start, End Date
+	// Metrics to request; nil means DefaultMetrics.
+	Metrics []string
+	// Location is the advertiser's timezone, used to compute UTC instants.
+	// If nil the client looks it up once with /advertiser/info/ and caches it.
+	Location *time.Location
+	// ExcludeDeleted leaves out deleted campaigns/ad groups/ads. By default the
+	// report filters on STATUS_ALL so deleted objects keep their history:
+	// TikTok auto-deletes old ads and would otherwise drop their spend.
+	ExcludeDeleted bool
+	// PageSize overrides the client's page size (1..1000).
+	PageSize int
+}
+
+// Validate checks the query against TikTok's documented limits before any
+// request is made.
+func (q ReportQuery) Validate() error {
+	switch {
+	case q.AdvertiserID == "":
+		return fmt.Errorf("tiktok: report query: no advertiser_id: %w", ErrInvalidRequest)
+	case !q.Level.Valid():
+		return fmt.Errorf("tiktok: report query: invalid data level %q: %w", q.Level, ErrInvalidRequest)
+	case !q.Granularity.Valid():
+		return fmt.Errorf("tiktok: report query: invalid granularity %q: %w", q.Granularity, ErrInvalidRequest)
+	case q.Start.IsZero() || q.End.IsZero():
+		return fmt.Errorf("tiktok: report query: start and end dates are required: %w", ErrInvalidRequest)
+	case q.End.Before(q.Start):
+		return fmt.Errorf("tiktok: report query: end %s before start %s: %w", q.End, q.Start, ErrInvalidRequest)
+	case q.Start.DaysUntil(q.End)+1 > q.Granularity.MaxDays():
+		return fmt.Errorf("tiktok: report query: %s to %s is %d days, more than the %d allowed for %s: %w",
+			q.Start, q.End, q.Start.DaysUntil(q.End)+1, q.Granularity.MaxDays(), q.Granularity, ErrInvalidRequest)
+	case q.PageSize < 0 || q.PageSize > MaxPageSize:
+		return fmt.Errorf("tiktok: report query: page size %d outside 1..%d: %w", q.PageSize, MaxPageSize, ErrInvalidRequest)
+	}
+	return nil
+}
+
+// metrics returns the metric list to request.
+func (q ReportQuery) metrics() []string {
+	if len(q.Metrics) == 0 {
+		return DefaultMetrics
+	}
+	return q.Metrics
+}
+
+// Params returns the query parameters of page page of the report, as sent to
+// /report/integrated/get/.
+func (q ReportQuery) Params(page, pageSize int) url.Values {
+	v := url.Values{}
+	v.Set("advertiser_id", q.AdvertiserID)
+	v.Set("report_type", "BASIC")
+	v.Set("service_type", "AUCTION")
+	v.Set("data_level", string(q.Level))
+	v.Set("dimensions", jsonArray([]string{q.Level.IDDimension(), string(q.Granularity)}))
+	v.Set("metrics", jsonArray(q.metrics()))
+	v.Set("start_date", q.Start.String())
+	v.Set("end_date", q.End.String())
+	v.Set("page", strconv.Itoa(page))
+	v.Set("page_size", strconv.Itoa(pageSize))
+	if f := q.Level.StatusField(); f != "" && !q.ExcludeDeleted {
+		// filter_value is itself a JSON-array string, per the SDK.
+		filter := []map[string]string{{"field_name": f, "filter_type": "IN", "filter_value": `["STATUS_ALL"]`}}
+		b, _ := json.Marshal(filter)
+		v.Set("filtering", string(b))
+	}
+	return v
+}
+
+// ReportRow is one decoded report row: one entity (advertiser, campaign, ad
+// group or ad) for one local day or hour.
+type ReportRow struct {
+	AdvertiserID string
+	Level        Level
+	Granularity  Granularity
+	// EntityID is the value of the level's ID dimension (the advertiser ID at
+	// advertiser level).
+	EntityID string
+	// Date is the local day label in the advertiser's timezone.
+	Date Date
+	// Hour is the local hour label (0–23) of hourly rows; 0 for daily rows.
+	Hour int
+	// StartUTC is the instant the local hour (hourly) or day (daily) starts,
+	// computed with Timezone; zero when the timezone is unknown.
+	StartUTC time.Time
+	// Timezone is the advertiser's IANA timezone used for StartUTC.
+	Timezone string
+	// Dimensions holds any further dimensions (AUDIENCE reports), nil for
+	// BASIC reports.
+	Dimensions map[string]string
+	Metrics    Metrics
+}
+
+// Key identifies the row within a report: entity, day and hour.
+func (r *ReportRow) Key() string {
+	return r.EntityID + "|" + r.Date.String() + "|" + strconv.Itoa(r.Hour)
+}
+
+// Equal reports whether two rows are identical, comparing decimals
+// numerically and instants with time.Time.Equal.
+func (r *ReportRow) Equal(o *ReportRow) bool {
+	if r.AdvertiserID != o.AdvertiserID || r.Level != o.Level || r.Granularity != o.Granularity ||
+		r.EntityID != o.EntityID || r.Date != o.Date || r.Hour != o.Hour ||
+		!r.StartUTC.Equal(o.StartUTC) || r.Timezone != o.Timezone || len(r.Dimensions) != len(o.Dimensions) {
+		return false
+	}
+	for k, v := range r.Dimensions {
+		if w, ok := o.Dimensions[k]; !ok || w != v {
+			return false
+		}
+	}
+	return r.Metrics.Equal(&o.Metrics)
+}
+
+// SortRows orders rows by entity ID (numerically when IDs are digits), date
+// and hour, so that pulls can be compared regardless of page order.
+func SortRows(rows []ReportRow) {
+	sort.SliceStable(rows, func(i, j int) bool {
+		a, b := &rows[i], &rows[j]
+		if a.EntityID != b.EntityID {
+			if len(a.EntityID) != len(b.EntityID) {
+				return len(a.EntityID) < len(b.EntityID)
+			}
+			return a.EntityID < b.EntityID
+		}
+		if c := a.Date.Compare(b.Date); c != 0 {
+			return c < 0
+		}
+		return a.Hour < b.Hour
+	})
+}
+
+// PageInfo is TikTok's pagination block.
+type PageInfo struct {
+	Page        int `json:"page"`
+	PageSize    int `json:"page_size"`
+	TotalNumber int `json:"total_number"`
+	TotalPage   int `json:"total_page"`
+}
+
+// ReportPage is one decoded page of a report.
+type ReportPage struct {
+	Rows      []ReportRow
+	PageInfo  PageInfo
+	RequestID string
+}
+
+// DecodeOptions tells DecodeReport what the rows are.
+type DecodeOptions struct {
+	// AdvertiserID fills ReportRow.AdvertiserID; if empty, a row's own
+	// advertiser_id (a dimension or a top-level field) is used.
+	AdvertiserID string
+	// Level selects the ID dimension. If empty it is inferred per row from the
+	// most specific ID dimension present (ad_id, adgroup_id, campaign_id,
+	// advertiser_id).
+	Level Level
+	// Granularity selects the time dimension. If empty it is inferred from the
+	// dimensions present; rows without a time dimension are accepted then.
+	Granularity Granularity
+	// Location computes StartUTC; nil leaves it zero.
+	Location *time.Location
+}
+
+type rawRow struct {
+	Dimensions   map[string]json.RawMessage `json:"dimensions"`
+	Metrics      map[string]json.RawMessage `json:"metrics"`
+	AdvertiserID flexString                 `json:"advertiser_id"`
+}
+
+type rawReportData struct {
+	List     []rawRow `json:"list"`
+	PageInfo PageInfo `json:"page_info"`
+}
+
+// DecodeReport decodes a /report/integrated/get/ response body (the whole
+// envelope). A non-zero code is returned as *APIError. Values may be strings,
+// bare JSON numbers or null; money and ratios become exact decimals, counts
+// uint64, "-" and null NULL, and unknown metrics land in Metrics.Extra.
+func DecodeReport(body []byte, opts DecodeOptions) (ReportPage, error) {
+	var env envelope
+	if err := json.Unmarshal(body, &env); err != nil {
+		return ReportPage{}, &malformedError{status: http.StatusOK, err: err}
+	}
+	if env.Code == nil {
+		return ReportPage{}, &malformedError{status: http.StatusOK, err: errors.New(`no "code" in response`)}
+	}
+	if *env.Code != CodeOK {
+		return ReportPage{}, &APIError{Code: *env.Code, Message: env.Message, RequestID: env.RequestID, HTTPStatus: http.StatusOK}
+	}
+	p, err := decodeReportData(env.Data, opts)
+	p.RequestID = env.RequestID
+	return p, err
+}
+
+// decodeReportData decodes the envelope's data object.
+func decodeReportData(data json.RawMessage, opts DecodeOptions) (ReportPage, error) {
+	var d rawReportData
+	if len(bytes.TrimSpace(data)) > 0 && !bytes.Equal(bytes.TrimSpace(data), []byte("null")) {
+		if err := json.Unmarshal(data, &d); err != nil {
+			return ReportPage{}, &DecodeError{Row: -1, Field: "data", Err: err}
+		}
+	}
+	page := ReportPage{PageInfo: d.PageInfo, Rows: make([]ReportRow, 0, len(d.List))}
+	tz := ""
+	if opts.Location != nil {
+		tz = opts.Location.String()
+	}
+	for i := range d.List {
+		row, err := decodeRow(&d.List[i], i, opts, tz)
+		if err != nil {
+			return ReportPage{}, err
+		}
+		page.Rows = append(page.Rows, row)
+	}
+	return page, nil
+}
+
+var idDimensionsMostSpecificFirst = []Level{LevelAd, LevelAdGroup, LevelCampaign, LevelAdvertiser}
+
+func decodeRow(raw *rawRow, i int, opts DecodeOptions, tz string) (ReportRow, error) {
+	row := ReportRow{
+		AdvertiserID: opts.AdvertiserID,
+		Level:        opts.Level,
+		Granularity:  opts.Granularity,
+		Timezone:     tz,
+	}
+	if row.Level == "" {
+		for _, l := range idDimensionsMostSpecificFirst {
+			if _, ok := raw.Dimensions[l.IDDimension()]; ok {
+				row.Level = l
+				break
+			}
+		}
+	}
+	if row.Granularity == "" {
+		if _, ok := raw.Dimensions[string(Hourly)]; ok {
+			row.Granularity = Hourly
+		} else if _, ok := raw.Dimensions[string(Daily)]; ok {
+			row.Granularity = Daily
+		}
+	}
+	used := 0
+	if row.Level != "" {
+		dim := row.Level.IDDimension()
+		v, ok := raw.Dimensions[dim]
+		if !ok {
+			return ReportRow{}, &DecodeError{Row: i, Field: dim, Err: errors.New("missing ID dimension")}
+		}
+		var id flexString
+		if err := json.Unmarshal(v, &id); err != nil || id == "" {
+			return ReportRow{}, &DecodeError{Row: i, Field: dim, Err: errors.New("invalid or empty ID")}
+		}
+		row.EntityID = string(id)
+		used++
+		if row.Level == LevelAdvertiser && row.AdvertiserID == "" {
+			row.AdvertiserID = row.EntityID
+		}
+	}
+	if row.Granularity != "" {
+		dim := string(row.Granularity)
+		v, ok := raw.Dimensions[dim]
+		if !ok {
+			return ReportRow{}, &DecodeError{Row: i, Field: dim, Err: errors.New("missing time dimension")}
+		}
+		text, ok, err := scalarText(v)
+		if err != nil || !ok {
+			return ReportRow{}, &DecodeError{Row: i, Field: dim, Err: errors.New("invalid time")}
+		}
+		t, err := time.Parse(TimeLayout, text)
+		if err != nil {
+			return ReportRow{}, &DecodeError{Row: i, Field: dim, Err: fmt.Errorf("invalid time %q", truncateForError(text))}
+		}
+		if t.Minute() != 0 || t.Second() != 0 || (row.Granularity == Daily && t.Hour() != 0) {
+			return ReportRow{}, &DecodeError{Row: i, Field: dim, Err: fmt.Errorf("time %q is not a whole %s", text, row.Granularity.Short())}
+		}
+		row.Date = DateOf(t)
+		row.Hour = t.Hour()
+		if opts.Location != nil {
+			row.StartUTC = row.Date.In(opts.Location, row.Hour).UTC()
+		}
+		used++
+	}
+	if len(raw.Dimensions) > used {
+		for k, v := range raw.Dimensions {
+			if (row.Level != "" && k == row.Level.IDDimension()) || (row.Granularity != "" && k == string(row.Granularity)) {
+				continue
+			}
+			text, ok, err := scalarText(v)
+			if err != nil {
+				return ReportRow{}, &DecodeError{Row: i, Field: k, Err: err}
+			}
+			if !ok {
+				text = "-"
+			}
+			if row.Dimensions == nil {
+				row.Dimensions = make(map[string]string)
+			}
+			row.Dimensions[k] = text
+		}
+		if row.AdvertiserID == "" {
+			row.AdvertiserID = row.Dimensions["advertiser_id"]
+		}
+	}
+	if row.AdvertiserID == "" {
+		row.AdvertiserID = string(raw.AdvertiserID)
+	}
+	for name, v := range raw.Metrics {
+		if err := row.Metrics.set(name, v); err != nil {
+			return ReportRow{}, &DecodeError{Row: i, Field: name, Err: err}
+		}
+	}
+	return row, nil
+}
+
+// ReportSummary describes a completed report stream.
+type ReportSummary struct {
+	Pages       int
+	Rows        int
+	TotalNumber int
+	Stats       Stats // API traffic of this report, including retries
+}
+
+// StreamReport pulls every page of the report window and hands each decoded
+// page to fn as it arrives, so that callers never hold a whole account in
+// memory. fn may keep the page's rows. If fn returns an error the stream stops
+// and returns it.
+//
+// The window is first validated against TikTok's caps. A 40067 "query too
+// large" comes back promptly as ErrQueryTooLarge so the caller can shrink the
+// window; a report that changes while being paged returns ErrPaginationDrift,
+// after which the pages already delivered for this window must be discarded
+// and the window pulled again.
+func (c *Client) StreamReport(ctx context.Context, q ReportQuery, fn func(ReportPage) error) (ReportSummary, error) {
+	var sum ReportSummary
+	if err := q.Validate(); err != nil {
+		return sum, err
+	}
+	loc := q.Location
+	if loc == nil {
+		var err error
+		if loc, err = c.AdvertiserLocation(ctx, q.AdvertiserID); err != nil {
+			return sum, err
+		}
+	}
+	pageSize := q.PageSize
+	if pageSize == 0 {
+		pageSize = c.opts.PageSize
+	}
+	opts := DecodeOptions{AdvertiserID: q.AdvertiserID, Level: q.Level, Granularity: q.Granularity, Location: loc}
+	const path = "report/integrated/get"
+	seen := newKeySet()
+	for page := 1; ; page++ {
+		res, err := c.do(ctx, call{method: http.MethodGet, path: path, advertiserID: q.AdvertiserID, query: q.Params(page, pageSize)})
+		sum.Stats = sum.Stats.Add(res.stats)
+		if err != nil {
+			return sum, err
+		}
+		p, err := decodeReportData(res.data, opts)
+		if err != nil {
+			return sum, fmt.Errorf("tiktok: %s page %d for advertiser %s (request_id %s): %w", path, page, q.AdvertiserID, res.requestID, err)
+		}
+		p.RequestID = res.requestID
+		if err := checkPage(path, page, pageSize, &p.PageInfo, len(p.Rows), sum.TotalNumber, sum.Rows); err != nil {
+			return sum, err
+		}
+		sum.TotalNumber = p.PageInfo.TotalNumber
+		for i := range p.Rows {
+			if !seen.add(p.Rows[i].EntityID, p.Rows[i].Date, p.Rows[i].Hour) {
+				return sum, &PaginationDriftError{Path: path, Page: page, Reason: fmt.Sprintf("row %s repeated from an earlier page", p.Rows[i].Key())}
+			}
+		}
+		sum.Pages++
+		sum.Rows += len(p.Rows)
+		if err := fn(p); err != nil {
+			return sum, err
+		}
+		if page >= p.PageInfo.TotalPage || len(p.Rows) == 0 {
+			if sum.Rows != sum.TotalNumber {
+				return sum, &PaginationDriftError{Path: path, Page: page, Reason: fmt.Sprintf("received %d rows, total_number is %d", sum.Rows, sum.TotalNumber)}
+			}
+			return sum, nil
+		}
+	}
+}
+
+// checkPage validates page_info against the previous pages.
+func checkPage(path string, page, pageSize int, pi *PageInfo, n, prevTotal, prevRows int) error {
+	if pi.TotalNumber < 0 || pi.TotalPage < 0 || n > pageSize {
+		return &PaginationDriftError{Path: path, Page: page, Reason: fmt.Sprintf("inconsistent page_info %+v with %d rows", *pi, n)}
+	}
+	if page > 1 && pi.TotalNumber != prevTotal {
+		return &PaginationDriftError{Path: path, Page: page, Reason: fmt.Sprintf("total_number changed from %d to %d", prevTotal, pi.TotalNumber)}
+	}
+	if prevRows+n > pi.TotalNumber {
+		return &PaginationDriftError{Path: path, Page: page, Reason: fmt.Sprintf("%d rows so far exceed total_number %d", prevRows+n, pi.TotalNumber)}
+	}
+	return nil
+}
+
+// keySet remembers row keys as 64-bit hashes, so a window of a large account
+// costs 8 bytes a row rather than the keys themselves.
+type keySet struct {
+	seed maphash.Seed
+	m    map[uint64]struct{}
+}
+
+func newKeySet() *keySet { return &keySet{seed: maphash.MakeSeed(), m: make(map[uint64]struct{})} }
+
+// add records the key and reports whether it was new.
+func (s *keySet) add(id string, d Date, hour int) bool {
+	var h maphash.Hash
+	h.SetSeed(s.seed)
+	h.WriteString(id)
+	h.WriteByte(0)
+	var b [4]byte
+	b[0], b[1], b[2], b[3] = byte(d.Year>>8), byte(d.Year), byte(d.Month), byte(d.Day)
+	h.Write(b[:])
+	h.WriteByte(byte(hour))
+	k := h.Sum64()
+	if _, dup := s.m[k]; dup {
+		return false
+	}
+	s.m[k] = struct{}{}
+	return true
+}
+
+// DefaultDriftRetries is how many times Report pulls a window again after
+// pagination drift.
+const DefaultDriftRetries = 3
+
+// Report pulls a whole report window into memory. Unlike StreamReport it
+// retries the window itself (up to DefaultDriftRetries times) when the report
+// drifts while being paged, since nothing has been handed out yet. Use
+// StreamReport for large windows.
+func (c *Client) Report(ctx context.Context, q ReportQuery) ([]ReportRow, ReportSummary, error) {
+	var total Stats
+	for try := 0; ; try++ {
+		var rows []ReportRow
+		sum, err := c.StreamReport(ctx, q, func(p ReportPage) error {
+			rows = append(rows, p.Rows...)
+			return nil
+		})
+		total = total.Add(sum.Stats)
+		sum.Stats = total
+		if err == nil || !errors.Is(err, ErrPaginationDrift) || try >= DefaultDriftRetries {
+			return rows, sum, err
+		}
+		c.log.Warn().Str("advertiser_id", q.AdvertiserID).Str("level", q.Level.Short()).
+			Str("window", q.Start.String()+".."+q.End.String()).Err(err).Msg("report drifted while paging, pulling the window again")
+	}
+}
+
+// ReportRows iterates over the rows of a report window page by page. A
+// non-nil error ends the iteration; see StreamReport for its meaning.
+func (c *Client) ReportRows(ctx context.Context, q ReportQuery) iter.Seq2[ReportRow, error] {
+	return func(yield func(ReportRow, error) bool) {
+		errStop := errors.New("stop")
+		_, err := c.StreamReport(ctx, q, func(p ReportPage) error {
+			for _, r := range p.Rows {
+				if !yield(r, nil) {
+					return errStop
+				}
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, errStop) {
+			yield(ReportRow{}, err)
+		}
+	}
+}
+
+// DateRange is an inclusive range of local dates.
+type DateRange struct {
+	Start, End Date
+}
+
+// Windows splits [start, end] into consecutive windows of at most days days
+// (capped at the granularity's maximum), for backfills and for shrinking a
+// window after ErrQueryTooLarge.
+func Windows(start, end Date, g Granularity, days int) []DateRange {
+	if days <= 0 || days > g.MaxDays() {
+		days = g.MaxDays()
+	}
+	var out []DateRange
+	for s := start; !s.After(end); s = s.AddDays(days) {
+		e := s.AddDays(days - 1)
+		if e.After(end) {
+			e = end
+		}
+		out = append(out, DateRange{Start: s, End: e})
+	}
+	return out
+}
