@@ -1,0 +1,134 @@
+package schema_test
+
+import (
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/stretchr/testify/require"
+
+	"github.com/adhouse/adhouse/etl/config"
+	"github.com/adhouse/adhouse/etl/warehouse/warehousetest"
+	"github.com/adhouse/adhouse/schema"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// TestGoldenDDL pins the rendered DDL for a single server and for a cluster:
+// no Keeper runs here, so the cluster form is checked as text.
+func TestGoldenDDL(t *testing.T) {
+	for _, tc := range []struct {
+		golden string
+		target schema.Target
+	}{
+		{"single.golden.sql", schema.Target{Database: "adhouse"}},
+		{"cluster.golden.sql", schema.Target{Database: "adhouse", Cluster: "ads_cluster"}},
+	} {
+		t.Run(tc.golden, func(t *testing.T) {
+			var b strings.Builder
+			boot, err := schema.Bootstrap(tc.target)
+			require.NoError(t, err)
+			for _, s := range boot {
+				b.WriteString(s + ";\n\n")
+			}
+			ms, err := schema.Migrations(tc.target)
+			require.NoError(t, err)
+			for _, m := range ms {
+				b.WriteString("-- migration " + m.Name + "\n")
+				for _, s := range m.Statements {
+					b.WriteString(s + ";\n\n")
+				}
+			}
+			got := b.String()
+			path := filepath.Join("testdata", tc.golden)
+			if *update {
+				require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
+			}
+			want, err := os.ReadFile(path)
+			require.NoError(t, err, "run go test ./schema -update to create it")
+			if got != string(want) {
+				_ = os.WriteFile(path+".FAIL", []byte(got), 0o644)
+				t.Fatalf("rendered DDL differs from %s (see %s.FAIL)", path, path)
+			}
+		})
+	}
+}
+
+func TestClusterDDLShape(t *testing.T) {
+	ms, err := schema.Migrations(schema.Target{Database: "adhouse", Cluster: "c1"})
+	require.NoError(t, err)
+	for _, m := range ms {
+		for _, s := range m.Statements {
+			body := stripLeadingComments(s)
+			require.Contains(t, body, "ON CLUSTER `c1`", "statement without ON CLUSTER:\n%s", s)
+			if strings.Contains(body, "MergeTree") {
+				require.Contains(t, body, "Replicated", "non-replicated engine on a cluster:\n%s", s)
+			}
+		}
+	}
+}
+
+func stripLeadingComments(s string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(l), "--") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+func TestMigrateIdempotentAndConcurrent(t *testing.T) {
+	warehousetest.ForEachProtocol(t, func(t *testing.T, proto config.Protocol) {
+		conn, cfg := warehousetest.Open(t, proto)
+		target := schema.Target{Database: cfg.ClickHouse.Database}
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+
+		// Four processes' worth of migrators race on an empty database.
+		var wg sync.WaitGroup
+		errs := make([]error, 4)
+		for i := range errs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, errs[i] = schema.Migrate(ctx, conn, target)
+			}()
+		}
+		wg.Wait()
+		for _, err := range errs {
+			require.NoError(t, err)
+		}
+		tables := tableCount(t, conn, cfg.ClickHouse.Database)
+
+		// Running again applies nothing and changes nothing.
+		applied, err := schema.Migrate(ctx, conn, target)
+		require.NoError(t, err)
+		require.Empty(t, applied)
+		require.Equal(t, tables, tableCount(t, conn, cfg.ClickHouse.Database))
+
+		statuses, err := schema.Status(ctx, conn, target)
+		require.NoError(t, err)
+		for _, st := range statuses {
+			require.NotNil(t, st.Applied, "migration %d not recorded", st.Version)
+			require.False(t, st.Modified)
+		}
+		var engine string
+		require.NoError(t, conn.QueryRow(ctx, "SELECT engine FROM system.databases WHERE name = ?", cfg.ClickHouse.Database).Scan(&engine))
+		require.Equal(t, "Atomic", engine)
+	})
+}
+
+func tableCount(t *testing.T, conn driver.Conn, db string) uint64 {
+	t.Helper()
+	var n uint64
+	require.NoError(t, conn.QueryRow(context.Background(), "SELECT count() FROM system.tables WHERE database = ?", db).Scan(&n))
+	require.NotZero(t, n)
+	return n
+}
