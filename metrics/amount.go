@@ -228,10 +228,11 @@ func parseMicros(s string) (int64, error) {
 	const maxInt = math.MaxInt64 / microsPerUnit // 9223372036854
 	var ip uint64
 	digits := 0
+	overflow := false // reported only once the whole string is known to be well-formed
 	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
-		ip = ip*10 + uint64(s[i]-'0')
-		if ip > maxInt {
-			return 0, ErrRange
+		if !overflow {
+			ip = ip*10 + uint64(s[i]-'0')
+			overflow = ip > maxInt
 		}
 		digits++
 	}
@@ -257,12 +258,18 @@ func parseMicros(s string) (int64, error) {
 		if fd == 0 || i != len(s) {
 			return 0, ErrSyntax
 		}
+		if overflow {
+			return 0, ErrRange
+		}
 		if !precise {
 			return 0, ErrPrecision
 		}
 		for ; fd < AmountScale; fd++ {
 			fp *= 10
 		}
+	}
+	if overflow {
+		return 0, ErrRange
 	}
 	u := ip*microsPerUnit + fp
 	if neg {
