@@ -1,0 +1,431 @@
+package tiktoksim
+
+import (
+	"math/bits"
+	"strconv"
+	"time"
+
+	"github.com/adhouse/adhouse/etl/tiktok"
+)
+
+// Values are a pure function of (seed, entity, local date, local hour, clock):
+// nothing is stored, any scale can be served, and a rerun with the same seed
+// serves the same bytes. Every value is an integer (money in units of
+// 10^-scale of the currency), so sums over hours, ads, ad groups and campaigns
+// are exact by construction: a daily row is the sum of its hourly rows, an ad
+// group the sum of its ads, and so on up to the advertiser.
+
+// mix is the splitmix64 finaliser.
+func mix(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}
+
+// h hashes the seed with vals.
+func (s *Server) h(vals ...uint64) uint64 {
+	x := s.seed
+	for _, v := range vals {
+		x = mix(x ^ v)
+	}
+	return x
+}
+
+// rng is a splitmix64 stream.
+type rng struct{ x uint64 }
+
+func (r *rng) next() uint64 {
+	r.x += 0x9e3779b97f4a7c15
+	z := r.x
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
+
+// n returns a value in [0, k).
+func (r *rng) n(k uint64) uint64 { return r.next() % k }
+
+// frac returns n·num/den with stochastic rounding of the remainder, so small
+// counts still produce the occasional click or conversion.
+func (r *rng) frac(n, num, den uint64) uint64 {
+	hi, lo := bits.Mul64(n, num)
+	q, rem := bits.Div64(hi%den, lo, den)
+	if r.n(den) < rem {
+		q++
+	}
+	return q
+}
+
+// diurnal is the share (percent of peak) of delivery by local hour.
+var diurnal = [24]uint64{22, 15, 11, 9, 9, 12, 20, 34, 48, 58, 64, 70, 76, 74, 72, 73, 76, 82, 90, 97, 100, 92, 70, 42}
+
+// adParams are the per-ad constants of the value model.
+type adParams struct {
+	key       uint64
+	objective string
+	life      lifetime
+	base      uint64 // impressions per hour at peak
+	ctrBp     uint64 // click-through rate, basis points
+	cpmUnits  uint64 // CPM in units of 10^-scale
+	cvrBp     uint64 // conversions per click, basis points
+	irBp      uint64 // installs per click, basis points
+	step      uint64
+	aovMin    uint64 // whole currency units
+	aovSpan   uint64
+	cent      uint64 // units per 1/100 of the currency
+}
+
+func pow10(n int32) uint64 {
+	p := uint64(1)
+	for ; n > 0; n-- {
+		p *= 10
+	}
+	return p
+}
+
+func (s *Server) adParams(a *advertiser, r ref) adParams {
+	key := s.h(0xad5, uint64(r.adv), uint64(r.camp), uint64(r.group), uint64(r.ad))
+	g := rng{key}
+	p := a.prof
+	unit := pow10(p.scale)
+	cpm := uint64(p.cpmMin)*unit + g.n(uint64(p.cpmMax-p.cpmMin+1)*unit)
+	cent := uint64(1)
+	if p.scale > 2 {
+		cent = pow10(p.scale - 2)
+	}
+	return adParams{
+		key:       key,
+		objective: s.objective(r.adv, r.camp),
+		life:      s.lifetimeOf(kindAd, r),
+		base:      20 + g.n(600),
+		ctrBp:     40 + g.n(260),
+		cpmUnits:  cpm,
+		cvrBp:     200 + g.n(1500),
+		irBp:      800 + g.n(2500),
+		step:      uint64(p.step),
+		aovMin:    uint64(p.aovMin) * unit,
+		aovSpan:   uint64(p.aovMax-p.aovMin+1) * unit,
+		cent:      cent,
+	}
+}
+
+// cell is one ad's delivery in one local hour. Attributed values (conv,
+// install, cp, cpValue, purchaseValue) are final values; what the API serves is
+// scaled by the maturity of the hour at the clock (see Server.maturity).
+type cell struct {
+	imp, clk, spend                          uint64
+	vplay, w2s, w6s, p25, p50, p75, p100     uint64
+	likes, comments, shares, follows, visits uint64
+	rtConv, rtInstall                        uint64
+	conv, install, cp, cpValue, purchValue   uint64
+}
+
+// cell computes an ad's hour; ok is false when the ad did not deliver.
+func (s *Server) cell(p *adParams, day uint64, hour int) (c cell, ok bool) {
+	r := rng{s.h(0xce11, p.key, day, uint64(hour))}
+	if r.n(9) == 0 {
+		return c, false
+	}
+	c.imp = p.base*diurnal[hour]/100*(70+r.n(61))/100 + r.n(3)
+	if c.imp == 0 {
+		return c, false
+	}
+	c.clk = r.frac(c.imp, p.ctrBp, 10000)
+	c.spend = r.frac(c.imp, p.cpmUnits, 1000)
+	if p.step > 1 {
+		c.spend -= c.spend % p.step
+	}
+	c.vplay = r.frac(c.imp, 40+r.n(50), 100)
+	c.w2s = r.frac(c.vplay, 30+r.n(30), 100)
+	c.w6s = r.frac(c.w2s, 20+r.n(30), 100)
+	c.p25 = r.frac(c.w2s, 60+r.n(30), 100)
+	c.p50 = r.frac(c.p25, 50+r.n(40), 100)
+	c.p75 = r.frac(c.p50, 50+r.n(40), 100)
+	c.p100 = r.frac(c.p75, 40+r.n(50), 100)
+	c.likes = r.frac(c.imp, r.n(300), 10000)
+	c.comments = r.frac(c.likes, r.n(20), 100)
+	c.shares = r.frac(c.likes, r.n(30), 100)
+	c.follows = r.frac(c.clk, r.n(5), 100)
+	c.visits = r.frac(c.clk, r.n(15), 100)
+	c.rtConv = r.frac(c.clk, p.cvrBp, 10000)
+	c.conv = r.frac(c.clk, p.cvrBp, 10000)
+	aov := p.aovMin + r.n(p.aovSpan)/p.cent*p.cent
+	switch p.objective {
+	case objApp:
+		c.install = r.frac(c.clk, p.irBp, 10000)
+		c.rtInstall = r.frac(c.clk, p.irBp, 10000)
+		purchases := r.frac(c.install, 300+r.n(1200), 10000)
+		c.purchValue = purchases * aov
+	case objWeb:
+		c.cp = r.frac(c.conv, 3000+r.n(4000), 10000)
+		c.cpValue = c.cp * aov
+	}
+	return c, true
+}
+
+// maturity returns how much (per mille) of the final attributed value an
+// hour ending at end shows at the clock now. Attribution credits conversions
+// to the interaction hour and keeps adding them for days; the curve is
+// monotonic in now, so numbers only ever grow between pulls.
+func (s *Server) maturity(end, now time.Time) uint64 {
+	days := s.cfg.RestatementDays
+	if days <= 0 {
+		return 1000
+	}
+	window := time.Duration(days) * 24 * time.Hour
+	age := now.Sub(end)
+	if age >= window {
+		return 1000
+	}
+	if age < 0 {
+		age = 0
+	}
+	return 300 + uint64(700*int64(age/time.Hour)/int64(window/time.Hour))
+}
+
+// agg sums cells. hasApp/hasWeb record whether any contributing ad belongs to
+// an app or web campaign; the metrics of the other kind are "-" otherwise.
+type agg struct {
+	cell
+	n              int
+	hasApp, hasWeb bool
+}
+
+func (g *agg) add(c *cell, objective string, permille uint64) {
+	g.n++
+	g.imp += c.imp
+	g.clk += c.clk
+	g.spend += c.spend
+	g.vplay += c.vplay
+	g.w2s += c.w2s
+	g.w6s += c.w6s
+	g.p25 += c.p25
+	g.p50 += c.p50
+	g.p75 += c.p75
+	g.p100 += c.p100
+	g.likes += c.likes
+	g.comments += c.comments
+	g.shares += c.shares
+	g.follows += c.follows
+	g.visits += c.visits
+	g.rtConv += c.rtConv
+	g.conv += c.conv * permille / 1000
+	switch objective {
+	case objApp:
+		g.hasApp = true
+		g.install += c.install * permille / 1000
+		g.rtInstall += c.rtInstall
+		g.purchValue += c.purchValue * permille / 1000
+	case objWeb:
+		g.hasWeb = true
+		g.cp += c.cp * permille / 1000
+		g.cpValue += c.cpValue * permille / 1000
+	}
+}
+
+// simRow is one served report row before formatting.
+type simRow struct {
+	kind   byte // 0 for advertiser level
+	ref    ref
+	id     string
+	date   tiktok.Date
+	hour   int // -1 for daily rows
+	values agg
+}
+
+// windowKey identifies a computed report window.
+type windowKey struct {
+	adv         int
+	level       tiktok.Level
+	gran        tiktok.Granularity
+	start, end  tiktok.Date
+	withDeleted bool
+	now         int64
+}
+
+// window computes (or fetches from the cache) all rows of a report window
+// at the clock now, in the order they are served: by time, then entity ID.
+func (s *Server) window(k windowKey) []simRow {
+	if rows, ok := s.cache.get(k); ok {
+		return rows
+	}
+	rows := s.computeWindow(k)
+	s.cache.put(k, rows)
+	return rows
+}
+
+func (s *Server) computeWindow(k windowKey) []simRow {
+	a := s.advertiser(k.adv)
+	now := time.Unix(0, k.now)
+	nDays := k.start.DaysUntil(k.end) + 1
+	slots := nDays
+	if k.gran == tiktok.Hourly {
+		slots = nDays * 24
+	}
+	type dayInfo struct {
+		date   tiktok.Date
+		idx    uint64
+		hours  []int
+		starts []time.Time
+	}
+	days := make([]dayInfo, 0, nDays)
+	for d := k.start; !d.After(k.end); d = d.AddDays(1) {
+		if d.Before(s.cfg.StartDate) {
+			continue
+		}
+		di := dayInfo{date: d, idx: dateIndex(d)}
+		for _, h := range hourLabels(d, a.loc) {
+			st := d.In(a.loc, h)
+			if st.Add(time.Hour).After(now) {
+				break // hours that have not ended yet have no data
+			}
+			di.hours = append(di.hours, h)
+			di.starts = append(di.starts, st)
+		}
+		if len(di.hours) > 0 {
+			days = append(days, di)
+		}
+	}
+	// Entities are visited in ID order, so appending each entity's rows to
+	// its time slot yields rows ordered by time, then ID, without sorting.
+	perSlot := make([][]simRow, slots)
+	buckets := make([]agg, slots)
+	var cur simRow
+	curSet := false
+	flush := func() {
+		if !curSet {
+			return
+		}
+		for i := range buckets {
+			if buckets[i].n == 0 {
+				continue
+			}
+			row := cur
+			row.values = buckets[i]
+			if k.gran == tiktok.Hourly {
+				row.date = k.start.AddDays(i / 24)
+				row.hour = i % 24
+			} else {
+				row.date = k.start.AddDays(i)
+				row.hour = -1
+			}
+			perSlot[i] = append(perSlot[i], row)
+			buckets[i] = agg{}
+		}
+	}
+	cfg := s.cfg
+	for c := 0; c < cfg.CampaignsPerAdvertiser; c++ {
+		for g := 0; g < cfg.AdGroupsPerCampaign; g++ {
+			for d := 0; d < cfg.AdsPerAdGroup; d++ {
+				r := ref{k.adv, c, g, d}
+				// Switch the output entity when the level's entity changes.
+				var ent simRow
+				switch k.level {
+				case tiktok.LevelAdvertiser:
+					ent = simRow{id: a.id, ref: ref{k.adv, -1, -1, -1}}
+				case tiktok.LevelCampaign:
+					ent = simRow{kind: kindCampaign, id: campaignID(k.adv, c), ref: ref{k.adv, c, -1, -1}}
+				case tiktok.LevelAdGroup:
+					ent = simRow{kind: kindAdGroup, id: adGroupID(k.adv, c, g), ref: ref{k.adv, c, g, -1}}
+				default:
+					ent = simRow{kind: kindAd, id: adID(k.adv, c, g, d), ref: r}
+				}
+				if !curSet || ent.id != cur.id {
+					flush()
+					cur, curSet = ent, true
+				}
+				if ent.kind != 0 && !k.withDeleted && s.deletedAt(ent.kind, ent.ref, now) {
+					continue
+				}
+				p := s.adParams(a, r)
+				for _, di := range days {
+					if s.h(0xd1, p.key, di.idx)%11 == 0 {
+						continue // the ad did not run that day
+					}
+					off := k.start.DaysUntil(di.date)
+					for j, h := range di.hours {
+						if !p.life.alive(di.starts[j]) {
+							continue
+						}
+						cl, ok := s.cell(&p, di.idx, h)
+						if !ok {
+							continue
+						}
+						slot := off
+						if k.gran == tiktok.Hourly {
+							slot = off*24 + h
+						}
+						buckets[slot].add(&cl, p.objective, s.maturity(di.starts[j].Add(time.Hour), now))
+					}
+				}
+			}
+		}
+	}
+	flush()
+	n := 0
+	for _, rs := range perSlot {
+		n += len(rs)
+	}
+	out := make([]simRow, 0, n)
+	for _, rs := range perSlot {
+		out = append(out, rs...)
+	}
+	return out
+}
+
+// deletedAt reports whether the entity is deleted at now.
+func (s *Server) deletedAt(kind byte, r ref, now time.Time) bool {
+	l := s.lifetimeOf(kind, r)
+	return !l.deleted.IsZero() && !now.Before(l.deleted)
+}
+
+// reach returns the row's estimated unique reach: a deterministic share of its
+// impressions, not a sum, because reach does not add up across rows.
+func (s *Server) reach(r *simRow) uint64 {
+	imp := r.values.imp
+	if imp == 0 {
+		return 0
+	}
+	pct := 55 + s.h(0x7eac, hashString(r.id), dateIndex(r.date), uint64(r.hour+1))%41
+	return max(1, imp*pct/100)
+}
+
+func hashString(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
+}
+
+// roundDiv returns num/den rounded half up (den > 0), with a 128-bit
+// intermediate so that large money sums cannot overflow.
+func roundDiv(num, mul, den uint64) uint64 {
+	hi, lo := bits.Mul64(num, mul)
+	// (num·mul + den/2) / den
+	lo2, carry := bits.Add64(lo, den/2, 0)
+	hi += carry
+	if hi >= den {
+		return ^uint64(0)
+	}
+	q, _ := bits.Div64(hi, lo2, den)
+	return q
+}
+
+// hundredths formats v/100 with two decimals.
+func hundredths(v uint64) string { return formatUnits(v, 2) }
+
+// formatUnits formats units·10^-scale with exactly scale decimals.
+func formatUnits(units uint64, scale int32) string {
+	s := strconv.FormatUint(units, 10)
+	if scale <= 0 {
+		return s
+	}
+	for int32(len(s)) <= scale {
+		s = "0" + s
+	}
+	cut := len(s) - int(scale)
+	return s[:cut] + "." + s[cut:]
+}
