@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"log"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -70,16 +72,25 @@ func newWarehouseCmd(a *app) *cobra.Command {
 // newEngineCmd is the child process that serves the engine; users never call it.
 func newEngineCmd() *cobra.Command {
 	var dir, library string
+	var serve bool
 	cmd := &cobra.Command{
 		Use:               "engine",
 		Hidden:            true,
 		PersistentPreRunE: func(*cobra.Command, []string) error { return nil },
-		RunE: func(*cobra.Command, []string) error {
-			return warehouse.RunEngine(library, dir)
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if serve {
+				return warehouse.RunEngine(library, dir)
+			}
+			self, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			return warehouse.Supervise(cmd.Context(), self, library, dir, log.New(os.Stderr, "", log.LstdFlags))
 		},
 	}
 	cmd.Flags().StringVar(&dir, "dir", "", "prepared warehouse folder")
 	cmd.Flags().StringVar(&library, "library", "", "path of libchdb.so")
+	cmd.Flags().BoolVar(&serve, "serve", false, "serve the engine in this process (the supervisor's child)")
 	return cmd
 }
 

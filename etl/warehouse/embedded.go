@@ -38,6 +38,7 @@ const (
 	passwordFile = "admin.password"
 	logFile      = "engine.log"
 	lockFile     = "start.lock"
+	portsFile    = "ports.json"
 )
 
 // ErrNotRunning is returned when the embedded warehouse has no live engine.
@@ -106,6 +107,15 @@ func Start(ctx context.Context, opts EngineOptions) (State, error) {
 		return State{}, err
 	}
 	tcpPort, httpPort := opts.TCPPort, opts.HTTPPort
+	if tcpPort == 0 && httpPort == 0 {
+		// Keep the ports of the last run when they are free, so clients and BI
+		// tools configured against them keep working across restarts.
+		var last State
+		if b, err := os.ReadFile(filepath.Join(dir, portsFile)); err == nil && json.Unmarshal(b, &last) == nil &&
+			portFree(last.TCPPort) && portFree(last.HTTPPort) {
+			tcpPort, httpPort = last.TCPPort, last.HTTPPort
+		}
+	}
 	if tcpPort == 0 || httpPort == 0 {
 		ports, err := freePorts(2)
 		if err != nil {
@@ -157,6 +167,9 @@ func Start(ctx context.Context, opts EngineOptions) (State, error) {
 	}
 	if err := writeJSON(filepath.Join(dir, stateFile), st); err != nil {
 		_ = cmd.Process.Kill()
+		return State{}, err
+	}
+	if err := writeJSON(filepath.Join(dir, portsFile), State{TCPPort: tcpPort, HTTPPort: httpPort}); err != nil {
 		return State{}, err
 	}
 	return st, nil
@@ -214,6 +227,7 @@ func Stop(ctx context.Context, dir string) error {
 			}
 		}
 	}
+	waitGone(st.Dir)
 	if err := os.Remove(filepath.Join(dir, stateFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("warehouse: %w", err)
 	}
@@ -225,10 +239,31 @@ func Kill(st State) error {
 	if err := syscall.Kill(st.PID, syscall.SIGKILL); err != nil {
 		return fmt.Errorf("warehouse: %w", err)
 	}
-	for isEngine(st.PID, st.Dir) {
+	waitGone(st.Dir)
+	return nil
+}
+
+// waitGone waits until no process serves dir any more, the supervisor's
+// child included, so a restart finds its ports free.
+func waitGone(dir string) {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		if len(enginePIDs(dir)) == 0 {
+			return
+		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return nil
+}
+
+// enginePIDs lists the live processes serving dir.
+func enginePIDs(dir string) []int {
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range entries {
+		if pid, err := strconv.Atoi(e.Name()); err == nil && isEngine(pid, dir) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
 
 // AdminPassword returns the generated admin password of the warehouse in dir.
@@ -300,6 +335,23 @@ func writeEngineConfig(dir string, tcpPort, httpPort int, password string) error
 		return fmt.Errorf("warehouse: %w", err)
 	}
 	return nil
+}
+
+// WaitReady waits until the engine serving dir answers on both ports.
+func WaitReady(ctx context.Context, dir string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		_, err := Status(ctx, dir)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("warehouse: not ready within %s: %w", timeout, err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 func waitReady(ctx context.Context, st State, exited <-chan error, timeout time.Duration) error {
@@ -385,6 +437,18 @@ func freePorts(n int) ([]int, error) {
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
 	return ports, nil
+}
+
+func portFree(port int) bool {
+	if port <= 0 {
+		return false
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
 }
 
 func lock(path string) (func(), error) {

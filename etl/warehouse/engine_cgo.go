@@ -45,6 +45,10 @@ func RunEngine(library, dir string) error {
 	}
 	// The engine's own shutdown path is not exposed through the C API; parts are
 	// written atomically on insert, so leaving at once on SIGTERM loses nothing.
+	// The engine's threads are not Go threads: a SIGPIPE on one of them (a
+	// client hanging up mid-reply, as after a failed login) would take Go's
+	// default action and end the process. ClickHouse servers ignore it too.
+	signal.Ignore(syscall.SIGPIPE)
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	go func() {

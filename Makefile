@@ -1,0 +1,59 @@
+# adhouse: `make demo` runs the main job end to end, `make test` runs every test.
+# Both install what they need: the pinned ClickHouse engine from npm and the linter.
+
+GO        ?= go
+LIBCHDB   := tools/chdb/node_modules/@chdb/lib-linux-x64-gnu/libchdb.so
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK := tools/bin/staticcheck
+BIN       := bin/adhouse
+GOTEST_FLAGS ?= -race -count=1 -timeout 40m
+
+.PHONY: all tools build demo test lint vet fmt-check unit bench clean warehouse-start warehouse-stop
+
+all: build
+
+tools: $(LIBCHDB) $(STATICCHECK)
+
+# The engine (566 MB) comes from npm, exactly pinned by the committed lock file.
+$(LIBCHDB): tools/chdb/package.json tools/chdb/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed to install the ClickHouse engine (apt-get install npm)"; exit 1; }
+	cd tools/chdb && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	@test -f $(LIBCHDB) && touch $(LIBCHDB)
+
+$(STATICCHECK):
+	GOBIN=$(CURDIR)/tools/bin $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+build:
+	$(GO) build -o $(BIN) ./cmd/adhouse
+
+demo: $(LIBCHDB) build
+	$(BIN) demo
+
+lint: vet fmt-check $(STATICCHECK)
+	$(STATICCHECK) ./...
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+# Every test, against a real embedded ClickHouse over native and HTTP.
+test: tools build lint
+	CI=$${CI:-true} scripts/with-warehouse $(GO) test $(GOTEST_FLAGS) ./...
+
+# Unit tests only (no engine): what a quick edit loop needs.
+unit:
+	$(GO) test -short ./...
+
+bench: tools build
+	scripts/with-warehouse scripts/bench
+
+warehouse-start: $(LIBCHDB) build
+	$(BIN) warehouse start
+
+warehouse-stop: build
+	$(BIN) warehouse stop
+
+clean:
+	rm -rf bin var

@@ -1,0 +1,173 @@
+package warehouse_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/adhouse/adhouse/etl/config"
+	"github.com/adhouse/adhouse/etl/warehouse"
+	"github.com/adhouse/adhouse/etl/warehouse/warehousetest"
+)
+
+func connect(t *testing.T, dir string, proto config.Protocol) (config.Config, func(q string) error) {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Warehouse.Dir = dir
+	cfg.ClickHouse.Protocol = proto
+	conn, _, err := warehouse.Connect(context.Background(), cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	return cfg, func(q string) error { return conn.Exec(context.Background(), q) }
+}
+
+func TestEngineLifecycleAndPersistence(t *testing.T) {
+	st := warehousetest.Private(t)
+	ctx := context.Background()
+
+	// Status finds the running engine; a second Start reuses it.
+	got, err := warehouse.Status(ctx, st.Dir)
+	require.NoError(t, err)
+	require.Equal(t, st.PID, got.PID)
+
+	for _, proto := range warehousetest.Protocols {
+		_, exec := connect(t, st.Dir, proto)
+		require.NoError(t, exec("CREATE DATABASE IF NOT EXISTS persist ENGINE = Atomic"))
+		require.NoError(t, exec("CREATE TABLE IF NOT EXISTS persist.t (n UInt64) ENGINE = MergeTree ORDER BY n"))
+		require.NoError(t, exec("INSERT INTO persist.t SELECT number FROM numbers(1000)"))
+	}
+
+	require.NoError(t, warehouse.Stop(ctx, st.Dir))
+	_, err = warehouse.Status(ctx, st.Dir)
+	require.ErrorIs(t, err, warehouse.ErrNotRunning)
+	require.NoError(t, warehouse.Stop(ctx, st.Dir), "stopping a stopped warehouse is fine")
+
+	// Started again without ports, it takes the ones it had.
+	opts := warehouse.EngineOptions{Dir: st.Dir, Library: os.Getenv("ADHOUSE_LIBCHDB"), Binary: os.Getenv("ADHOUSE_BIN"), DieWithParent: true}
+	if opts.Library == "" {
+		opts.Library = filepath.Join("..", "..", config.Default().Warehouse.Library)
+	}
+	if opts.Binary != "" {
+		again, err := warehouse.Start(ctx, opts)
+		require.NoError(t, err)
+		require.Equal(t, st.TCPPort, again.TCPPort)
+		require.Equal(t, st.HTTPPort, again.HTTPPort)
+		require.NoError(t, warehouse.Stop(ctx, st.Dir))
+	}
+	st = warehousetest.Restart(t, st)
+	cfg := config.Default()
+	cfg.Warehouse.Dir = st.Dir
+	conn, _, err := warehouse.Connect(ctx, cfg)
+	require.NoError(t, err)
+	defer conn.Close()
+	var n uint64
+	require.NoError(t, conn.QueryRow(ctx, "SELECT count() FROM persist.t").Scan(&n))
+	require.Equal(t, uint64(2000), n, "rows survive a stop and restart")
+	var engine string
+	require.NoError(t, conn.QueryRow(ctx, "SELECT engine FROM system.databases WHERE name = 'persist'").Scan(&engine))
+	require.Equal(t, "Atomic", engine)
+}
+
+func TestKilledEngineLeavesStaleStateThatStartRecovers(t *testing.T) {
+	st := warehousetest.Private(t)
+	require.NoError(t, warehouse.Kill(st))
+	_, err := warehouse.Status(context.Background(), st.Dir)
+	require.ErrorIs(t, err, warehouse.ErrNotRunning)
+	require.ErrorContains(t, err, "stale state")
+	st = warehousetest.Restart(t, st)
+	_, err = warehouse.Status(context.Background(), st.Dir)
+	require.NoError(t, err)
+}
+
+// TestAccessControl runs on an engine of its own: chDB 26.7 aborts when a
+// native login fails, and its supervisor restarts it, which must not disturb
+// the tests of other packages sharing the test warehouse.
+func TestAccessControl(t *testing.T) {
+	dir := warehousetest.Private(t).Dir
+	ctx := context.Background()
+	info, err := os.Stat(filepath.Join(dir, "admin.password"))
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), info.Mode().Perm(), "the generated password is private")
+	st, err := warehouse.Status(ctx, dir)
+	require.NoError(t, err)
+	_, adminExec := connect(t, dir, config.ProtocolHTTP)
+	require.NoError(t, adminExec("CREATE DATABASE IF NOT EXISTS secret_db ENGINE = Atomic"))
+	require.NoError(t, adminExec("CREATE TABLE IF NOT EXISTS secret_db.t (n UInt8) ENGINE = MergeTree ORDER BY n"))
+
+	for _, proto := range warehousetest.Protocols {
+		addr := st.NativeAddr()
+		if proto == config.ProtocolHTTP {
+			addr = st.HTTPAddr()
+		}
+		t.Run(string(proto)+"/wrong password", func(t *testing.T) {
+			cfg := config.Default()
+			cfg.ClickHouse.Embedded, cfg.ClickHouse.Addr, cfg.ClickHouse.Protocol = false, []string{addr}, proto
+			cfg.ClickHouse.User, cfg.ClickHouse.Password = warehouse.AdminUser, "not-the-password"
+			_, _, err := warehouse.Connect(ctx, cfg)
+			require.Error(t, err)
+			code, ok := warehouse.ExceptionCode(err)
+			require.True(t, ok, "%v", err)
+			require.Equal(t, int32(516), code) // AUTHENTICATION_FAILED
+			require.NotContains(t, err.Error(), "not-the-password")
+			if proto == config.ProtocolNative {
+				// chDB 26.7 aborts when the failed native session closes; the
+				// supervisor restarts it. Wait for that before going on.
+				require.Eventually(t, func() bool {
+					log, _ := os.ReadFile(filepath.Join(dir, "engine.log"))
+					return strings.Contains(string(log), "restarting")
+				}, 15*time.Second, 50*time.Millisecond, "the supervisor did not restart the engine")
+			}
+			require.NoError(t, warehouse.WaitReady(ctx, dir, 30*time.Second))
+		})
+		t.Run(string(proto)+"/default user reads nothing", func(t *testing.T) {
+			cfg := config.Default()
+			cfg.ClickHouse.Embedded, cfg.ClickHouse.Addr, cfg.ClickHouse.Protocol = false, []string{addr}, proto
+			conn, _, err := warehouse.Connect(ctx, cfg)
+			require.NoError(t, err) // it exists only so the engine can serve
+			defer conn.Close()
+			err = conn.Exec(ctx, "CREATE DATABASE anon_db")
+			code, _ := warehouse.ExceptionCode(err)
+			require.Equal(t, int32(497), code, "%v", err) // ACCESS_DENIED
+			// It sees no database but system, and reading a table is refused.
+			var dbs []string
+			rows, err := conn.Query(ctx, "SELECT name FROM system.databases")
+			require.NoError(t, err)
+			for rows.Next() {
+				var s string
+				require.NoError(t, rows.Scan(&s))
+				dbs = append(dbs, s)
+			}
+			require.Equal(t, []string{"system"}, dbs)
+			err = conn.QueryRow(ctx, "SELECT count() FROM secret_db.t").Scan(new(uint64))
+			code, _ = warehouse.ExceptionCode(err)
+			require.Equal(t, int32(497), code, "%v", err)
+		})
+	}
+}
+
+func TestStartFailsClearlyWithoutLibrary(t *testing.T) {
+	_, err := warehouse.Start(context.Background(), warehouse.EngineOptions{
+		Dir: t.TempDir(), Library: "/nonexistent/libchdb.so", StartTimeout: 5 * time.Second,
+	})
+	require.ErrorContains(t, err, "the ClickHouse engine library is missing")
+	require.ErrorContains(t, err, "make tools")
+}
+
+func TestResolveRemote(t *testing.T) {
+	cfg := config.Default()
+	cfg.ClickHouse.Embedded = false
+	cfg.ClickHouse.Addr = []string{"db.example:9440"}
+	cfg.ClickHouse.Password = "pw-123"
+	cfg.ClickHouse.TLS.Enabled = true
+	ep, err := warehouse.Resolve(context.Background(), cfg)
+	require.NoError(t, err)
+	require.NotNil(t, ep.TLS)
+	require.NotContains(t, fmt.Sprint(ep), "pw-123")
+	require.NotContains(t, fmt.Sprintf("%+v", ep), "pw-123")
+}
