@@ -83,4 +83,3 @@ func joinCols(t load.StatsTable) string {
 	}
 	return s
 }
-
