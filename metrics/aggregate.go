@@ -3,6 +3,7 @@ package metrics
 import (
 	"fmt"
 	"math/big"
+	"math/bits"
 )
 
 // Aggregate is the exact running total of the additive bases of any number of
@@ -18,19 +19,12 @@ import (
 // given it a value; rows whose field is NULL contribute nothing to that base.
 // HasNull tells whether any row's value was missing.
 type Aggregate struct {
-	currency    Currency
-	seen        FieldSet // fields with at least one known value
-	nulls       FieldSet // fields with at least one NULL value
-	rows        uint64
-	spend       i128
-	impressions u128
-	clicks      u128
-	conversions u128
-	installs    [NumInstallSources]u128
-	revenue     [NumRevenueSources]i128
-	costOfGoods i128
-	refunds     i128
-	fees        i128
+	currency Currency
+	seen     FieldSet // fields with at least one known value
+	nulls    FieldSet // fields with at least one NULL value
+	rows     uint64
+	lo       [NumFields]uint64 // see int128.go for the representation
+	hi       [NumFields]int64
 }
 
 // CurrencyError is the error for money of two currencies meeting in one
@@ -64,20 +58,88 @@ func (a *Aggregate) Add(r *Row) error {
 	}
 	a.rows++
 	a.seen = AllFields
-	a.spend.addInt64(r.Spend.micros)
-	a.impressions.addUint64(r.Impressions)
-	a.clicks.addUint64(r.Clicks)
-	a.conversions.addUint64(r.Conversions)
-	for i := range a.installs {
-		a.installs[i].addUint64(r.Installs[i])
+	// Unrolled with constant indexes: this is the per-row hot path. The
+	// low words are added without branches; overflow of any of them is
+	// collected in one word and repaired afterwards (almost never).
+	var ovf int64
+	var carry uint64
+	m := func(f Field, x int64) {
+		s := int64(a.lo[f])
+		t := s + x
+		a.lo[f] = uint64(t)
+		ovf |= (s ^ t) & (x ^ t)
 	}
-	for i := range a.revenue {
-		a.revenue[i].addInt64(r.Revenue[i].micros)
+	c := func(f Field, x uint64) {
+		var cc uint64
+		a.lo[f], cc = bits.Add64(a.lo[f], x, 0)
+		carry |= cc
 	}
-	a.costOfGoods.addInt64(r.CostOfGoods.micros)
-	a.refunds.addInt64(r.Refunds.micros)
-	a.fees.addInt64(r.Fees.micros)
+	m(FieldSpend, r.Spend.micros)
+	c(FieldImpressions, r.Impressions)
+	c(FieldClicks, r.Clicks)
+	c(FieldConversions, r.Conversions)
+	c(FieldAppInstall, r.Installs[AppInstall])
+	c(FieldRealTimeAppInstall, r.Installs[RealTimeAppInstall])
+	c(FieldSKANInstall, r.Installs[SKANInstall])
+	c(FieldMMPInstall, r.Installs[MMPInstall])
+	m(FieldTikTokRevenue, r.Revenue[TikTokRevenue].micros)
+	m(FieldGA4Revenue, r.Revenue[GA4Revenue].micros)
+	m(FieldShopRevenue, r.Revenue[ShopRevenue].micros)
+	m(FieldCRMRevenue, r.Revenue[CRMRevenue].micros)
+	m(FieldCostOfGoods, r.CostOfGoods.micros)
+	m(FieldRefunds, r.Refunds.micros)
+	m(FieldFees, r.Fees.micros)
+	if ovf < 0 || carry != 0 {
+		a.repair(r)
+	}
 	return nil
+}
+
+// maxRows bounds the row count so that the high words provably fit int64:
+// |hi| ≤ rows for any sum of rows values each below 2^64 in magnitude.
+const maxRows = 1<<63 - 1
+
+// The unrolled Add and addSparse name every field; these assertions stop
+// the build if a field or source is added without updating them.
+var (
+	_ = [1]struct{}{}[NumFields-15]
+	_ = [1]struct{}{}[NumInstallSources-4]
+	_ = [1]struct{}{}[NumRevenueSources-4]
+)
+
+func (a *Aggregate) addMoney(f Field, x Amount) { addSigned(&a.lo[f], &a.hi[f], x.micros) }
+
+func (a *Aggregate) addCount(f Field, x uint64) { addUnsigned(&a.lo[f], &a.hi[f], x) }
+
+// repair fixes the high words after Add found that some low word overflowed
+// while adding r: a low word wrapped iff its new value is below the added
+// value (counts) or has the wrong sign for s+x (money, s recovered as t−x).
+func (a *Aggregate) repair(r *Row) {
+	m := func(f Field, x int64) {
+		t := int64(a.lo[f])
+		s := t - x
+		if (s^t)&(x^t) < 0 {
+			a.hi[f] += 1 | x>>63
+		}
+	}
+	c := func(f Field, x uint64) {
+		if a.lo[f] < x {
+			a.hi[f]++
+		}
+	}
+	m(FieldSpend, r.Spend.micros)
+	c(FieldImpressions, r.Impressions)
+	c(FieldClicks, r.Clicks)
+	c(FieldConversions, r.Conversions)
+	for i, n := range r.Installs {
+		c(InstallSource(i).Field(), n)
+	}
+	for i, x := range r.Revenue {
+		m(RevenueSource(i).Field(), x.micros)
+	}
+	m(FieldCostOfGoods, r.CostOfGoods.micros)
+	m(FieldRefunds, r.Refunds.micros)
+	m(FieldFees, r.Fees.micros)
 }
 
 // adopt handles a row whose currency differs from the aggregate's.
@@ -105,35 +167,35 @@ func (a *Aggregate) addSparse(r *Row) {
 	a.rows++
 	a.seen |= AllFields &^ null
 	a.nulls |= null
-	addI := func(f Field, s *i128, x Amount) {
+	money := func(f Field, x Amount) {
 		if null&(1<<f) == 0 {
-			s.addInt64(x.micros)
+			a.addMoney(f, x)
 		}
 	}
-	addU := func(f Field, s *u128, x uint64) {
+	count := func(f Field, x uint64) {
 		if null&(1<<f) == 0 {
-			s.addUint64(x)
+			a.addCount(f, x)
 		}
 	}
-	addI(FieldSpend, &a.spend, r.Spend)
-	addU(FieldImpressions, &a.impressions, r.Impressions)
-	addU(FieldClicks, &a.clicks, r.Clicks)
-	addU(FieldConversions, &a.conversions, r.Conversions)
-	for i := range a.installs {
-		addU(InstallSource(i).Field(), &a.installs[i], r.Installs[i])
+	money(FieldSpend, r.Spend)
+	count(FieldImpressions, r.Impressions)
+	count(FieldClicks, r.Clicks)
+	count(FieldConversions, r.Conversions)
+	for i, n := range r.Installs {
+		count(InstallSource(i).Field(), n)
 	}
-	for i := range a.revenue {
-		addI(RevenueSource(i).Field(), &a.revenue[i], r.Revenue[i])
+	for i, x := range r.Revenue {
+		money(RevenueSource(i).Field(), x)
 	}
-	addI(FieldCostOfGoods, &a.costOfGoods, r.CostOfGoods)
-	addI(FieldRefunds, &a.refunds, r.Refunds)
-	addI(FieldFees, &a.fees, r.Fees)
+	money(FieldCostOfGoods, r.CostOfGoods)
+	money(FieldRefunds, r.Refunds)
+	money(FieldFees, r.Fees)
 }
 
 // Merge adds every row of b to a, as if they had been added to a directly.
 // Merging is associative and commutative, so partial aggregates built in any
 // split and order give identical results. It fails, leaving a unchanged, on
-// a currency mismatch or when the total row count would overflow uint64.
+// a currency mismatch or when the total row count would exceed 2^63-1.
 func (a *Aggregate) Merge(b *Aggregate) error {
 	cur := a.currency
 	switch {
@@ -143,26 +205,21 @@ func (a *Aggregate) Merge(b *Aggregate) error {
 	default:
 		return &CurrencyError{Have: a.currency, Got: b.currency}
 	}
-	if a.rows+b.rows < a.rows {
+	if a.rows+b.rows < a.rows || a.rows+b.rows > maxRows {
 		return ErrOverflow
 	}
 	a.currency = cur
 	a.rows += b.rows
 	a.seen |= b.seen
 	a.nulls |= b.nulls
-	a.spend.add(b.spend)
-	a.impressions.add(b.impressions)
-	a.clicks.add(b.clicks)
-	a.conversions.add(b.conversions)
-	for i := range a.installs {
-		a.installs[i].add(b.installs[i])
+	for f := range Field(NumFields) {
+		a.hi[f] += b.hi[f]
+		if f.IsMoney() {
+			addSigned(&a.lo[f], &a.hi[f], int64(b.lo[f]))
+		} else {
+			addUnsigned(&a.lo[f], &a.hi[f], b.lo[f])
+		}
 	}
-	for i := range a.revenue {
-		a.revenue[i].add(b.revenue[i])
-	}
-	a.costOfGoods.add(b.costOfGoods)
-	a.refunds.add(b.refunds)
-	a.fees.add(b.fees)
 	return nil
 }
 
@@ -225,25 +282,5 @@ func (a *Aggregate) base(f Field) (*big.Int, bool) {
 	if !a.seen.Has(f) {
 		return nil, false
 	}
-	switch {
-	case f == FieldSpend:
-		return a.spend.big(), true
-	case f == FieldImpressions:
-		return a.impressions.big(), true
-	case f == FieldClicks:
-		return a.clicks.big(), true
-	case f == FieldConversions:
-		return a.conversions.big(), true
-	case f >= FieldAppInstall && f <= FieldMMPInstall:
-		return a.installs[f-FieldAppInstall].big(), true
-	case f >= FieldTikTokRevenue && f <= FieldCRMRevenue:
-		return a.revenue[f-FieldTikTokRevenue].big(), true
-	case f == FieldCostOfGoods:
-		return a.costOfGoods.big(), true
-	case f == FieldRefunds:
-		return a.refunds.big(), true
-	case f == FieldFees:
-		return a.fees.big(), true
-	}
-	return nil, false
+	return bigSum(a.lo[f], a.hi[f], f.IsMoney()), true
 }

@@ -289,10 +289,17 @@ func TestCurrencyRules(t *testing.T) {
 }
 
 func TestMergeOverflow(t *testing.T) {
-	a := Aggregate{rows: 1<<64 - 1}
-	b := Aggregate{rows: 1}
-	if err := a.Merge(&b); !errors.Is(err, ErrOverflow) {
-		t.Fatalf("Merge = %v, want ErrOverflow", err)
+	for _, rows := range [][2]uint64{{1<<64 - 1, 1}, {1 << 62, 1 << 62}} {
+		a := Aggregate{rows: rows[0]}
+		b := Aggregate{rows: rows[1]}
+		if err := a.Merge(&b); !errors.Is(err, ErrOverflow) {
+			t.Fatalf("Merge of %v rows = %v, want ErrOverflow", rows, err)
+		}
+	}
+	a := Aggregate{rows: 1 << 62}
+	b := Aggregate{rows: 1<<62 - 1}
+	if err := a.Merge(&b); err != nil {
+		t.Fatalf("Merge below the bound: %v", err)
 	}
 }
 

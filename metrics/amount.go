@@ -33,7 +33,7 @@ var (
 	// ErrCurrencyMismatch reports an attempt to add or merge money of two
 	// different currencies; there is no implicit FX conversion.
 	ErrCurrencyMismatch = errors.New("metrics: currency mismatch")
-	// ErrOverflow reports a merge whose row count would exceed 2^64-1, the
+	// ErrOverflow reports a merge whose row count would exceed 2^63-1, the
 	// bound under which the 128-bit accumulators are proven not to overflow.
 	ErrOverflow = errors.New("metrics: aggregate overflow")
 )

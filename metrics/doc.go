@@ -30,8 +30,8 @@
 // and parsed straight from text (ParseAmount) or from decimal.Decimal
 // (AmountFromDecimal). A money value with a non-zero seventh decimal is
 // rejected with ErrPrecision rather than rounded, so no input is altered
-// before aggregation. Sums are kept in 128-bit integers, which cannot
-// overflow for fewer than 2^64 rows; counts are summed the same way. Metric
+// before aggregation. Sums of money and of counts are kept as 128-bit
+// integers, which cannot overflow below 2^63 rows. Metric
 // values are exact rationals until output. Add and Merge never allocate.
 //
 // # Currency
