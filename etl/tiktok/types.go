@@ -231,12 +231,21 @@ func (n NullDecimal) Ptr() *decimal.Decimal {
 	return &d
 }
 
-// String returns the value as TikTok would send it, "-" when missing.
+// String returns the value as TikTok would send it, keeping its scale
+// ("20.00", not "20"), and "-" when missing.
 func (n NullDecimal) String() string {
 	if !n.Valid {
 		return "-"
 	}
-	return n.Decimal.String()
+	return decimalText(n.Decimal)
+}
+
+// decimalText formats d keeping trailing zeros of its scale.
+func decimalText(d decimal.Decimal) string {
+	if e := d.Exponent(); e < 0 {
+		return d.StringFixed(-e)
+	}
+	return d.String()
 }
 
 // Equal reports whether both are missing or both hold numerically equal values.
@@ -271,7 +280,7 @@ func (n NullDecimal) MarshalJSON() ([]byte, error) {
 	if !n.Valid {
 		return []byte("null"), nil
 	}
-	return json.Marshal(n.Decimal.String())
+	return json.Marshal(decimalText(n.Decimal))
 }
 
 // NullUint64 is a count metric that may be missing ("-" or null).
