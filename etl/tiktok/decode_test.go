@@ -259,7 +259,9 @@ func TestDecodeValues(t *testing.T) {
 		{name: "bare numbers", metrics: `{"impressions":5830,"spend":20.10}`,
 			check: func(m Metrics) bool { return m.Impressions.Uint64 == 5830 && m.Spend.String() == "20.10" }},
 		{name: "six decimals exact", metrics: `{"spend":"0.123456"}`,
-			check: func(m Metrics) bool { return m.Spend.Decimal.Equal(dec("0.123456")) && m.Spend.Decimal.Exponent() == -6 }},
+			check: func(m Metrics) bool {
+				return m.Spend.Decimal.Equal(dec("0.123456")) && m.Spend.Decimal.Exponent() == -6
+			}},
 		{name: "huge spend exact", metrics: `{"spend":"123456789012345678901234.01"}`,
 			check: func(m Metrics) bool { return m.Spend.String() == "123456789012345678901234.01" }},
 		{name: "count with zero fraction", metrics: `{"clicks":"12.00"}`,
@@ -339,7 +341,7 @@ func TestDecodeDimensions(t *testing.T) {
 				return r.StartUTC.Equal(time.Date(2024, 2, 29, 20, 0, 0, 0, time.UTC))
 			}},
 		{name: "DST summer hour in Europe/Berlin", dims: `{"ad_id":"5","stat_time_hour":"2024-07-01 12:00:00"}`,
-			opts: DecodeOptions{Level: LevelAd, Granularity: Hourly, Location: mustLoc(t, "Europe/Berlin")},
+			opts:  DecodeOptions{Level: LevelAd, Granularity: Hourly, Location: mustLoc(t, "Europe/Berlin")},
 			check: func(r ReportRow) bool { return r.StartUTC.Equal(time.Date(2024, 7, 1, 10, 0, 0, 0, time.UTC)) }},
 		{name: "day is a local label", dims: `{"campaign_id":7,"stat_time_day":"2024-03-01 00:00:00"}`,
 			opts: DecodeOptions{Level: LevelCampaign, Granularity: Daily, Location: mustLoc(t, "Asia/Tokyo")},
