@@ -147,6 +147,7 @@ func TestMetricsUndefined(t *testing.T) {
 		{"invalid kind", skanNull.Eval(Metric{})},
 		{"invalid kind high", skanNull.Eval(Metric{Kind: 200})},
 		{"invalid field total", skanNull.Total(Field(99))},
+		{"absurd margin exponent", skanNull.MarginFractionROAS(TikTokRevenue, decimal.New(1, -5000))},
 	}
 	for _, tt := range tests {
 		if tt.v.Defined() {

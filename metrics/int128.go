@@ -8,7 +8,7 @@ import (
 // Each base is summed exactly as a 128-bit integer split in two: a hot low
 // word written on every row and a cold high word written only when the low
 // word overflows. Keeping the high words apart keeps the per-row working set
-// of an Aggregate to the 15 low words, about as small as a float64
+// of an Aggregate to the 15 low words, about as small as a binary floating-point
 // accumulator, which matters when many groups compete for cache.
 //
 //	money:  sum = hi·2^64 + int64(lo)   (two's complement low word)

@@ -44,10 +44,16 @@ const (
 // input money; per-mille and ROAS results use the same; fractions use 8 so
 // that, shown as a percentage at the edge, they keep 6 decimals.
 const (
-	MoneyScale    int32 = 6 // CPI, CPM, CPC, CPA, and money totals
-	PerMilleScale int32 = 6 // IPM
-	FractionScale int32 = 8 // CTR, click-to-install, conversion rate
-	ROASScale     int32 = 6 // ROAS, margin ROAS
+	// MoneyScale is the output scale of CPI, CPM, CPC, CPA and money totals.
+	MoneyScale int32 = 6
+	// PerMilleScale is the output scale of IPM.
+	PerMilleScale int32 = 6
+	// FractionScale is the output scale of CTR, click-to-install and
+	// conversion rate.
+	FractionScale int32 = 8
+	// ROASScale is the output scale of ROAS, margin ROAS and margin-fraction
+	// ROAS.
+	ROASScale int32 = 6
 )
 
 type source uint8
@@ -111,9 +117,16 @@ type Metric struct {
 	Installs InstallSource // CPI, IPM, click-to-install
 	Revenue  RevenueSource // ROAS, margin ROAS, margin-fraction ROAS
 	// Margin is the configured margin fraction for KindMarginFractionROAS,
-	// e.g. 0.35; it may be negative or above 1.
+	// e.g. 0.35; it may be negative or above 1. The zero Decimal is a
+	// margin of 0. A decimal exponent beyond ±1000 makes the metric
+	// undefined.
 	Margin decimal.Decimal
 }
+
+// maxMarginExp bounds the margin's decimal exponent so that a pathological
+// margin such as 1e-1000000000 cannot make Eval build an enormous power of
+// ten; real margins have a handful of decimals.
+const maxMarginExp = 1000
 
 // Term is one signed base in a metric's numerator.
 type Term struct {
@@ -287,6 +300,9 @@ func (a *Aggregate) Eval(m Metric) Value {
 	num.Mul(num, pow10Big[s.den.Scale()])
 	den.Mul(den, pow10Big[s.terms[0].Field.Scale()])
 	if s.marginFraction {
+		if e := m.Margin.Exponent(); e < -maxMarginExp || e > maxMarginExp {
+			return Value{}
+		}
 		num.Mul(num, m.Margin.Coefficient())
 		if e := m.Margin.Exponent(); e >= 0 {
 			num.Mul(num, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(e)), nil))

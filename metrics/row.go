@@ -78,20 +78,38 @@ type Field uint8
 // The additive bases. Reach and frequency are deliberately absent: they are
 // not additive, so no aggregate could be correct for them.
 const (
+	// FieldSpend is ad spend (TikTok spend), money.
 	FieldSpend Field = iota
+	// FieldImpressions is impressions, a count.
 	FieldImpressions
+	// FieldClicks is clicks, a count.
 	FieldClicks
+	// FieldConversions is conversions (TikTok conversion), a count.
 	FieldConversions
+	// FieldAppInstall is installs of source AppInstall.
 	FieldAppInstall
+	// FieldRealTimeAppInstall is installs of source RealTimeAppInstall.
 	FieldRealTimeAppInstall
+	// FieldSKANInstall is installs of source SKANInstall.
 	FieldSKANInstall
+	// FieldMMPInstall is installs of source MMPInstall.
 	FieldMMPInstall
+	// FieldTikTokRevenue is revenue of source TikTokRevenue, money.
 	FieldTikTokRevenue
+	// FieldGA4Revenue is revenue of source GA4Revenue, money.
 	FieldGA4Revenue
+	// FieldShopRevenue is revenue of source ShopRevenue, money.
 	FieldShopRevenue
+	// FieldCRMRevenue is revenue of source CRMRevenue, money.
 	FieldCRMRevenue
+	// FieldCostOfGoods is cost of goods sold for the attributed orders,
+	// money.
 	FieldCostOfGoods
+	// FieldRefunds is refunded revenue, money, entered as a positive amount
+	// and subtracted by margin ROAS.
 	FieldRefunds
+	// FieldFees is payment, marketplace or agency fees, money, subtracted by
+	// margin ROAS.
 	FieldFees
 
 	// NumFields is the number of base fields.

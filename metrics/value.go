@@ -157,8 +157,8 @@ func (v Value) MarshalText() ([]byte, error) {
 
 // MarshalJSON implements json.Marshaler: null when undefined, otherwise a
 // JSON string with the fixed digits, e.g. "0.120000". A string, not a
-// number, because most JSON readers parse numbers into float64 and would
-// lose the exact digits.
+// number, because most JSON readers parse numbers into binary floating point
+// and would lose the exact digits.
 func (v Value) MarshalJSON() ([]byte, error) {
 	if v.num == nil {
 		return []byte("null"), nil
