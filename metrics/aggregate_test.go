@@ -557,3 +557,64 @@ func TestGrouped(t *testing.T) {
 		t.Fatalf("after Merge: k2 rows %d, len %d", a2.Rows(), g.Len())
 	}
 }
+
+func TestRowSet(t *testing.T) {
+	var r Row
+	r.Currency = usd
+	in := map[Field]string{
+		FieldSpend: "20.000", FieldImpressions: "4696", FieldClicks: "51", FieldConversions: "3",
+		FieldAppInstall: "7", FieldRealTimeAppInstall: "6", FieldSKANInstall: Missing, FieldMMPInstall: "5",
+		FieldTikTokRevenue: "12.50", FieldGA4Revenue: "-", FieldShopRevenue: "9", FieldCRMRevenue: "0",
+		FieldCostOfGoods: "1.5", FieldRefunds: "0.25", FieldFees: "0.000001",
+	}
+	for f := range Field(NumFields) {
+		if err := r.Set(f, in[f]); err != nil {
+			t.Fatalf("Set(%s, %q): %v", f, in[f], err)
+		}
+	}
+	want := Row{
+		Currency: usd, Spend: amt("20"), Impressions: 4696, Clicks: 51, Conversions: 3,
+		Installs:    [NumInstallSources]uint64{7, 6, 0, 5},
+		Revenue:     [NumRevenueSources]Amount{amt("12.5"), {}, amt("9"), {}},
+		CostOfGoods: amt("1.5"), Refunds: amt("0.25"), Fees: AmountFromMicros(1),
+		Null: Fields(FieldSKANInstall, FieldGA4Revenue),
+	}
+	if r != want {
+		t.Fatalf("row = %+v\nwant  %+v", r, want)
+	}
+	// A later known value clears NULL.
+	if err := r.Set(FieldSKANInstall, "2"); err != nil || r.IsNull(FieldSKANInstall) || r.Installs[SKANInstall] != 2 {
+		t.Fatalf("re-Set: %v, %+v", err, r)
+	}
+	before := r
+	for _, c := range []struct {
+		f   Field
+		s   string
+		err error
+	}{
+		{FieldSpend, "1.1234567", ErrPrecision},
+		{FieldSpend, "x", ErrSyntax},
+		{FieldSpend, "", ErrSyntax},
+		{FieldClicks, "-3", ErrSyntax},
+		{FieldClicks, "1.5", ErrSyntax},
+		{FieldClicks, "", ErrSyntax},
+		{FieldClicks, "99999999999999999999999", ErrRange},
+		{Field(40), "1", nil},
+	} {
+		err := r.Set(c.f, c.s)
+		if err == nil || (c.err != nil && !errors.Is(err, c.err)) {
+			t.Errorf("Set(%s, %q) = %v, want %v", c.f, c.s, err, c.err)
+		}
+	}
+	if r != before {
+		t.Fatal("failed Set changed the row")
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		_ = r.Set(FieldSpend, "12.34")
+		_ = r.Set(FieldClicks, "1234")
+		_ = r.Set(FieldFees, Missing)
+	})
+	if allocs != 0 {
+		t.Fatalf("Set allocates %.1f times", allocs)
+	}
+}

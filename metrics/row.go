@@ -1,5 +1,10 @@
 package metrics
 
+import (
+	"fmt"
+	"strconv"
+)
+
 // InstallSource names which install count feeds an install metric. There is
 // no default: every install metric takes one, so the choice shows in the
 // caller's code and in the metric's column name.
@@ -203,6 +208,70 @@ func (r *Row) SetNull(f Field) { r.Null |= Fields(f) }
 
 // IsNull reports whether f is marked unknown in the row.
 func (r *Row) IsNull(f Field) bool { return r.Null.Has(f) }
+
+// Missing is TikTok's text for a metric it has no value for; Row.Set maps it
+// to NULL.
+const Missing = "-"
+
+// Set stores the TikTok-style text s in field f: Missing ("-") marks the
+// field NULL, money is parsed with ParseAmount, counts as unsigned decimal
+// integers. It does not allocate unless it fails; on failure the row is
+// unchanged.
+func (r *Row) Set(f Field, s string) error {
+	if f >= NumFields {
+		return fmt.Errorf("metrics: set field %d: no such field", f)
+	}
+	if s == Missing {
+		r.SetNull(f)
+		return nil
+	}
+	if f.IsMoney() {
+		m, err := parseMicros(s)
+		if err != nil {
+			return fmt.Errorf("metrics: set %s to %q: %w", f, s, err)
+		}
+		r.setMoney(f, Amount{micros: m})
+	} else {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
+				return fmt.Errorf("metrics: set %s to %q: %w", f, s, ErrRange)
+			}
+			return fmt.Errorf("metrics: set %s to %q: %w", f, s, ErrSyntax)
+		}
+		r.setCount(f, n)
+	}
+	r.Null &^= Fields(f)
+	return nil
+}
+
+func (r *Row) setMoney(f Field, a Amount) {
+	switch {
+	case f == FieldSpend:
+		r.Spend = a
+	case f >= FieldTikTokRevenue && f <= FieldCRMRevenue:
+		r.Revenue[f-FieldTikTokRevenue] = a
+	case f == FieldCostOfGoods:
+		r.CostOfGoods = a
+	case f == FieldRefunds:
+		r.Refunds = a
+	case f == FieldFees:
+		r.Fees = a
+	}
+}
+
+func (r *Row) setCount(f Field, n uint64) {
+	switch {
+	case f == FieldImpressions:
+		r.Impressions = n
+	case f == FieldClicks:
+		r.Clicks = n
+	case f == FieldConversions:
+		r.Conversions = n
+	case f >= FieldAppInstall && f <= FieldMMPInstall:
+		r.Installs[f-FieldAppInstall] = n
+	}
+}
 
 // Reset clears the row to all-known zeros so that one Row can be reused.
 func (r *Row) Reset() { *r = Row{} }

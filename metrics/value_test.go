@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"math/big"
 	"testing"
+
+	"github.com/shopspring/decimal"
 )
 
 func bi(s string) *big.Int {
@@ -166,5 +168,24 @@ func TestNewRatioCopies(t *testing.T) {
 	n.SetInt64(5)
 	if v.String() != "0.125" {
 		t.Fatalf("Value changed with its input: %s", v)
+	}
+}
+
+// TestRoundRatioBoundaries sweeps every x.xx5 tie and its neighbours, positive
+// and negative, and checks against shopspring's RoundBank, an independent
+// half-even implementation for decimal inputs.
+func TestRoundRatioBoundaries(t *testing.T) {
+	for n := int64(-20_000); n <= 20_000; n++ {
+		for _, c := range []struct {
+			exp   int32
+			scale int32
+		}{{-3, 2}, {-4, 3}, {-1, 0}, {-7, 6}} {
+			den := pow10Big[-c.exp]
+			q, ok := RoundRatio(big.NewInt(n), den, c.scale)
+			want := decimal.New(n, c.exp).RoundBank(c.scale)
+			if !ok || !decimal.NewFromBigInt(q, -c.scale).Equal(want) {
+				t.Fatalf("RoundRatio(%d/%s, %d) = %s, RoundBank gives %s", n, den, c.scale, q, want)
+			}
+		}
 	}
 }
