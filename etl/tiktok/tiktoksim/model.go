@@ -180,15 +180,22 @@ func (s *Server) ownLifetime(tag uint64, r ref) lifetime {
 	start := s.cfg.StartDate.Time()
 	span := max(s.cfg.Days, 1)
 	var created time.Time
-	if h%4 == 0 {
+	if h%5 == 0 {
 		// Created during the history.
 		created = start.Add(time.Duration((h>>8)%uint64(span*86400)) * time.Second)
 	} else {
 		created = start.Add(-time.Duration(1+(h>>8)%(60*86400)) * time.Second)
 	}
 	l := lifetime{created: created}
-	if (h>>40)%7 == 0 {
-		l.deleted = created.Add(time.Duration(86400+(h>>20)%uint64((span+30)*86400)) * time.Second)
+	if (h>>40)%9 == 0 {
+		// Deleted after at least three days of history, up to three weeks
+		// after the default clock, so deleted entities have spend to keep.
+		from := created
+		if from.Before(start) {
+			from = start
+		}
+		from = from.Add(3 * 24 * time.Hour)
+		l.deleted = from.Add(time.Duration((h>>20)%uint64((span+21)*86400)) * time.Second)
 	}
 	return l
 }

@@ -1,0 +1,109 @@
+package tiktok_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/adhouse/adhouse/etl/tiktok"
+	"github.com/adhouse/adhouse/etl/tiktok/tiktoksim"
+)
+
+// fastLimiter has no QPS/QPM limit and millisecond pauses, so tests that are
+// not about rate limiting run at full speed.
+func fastLimiter() *tiktok.Limiter {
+	return tiktok.NewLimiter(tiktok.LimiterConfig{QPS: -1, QPM: -1, AppPause: time.Millisecond, AdvertiserPause: time.Millisecond})
+}
+
+// testOptions returns client options with short backoff and timeouts.
+func testOptions(baseURL, token string) tiktok.Options {
+	return tiktok.Options{
+		BaseURL:     baseURL,
+		AccessToken: token,
+		Limiter:     fastLimiter(),
+		BackoffBase: time.Millisecond,
+		BackoffMax:  5 * time.Millisecond,
+		Timeout:     5 * time.Second,
+	}
+}
+
+func newClient(t testing.TB, opts tiktok.Options) *tiktok.Client {
+	t.Helper()
+	c, err := tiktok.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// simClient starts a simulator and a client for it.
+func simClient(t testing.TB, cfg tiktoksim.Config, mod ...func(*tiktok.Options)) (*tiktoksim.Server, *tiktok.Client) {
+	t.Helper()
+	srv := tiktoksim.StartTest(t, cfg)
+	opts := testOptions(srv.BaseURL(), srv.AccessToken())
+	for _, m := range mod {
+		m(&opts)
+	}
+	return srv, newClient(t, opts)
+}
+
+// scripted is an httptest server whose answer to the n-th request (from 0)
+// is chosen by a function, for error-class and pagination tests.
+type scripted struct {
+	srv   *httptest.Server
+	n     atomic.Int64
+	mu    sync.Mutex
+	reqs  []*http.Request
+	reply func(n int, w http.ResponseWriter, r *http.Request)
+}
+
+func newScripted(t testing.TB, reply func(n int, w http.ResponseWriter, r *http.Request)) *scripted {
+	s := &scripted{reply: reply}
+	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := int(s.n.Add(1) - 1)
+		s.mu.Lock()
+		s.reqs = append(s.reqs, r.Clone(r.Context()))
+		s.mu.Unlock()
+		s.reply(n, w, r)
+	}))
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+func (s *scripted) url() string { return s.srv.URL + "/open_api/v1.3/" }
+
+func (s *scripted) count() int { return int(s.n.Load()) }
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func debugLogger(buf *syncBuffer) *zerolog.Logger {
+	l := zerolog.New(buf).Level(zerolog.DebugLevel)
+	return &l
+}
+
+func date(y int, m time.Month, d int) tiktok.Date { return tiktok.NewDate(y, m, d) }
+
+func jsonUnmarshalString(s string, v any) error { return json.Unmarshal([]byte(s), v) }
