@@ -39,7 +39,7 @@ func TestReportMatchesSimulatorTruth(t *testing.T) {
 		start, end tiktok.Date
 	}
 	windows := []window{
-		{tiktok.Daily, date(2024, 2, 1), date(2024, 3, 1)},  // 30 days, the cap
+		{tiktok.Daily, date(2024, 2, 1), date(2024, 3, 1)},    // 30 days, the cap
 		{tiktok.Hourly, date(2024, 2, 14), date(2024, 2, 14)}, // one day
 		{tiktok.Hourly, date(2024, 2, 29), date(2024, 2, 29)}, // leap day
 	}
