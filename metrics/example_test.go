@@ -302,3 +302,23 @@ func ExampleMetrics() {
 	// click_to_install_app_install  (+sum(app_install)) * 1 / sum(clicks) scale 8
 	// margin_roas_ga4 4 spend
 }
+
+// Filling a row from a TikTok report row, whose metrics arrive as strings
+// and "-" for missing.
+func ExampleRow_Set() {
+	api := map[string]string{"spend": "20.00", "impressions": "5830", "clicks": "47", "app_install": "-"}
+	r := metrics.Row{Currency: metrics.MustCurrency("USD")}
+	for name, f := range map[string]metrics.Field{
+		"spend": metrics.FieldSpend, "impressions": metrics.FieldImpressions,
+		"clicks": metrics.FieldClicks, "app_install": metrics.FieldAppInstall,
+	} {
+		if err := r.Set(f, api[name]); err != nil {
+			fmt.Println(err)
+			return
+		}
+	}
+	var agg metrics.Aggregate
+	_ = agg.Add(&r)
+	fmt.Println(agg.CPC(), agg.CPI(metrics.AppInstall))
+	// Output: 0.425532 NULL
+}

@@ -178,9 +178,9 @@ func (s FieldSet) Has(f Field) bool { return f < NumFields && s&(1<<f) != 0 }
 // numbers already converted to that currency.
 //
 // The zero value of every field is a known 0. A value that is missing (TikTok
-// "-", no matching import) is marked with SetNull; Add then ignores its value.
-// Row is a plain value type so that callers can reuse one Row per input line
-// without allocating.
+// "-", a source not imported for that period) is marked with SetNull or Set;
+// Add then ignores its value. Row is a plain value type so that callers can
+// reuse one Row per input line without allocating.
 type Row struct {
 	// Currency of every Amount in the row. It may be zero only when the
 	// row carries no non-zero money.
