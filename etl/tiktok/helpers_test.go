@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"golang.org/x/oauth2"
 
 	"github.com/adhouse/adhouse/etl/tiktok"
 	"github.com/adhouse/adhouse/etl/tiktok/tiktoksim"
@@ -107,3 +108,7 @@ func debugLogger(buf *syncBuffer) *zerolog.Logger {
 func date(y int, m time.Month, d int) tiktok.Date { return tiktok.NewDate(y, m, d) }
 
 func jsonUnmarshalString(s string, v any) error { return json.Unmarshal([]byte(s), v) }
+
+func staticSource(tok *tiktok.AuthToken) oauth2.TokenSource {
+	return oauth2.StaticTokenSource(tok.OAuth2())
+}
