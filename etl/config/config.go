@@ -7,12 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
 
+	"github.com/robfig/cron/v3"
 	"gopkg.in/yaml.v3"
 )
 
@@ -30,7 +32,86 @@ type Config struct {
 	ClickHouse ClickHouse `yaml:"clickhouse"`
 	Warehouse  Warehouse  `yaml:"warehouse"`
 	Load       Load       `yaml:"load"`
+	TikTok     TikTok     `yaml:"tiktok"`
+	Sync       Sync       `yaml:"sync"`
+	Worker     Worker     `yaml:"worker"`
+	Serve      Serve      `yaml:"serve"`
 	Log        Log        `yaml:"log"`
+}
+
+// TikTok says how to reach the Marketing API and with which developer app.
+type TikTok struct {
+	// BaseURL is production, the sandbox or a simulator, ending in /open_api/v1.3/.
+	BaseURL string `yaml:"base_url"`
+	AppID   string `yaml:"app_id"`
+	// Secret and AccessToken are secrets: write them as ${ENV} or use AccessTokenFile.
+	Secret      Secret `yaml:"secret"`
+	AccessToken Secret `yaml:"access_token"`
+	// AccessTokenFile holds the token (as `adhouse auth` stores it, mode 0600).
+	AccessTokenFile string `yaml:"access_token_file"`
+	// Tier is the app's rate-limit tier: basic, advanced, premium or ultimate.
+	Tier string `yaml:"tier"`
+	// QPS and QPM override the tier's limits when set.
+	QPS int `yaml:"qps"`
+	QPM int `yaml:"qpm"`
+	// MinutePause is how long the whole app waits after a per-minute limit hit.
+	MinutePause time.Duration `yaml:"minute_pause"`
+	MaxRetries  int           `yaml:"max_retries"`
+	Timeout     time.Duration `yaml:"timeout"`
+}
+
+// Sync chooses what `adhouse sync` and `adhouse backfill` pull.
+type Sync struct {
+	// Advertisers to sync; empty means every advertiser the token is authorised for.
+	Advertisers []string `yaml:"advertisers"`
+	// Levels among advertiser, campaign, adgroup, ad.
+	Levels []string `yaml:"levels"`
+	// Granularities among daily, hourly.
+	Granularities []string `yaml:"granularities"`
+	// LookbackDays re-pulls this many days before the checkpoint, because
+	// attributed conversions keep changing after the day ends.
+	LookbackDays int `yaml:"lookback_days"`
+	// LookbackOverrides sets a different lookback for some advertisers.
+	LookbackOverrides map[string]int `yaml:"lookback_overrides"`
+	// InitialDays is how far back the first sync of an advertiser goes.
+	InitialDays int `yaml:"initial_days"`
+	// WindowDays is the size of one daily report window (at most 30).
+	WindowDays int `yaml:"window_days"`
+	// Concurrency bounds the advertisers and streams pulled at once; all share
+	// the app's rate limiter.
+	Concurrency int `yaml:"concurrency"`
+	// Metrics requested from the report; empty means the default list.
+	Metrics []string `yaml:"metrics"`
+	// Entities pulls advertisers, campaigns, ad groups and ads before stats.
+	Entities bool `yaml:"entities"`
+}
+
+// Worker shards advertisers across daemons by a stable hash of their id.
+type Worker struct {
+	Index int `yaml:"index"`
+	Count int `yaml:"count"`
+}
+
+// Serve configures the `adhouse serve` daemon.
+type Serve struct {
+	// Listen is the loopback address of /healthz and /metrics.
+	Listen string `yaml:"listen"`
+	// Timezone is the zone cron schedules are read in.
+	Timezone string `yaml:"timezone"`
+	// Schedules are the jobs the daemon runs.
+	Schedules []Schedule `yaml:"schedules"`
+	// ShutdownTimeout bounds the wait for a running job on SIGTERM.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// Schedule is one cron job of the daemon.
+type Schedule struct {
+	Name string `yaml:"name"`
+	// Cron is a standard 5-field cron expression (or @hourly, @daily, @every 10m).
+	Cron string `yaml:"cron"`
+	// Job is sync (stats from the checkpoint minus lookback), today (only
+	// today's stats) or entities (advertisers, campaigns, ad groups, ads).
+	Job string `yaml:"job"`
 }
 
 // ClickHouse says where the warehouse is and how to talk to it. With Embedded
@@ -140,6 +221,33 @@ func Default() Config {
 			MaxRetries:   5,
 			RetryBackoff: 500 * time.Millisecond,
 		},
+		TikTok: TikTok{
+			BaseURL:     "https://business-api.tiktok.com/open_api/v1.3/",
+			Tier:        "basic",
+			MinutePause: 5 * time.Minute,
+			MaxRetries:  8,
+			Timeout:     60 * time.Second,
+		},
+		Sync: Sync{
+			Levels:        []string{"advertiser", "campaign", "adgroup", "ad"},
+			Granularities: []string{"daily"},
+			LookbackDays:  7,
+			InitialDays:   30,
+			WindowDays:    30,
+			Concurrency:   4,
+			Entities:      true,
+		},
+		Worker: Worker{Index: 0, Count: 1},
+		Serve: Serve{
+			Listen:   "127.0.0.1:9464",
+			Timezone: "UTC",
+			Schedules: []Schedule{
+				{Name: "hourly-today", Cron: "5 * * * *", Job: "today"},
+				{Name: "nightly-lookback", Cron: "30 3 * * *", Job: "sync"},
+				{Name: "weekly-entities", Cron: "0 4 * * 0", Job: "entities"},
+			},
+			ShutdownTimeout: 2 * time.Minute,
+		},
 		Log: Log{Level: "info", Format: "auto"},
 	}
 }
@@ -222,6 +330,7 @@ func (c *Config) resolvePaths(dir string) {
 		}
 	}
 	abs(&c.ClickHouse.TLS.CAFile)
+	abs(&c.TikTok.AccessTokenFile)
 }
 
 var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -281,6 +390,9 @@ func (c Config) Validate() error {
 	if c.Load.MaxRetries < 0 {
 		return errors.New("load.max_retries: must not be negative")
 	}
+	if err := c.validateSync(); err != nil {
+		return err
+	}
 	switch c.Log.Level {
 	case "trace", "debug", "info", "warn", "error":
 	default:
@@ -290,6 +402,94 @@ func (c Config) Validate() error {
 	case "auto", "console", "json":
 	default:
 		return fmt.Errorf("log.format: %q is not auto, console or json", c.Log.Format)
+	}
+	return nil
+}
+
+func (c Config) validateSync() error {
+	t := c.TikTok
+	if !strings.HasSuffix(t.BaseURL, "/") || !strings.HasPrefix(t.BaseURL, "http") {
+		return fmt.Errorf("tiktok.base_url: %q must be an http(s) URL ending in /", t.BaseURL)
+	}
+	switch t.Tier {
+	case "basic", "advanced", "premium", "ultimate":
+	default:
+		return fmt.Errorf("tiktok.tier: %q is not basic, advanced, premium or ultimate", t.Tier)
+	}
+	if t.QPS < 0 || t.QPM < 0 {
+		return errors.New("tiktok.qps, tiktok.qpm: must not be negative")
+	}
+	if t.AccessToken != "" && t.AccessTokenFile != "" {
+		return errors.New("tiktok.access_token_file: set either access_token or access_token_file, not both")
+	}
+	s := c.Sync
+	if len(s.Levels) == 0 {
+		return errors.New("sync.levels: at least one level is needed")
+	}
+	for _, l := range s.Levels {
+		switch l {
+		case "advertiser", "campaign", "adgroup", "ad":
+		default:
+			return fmt.Errorf("sync.levels: %q is not advertiser, campaign, adgroup or ad", l)
+		}
+	}
+	if len(s.Granularities) == 0 {
+		return errors.New("sync.granularities: at least one granularity is needed")
+	}
+	for _, g := range s.Granularities {
+		if g != "daily" && g != "hourly" {
+			return fmt.Errorf("sync.granularities: %q is not daily or hourly", g)
+		}
+	}
+	if s.LookbackDays < 0 || s.LookbackDays > 365 {
+		return fmt.Errorf("sync.lookback_days: %d is not between 0 and 365", s.LookbackDays)
+	}
+	for adv, d := range s.LookbackOverrides {
+		if d < 0 || d > 365 {
+			return fmt.Errorf("sync.lookback_overrides.%s: %d is not between 0 and 365", adv, d)
+		}
+	}
+	if s.InitialDays < 1 {
+		return errors.New("sync.initial_days: must be at least 1")
+	}
+	if s.WindowDays < 1 || s.WindowDays > 30 {
+		return fmt.Errorf("sync.window_days: %d is not between 1 and 30 (TikTok's cap for daily reports)", s.WindowDays)
+	}
+	if s.Concurrency < 1 {
+		return errors.New("sync.concurrency: must be at least 1")
+	}
+	w := c.Worker
+	if w.Count < 1 || w.Index < 0 || w.Index >= w.Count {
+		return fmt.Errorf("worker: index %d of count %d: need 0 <= index < count", w.Index, w.Count)
+	}
+	v := c.Serve
+	host, _, err := net.SplitHostPort(v.Listen)
+	if err != nil {
+		return fmt.Errorf("serve.listen: %w", err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("serve.listen: %q is not a loopback address", v.Listen)
+	}
+	if _, err := time.LoadLocation(v.Timezone); err != nil {
+		return fmt.Errorf("serve.timezone: %w", err)
+	}
+	names := map[string]bool{}
+	for i, sc := range v.Schedules {
+		if sc.Name == "" || names[sc.Name] {
+			return fmt.Errorf("serve.schedules[%d]: name %q is empty or repeated", i, sc.Name)
+		}
+		names[sc.Name] = true
+		switch sc.Job {
+		case "sync", "today", "entities":
+		default:
+			return fmt.Errorf("serve.schedules[%d] (%s): job %q is not sync, today or entities", i, sc.Name, sc.Job)
+		}
+		if _, err := cron.ParseStandard(sc.Cron); err != nil {
+			return fmt.Errorf("serve.schedules[%d] (%s): cron %q: %w", i, sc.Name, sc.Cron, err)
+		}
+	}
+	if v.ShutdownTimeout <= 0 {
+		return errors.New("serve.shutdown_timeout: must be positive")
 	}
 	return nil
 }

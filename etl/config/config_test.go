@@ -13,8 +13,11 @@ import (
 )
 
 func testLookup(name string) (string, bool) {
-	if name == "CLICKHOUSE_PASSWORD" {
+	switch name {
+	case "CLICKHOUSE_PASSWORD":
 		return "s3cr3t-pw", true
+	case "TIKTOK_SECRET", "TIKTOK_ACCESS_TOKEN":
+		return "tt-" + name, true
 	}
 	return "", false
 }
@@ -51,6 +54,13 @@ func TestBadFiles(t *testing.T) {
 		"same_ports.bad.yml":       "warehouse.http_port: must differ from warehouse.tcp_port",
 		"bad_yaml.bad.yml":         "did not find expected",
 		"bad_log.bad.yml":          `log.format: "xml" is not auto, console or json`,
+		"bad_tier.bad.yml":         `tiktok.tier: "gold" is not basic, advanced, premium or ultimate`,
+		"bad_level.bad.yml":        `sync.levels: "creative" is not advertiser, campaign, adgroup or ad`,
+		"public_listen.bad.yml":    `serve.listen: "0.0.0.0:9464" is not a loopback address`,
+		"bad_cron.bad.yml":         `serve.schedules[0] (nightly): cron "61 * * * *"`,
+		"bad_window.bad.yml":       "sync.window_days: 31 is not between 1 and 30",
+		"bad_worker.bad.yml":       "worker: index 2 of count 2",
+		"two_tokens.bad.yml":       "set either access_token or access_token_file, not both",
 	}
 	files, err := filepath.Glob("testdata/*.bad.yml")
 	require.NoError(t, err)
