@@ -62,6 +62,8 @@ func newRootCmd() *cobra.Command {
 		newWarehouseCmd(a),
 		newMigrateCmd(a),
 		newDemoCmd(a),
+		newSyncCmd(a),
+		newBackfillCmd(a),
 	)
 	return root
 }

@@ -154,6 +154,7 @@ ORDER BY (advertiser_id, level, granularity);
 CREATE TABLE IF NOT EXISTS {{local "sync_runs"}}{{onCluster}}
 (
     run_id        String,
+    job           LowCardinality(String) COMMENT 'sync, today, entities, or backfill FROM..TO',
     started_at    DateTime64(3, 'UTC'),
     ended_at      DateTime64(3, 'UTC'),
     advertiser_id String,
@@ -164,7 +165,7 @@ CREATE TABLE IF NOT EXISTS {{local "sync_runs"}}{{onCluster}}
     rows          UInt64,
     api_calls     UInt64,
     retries       UInt64,
-    outcome       LowCardinality(String) COMMENT 'ok, failed or abandoned',
+    outcome       LowCardinality(String) COMMENT 'ok, failed or abandoned (cancelled before it finished)',
     error         String
 )
 ENGINE = {{engine "MergeTree" ""}}

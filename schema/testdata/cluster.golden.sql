@@ -606,6 +606,7 @@ ENGINE = Distributed(`ads_cluster`, adhouse, sync_checkpoints_local, cityHash64(
 CREATE TABLE IF NOT EXISTS adhouse.sync_runs_local ON CLUSTER `ads_cluster`
 (
     run_id        String,
+    job           LowCardinality(String) COMMENT 'sync, today, entities, or backfill FROM..TO',
     started_at    DateTime64(3, 'UTC'),
     ended_at      DateTime64(3, 'UTC'),
     advertiser_id String,
@@ -616,7 +617,7 @@ CREATE TABLE IF NOT EXISTS adhouse.sync_runs_local ON CLUSTER `ads_cluster`
     rows          UInt64,
     api_calls     UInt64,
     retries       UInt64,
-    outcome       LowCardinality(String) COMMENT 'ok, failed or abandoned',
+    outcome       LowCardinality(String) COMMENT 'ok, failed or abandoned (cancelled before it finished)',
     error         String
 )
 ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')

@@ -552,6 +552,7 @@ ORDER BY (advertiser_id, level, granularity);
 CREATE TABLE IF NOT EXISTS adhouse.sync_runs
 (
     run_id        String,
+    job           LowCardinality(String) COMMENT 'sync, today, entities, or backfill FROM..TO',
     started_at    DateTime64(3, 'UTC'),
     ended_at      DateTime64(3, 'UTC'),
     advertiser_id String,
@@ -562,7 +563,7 @@ CREATE TABLE IF NOT EXISTS adhouse.sync_runs
     rows          UInt64,
     api_calls     UInt64,
     retries       UInt64,
-    outcome       LowCardinality(String) COMMENT 'ok, failed or abandoned',
+    outcome       LowCardinality(String) COMMENT 'ok, failed or abandoned (cancelled before it finished)',
     error         String
 )
 ENGINE = MergeTree()

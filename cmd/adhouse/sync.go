@@ -1,0 +1,259 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/adhouse/adhouse/etl/config"
+	"github.com/adhouse/adhouse/etl/extract"
+	"github.com/adhouse/adhouse/etl/load"
+	"github.com/adhouse/adhouse/etl/tiktok"
+	"github.com/adhouse/adhouse/etl/warehouse"
+)
+
+// pipeline is what sync, backfill, serve and demo share: the API client, the
+// warehouse connection, the loader and the syncer over them.
+type pipeline struct {
+	api    *tiktok.Client
+	conn   driver.Conn
+	syncer *extract.Syncer
+	cfg    config.Config
+}
+
+func (p *pipeline) Close() { p.conn.Close() }
+
+// newPipeline connects to the warehouse and builds the TikTok client from the
+// configuration. now overrides the clock (the demo's simulator sets it).
+func (a *app) newPipeline(ctx context.Context, now func() time.Time, progress *extract.Progress) (*pipeline, error) {
+	cfg := a.cfg
+	api, err := newTikTokClient(cfg, a)
+	if err != nil {
+		return nil, err
+	}
+	conn, _, err := warehouse.Connect(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	loader := load.New(conn, load.Options{
+		Database: cfg.ClickHouse.Database, BatchSize: cfg.Load.BatchSize,
+		MaxRetries: cfg.Load.MaxRetries, RetryBackoff: cfg.Load.RetryBackoff, Logger: &a.log,
+	})
+	opts := extract.Options{
+		Database:          cfg.ClickHouse.Database,
+		LookbackDays:      cfg.Sync.LookbackDays,
+		LookbackOverrides: cfg.Sync.LookbackOverrides,
+		InitialDays:       cfg.Sync.InitialDays,
+		WindowDays:        cfg.Sync.WindowDays,
+		Concurrency:       cfg.Sync.Concurrency,
+		Metrics:           cfg.Sync.Metrics,
+		WorkerIndex:       cfg.Worker.Index,
+		WorkerCount:       cfg.Worker.Count,
+		Now:               now,
+		Logger:            a.log,
+		Progress:          progress,
+	}
+	for _, l := range cfg.Sync.Levels {
+		lv, err := tiktok.ParseLevel(l)
+		if err != nil {
+			conn.Close()
+			return nil, err
+		}
+		opts.Levels = append(opts.Levels, lv)
+	}
+	for _, g := range cfg.Sync.Granularities {
+		gr, err := tiktok.ParseGranularity(g)
+		if err != nil {
+			conn.Close()
+			return nil, err
+		}
+		opts.Granularities = append(opts.Granularities, gr)
+	}
+	return &pipeline{api: api, conn: conn, syncer: extract.New(api, loader, conn, opts), cfg: cfg}, nil
+}
+
+func newTikTokClient(cfg config.Config, a *app) (*tiktok.Client, error) {
+	t := cfg.TikTok
+	token := t.AccessToken.Reveal()
+	if t.AccessTokenFile != "" {
+		b, err := os.ReadFile(t.AccessTokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("tiktok.access_token_file: %w", err)
+		}
+		token = strings.TrimSpace(string(b))
+	}
+	if token == "" {
+		return nil, errors.New("tiktok.access_token: no access token configured (set ${TIKTOK_ACCESS_TOKEN}, or run `adhouse auth`)")
+	}
+	tier, err := tiktok.ParseTier(t.Tier)
+	if err != nil {
+		return nil, fmt.Errorf("tiktok.tier: %w", err)
+	}
+	lc := tiktok.LimiterFor(tier)
+	if t.QPS > 0 {
+		lc.QPS = t.QPS
+	}
+	if t.QPM > 0 {
+		lc.QPM = t.QPM
+	}
+	lc.AppPause = t.MinutePause
+	return tiktok.New(tiktok.Options{
+		BaseURL: t.BaseURL, AppID: t.AppID, Secret: t.Secret.Reveal(), AccessToken: token,
+		Limiter: tiktok.NewLimiter(lc), MaxRetries: t.MaxRetries, Timeout: t.Timeout,
+		Logger: &a.log, UserAgent: "adhouse/" + warehouse.Version,
+	})
+}
+
+// advertisers returns the configured advertisers, or discovers the ones the
+// token is authorised for.
+func (p *pipeline) advertisers(ctx context.Context, only []string) ([]string, error) {
+	if len(only) > 0 {
+		return only, nil
+	}
+	if len(p.cfg.Sync.Advertisers) > 0 {
+		return p.cfg.Sync.Advertisers, nil
+	}
+	found, err := p.api.AuthorizedAdvertisers(ctx, p.cfg.TikTok.AppID, p.cfg.TikTok.Secret.Reveal())
+	if err != nil {
+		return nil, fmt.Errorf("discovering advertisers (set sync.advertisers to skip this): %w", err)
+	}
+	ids := make([]string, len(found))
+	for i, f := range found {
+		ids[i] = f.ID
+	}
+	return ids, nil
+}
+
+func newSyncCmd(a *app) *cobra.Command {
+	var only []string
+	var today, entitiesOnly bool
+	cmd := &cobra.Command{
+		Use:   "sync",
+		Short: "Pull advertisers, entities and statistics from the last checkpoint minus the lookback to today",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			job := extract.Job{Name: "sync", Entities: a.cfg.Sync.Entities, Stats: true}
+			switch {
+			case today:
+				job = extract.Job{Name: "today", Stats: true, TodayOnly: true}
+			case entitiesOnly:
+				job = extract.Job{Name: "entities", Entities: true}
+			}
+			return a.runJob(cmd, only, job)
+		},
+	}
+	cmd.Flags().StringSliceVar(&only, "advertiser", nil, "advertiser id to sync (repeatable; default: configured or discovered)")
+	cmd.Flags().BoolVar(&today, "today", false, "pull only today's statistics")
+	cmd.Flags().BoolVar(&entitiesOnly, "entities", false, "pull only advertisers, campaigns, ad groups and ads")
+	return cmd
+}
+
+func newBackfillCmd(a *app) *cobra.Command {
+	var only []string
+	var from, to string
+	cmd := &cobra.Command{
+		Use:   "backfill --from DATE --to DATE",
+		Short: "Pull statistics for a date range; re-running the same range resumes it",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f, err := tiktok.ParseDate(from)
+			if err != nil {
+				return fmt.Errorf("--from: %w", err)
+			}
+			t, err := tiktok.ParseDate(to)
+			if err != nil {
+				return fmt.Errorf("--to: %w", err)
+			}
+			if t.Before(f) {
+				return fmt.Errorf("--to %s is before --from %s", t, f)
+			}
+			job := extract.Backfill(f, t)
+			job.Entities = a.cfg.Sync.Entities
+			return a.runJob(cmd, only, job)
+		},
+	}
+	cmd.Flags().StringVar(&from, "from", "", "first local day (YYYY-MM-DD)")
+	cmd.Flags().StringVar(&to, "to", "", "last local day (YYYY-MM-DD)")
+	cmd.Flags().StringSliceVar(&only, "advertiser", nil, "advertiser id (repeatable; default: configured or discovered)")
+	_ = cmd.MarkFlagRequired("from")
+	_ = cmd.MarkFlagRequired("to")
+	return cmd
+}
+
+// runJob runs one job with a progress bar on a terminal, or progress log lines.
+func (a *app) runJob(cmd *cobra.Command, only []string, job extract.Job) error {
+	ctx := cmd.Context()
+	progress := &extract.Progress{}
+	p, err := a.newPipeline(ctx, nil, progress)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	ids, err := p.advertisers(ctx, only)
+	if err != nil {
+		return err
+	}
+	stop := a.showProgress(progress)
+	res, err := p.syncer.Run(ctx, ids, job)
+	stop()
+	fmt.Fprintf(cmd.OutOrStdout(), "%s: %d advertisers, %d windows, %d rows, %d API calls (%d retries)\n",
+		job.Name, res.Advertisers, res.Windows, res.Rows, res.APICalls, res.Retries)
+	return err
+}
+
+// showProgress renders the run's progress until the returned stop is called:
+// a bar with rows, windows, API calls and ETA on a terminal, a log line every
+// ten seconds otherwise.
+func (a *app) showProgress(p *extract.Progress) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	tty := term.IsTerminal(int(os.Stderr.Fd()))
+	go func() {
+		defer close(finished)
+		var bar *progressbar.ProgressBar
+		interval := 10 * time.Second
+		if tty {
+			interval = 200 * time.Millisecond
+			bar = progressbar.NewOptions64(-1, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSetPredictTime(true),
+				progressbar.OptionShowCount(), progressbar.OptionSetDescription("windows"), progressbar.OptionClearOnFinish())
+		}
+		start := time.Now()
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				if bar != nil {
+					_ = bar.Finish()
+				}
+				return
+			case <-tick.C:
+				s := p.Snapshot()
+				if bar != nil {
+					bar.ChangeMax64(max(s.Windows, 1))
+					bar.Describe(fmt.Sprintf("rows %d · API calls %d · windows", s.Rows, s.APICalls))
+					_ = bar.Set64(s.WindowsDone)
+					continue
+				}
+				ev := a.log.Info().Int64("windows_done", s.WindowsDone).Int64("windows", s.Windows).
+					Int64("rows", s.Rows).Int64("api_calls", s.APICalls).Int64("failures", s.Failures)
+				if s.WindowsDone > 0 && s.Windows > s.WindowsDone {
+					elapsed := time.Since(start)
+					eta := time.Duration(float64(elapsed) / float64(s.WindowsDone) * float64(s.Windows-s.WindowsDone))
+					ev = ev.Dur("eta", eta.Round(time.Second))
+				}
+				ev.Msg("progress")
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+	}
+}

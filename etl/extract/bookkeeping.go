@@ -1,0 +1,144 @@
+package extract
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/adhouse/adhouse/etl/load"
+	"github.com/adhouse/adhouse/etl/tiktok"
+)
+
+// checkpoint returns the last local day durably loaded for a stream, or a
+// zero Date when the stream has never loaded.
+func (s *Syncer) checkpoint(ctx context.Context, st stream) (tiktok.Date, error) {
+	q := fmt.Sprintf(`SELECT argMax(through_date, version), count() FROM %s.sync_checkpoints
+WHERE advertiser_id = ? AND level = ? AND granularity = ?`, s.opts.Database)
+	var through time.Time
+	var n uint64
+	if err := s.conn.QueryRow(ctx, q, st.advertiser, st.level.Short(), grain(st.granularity)).Scan(&through, &n); err != nil {
+		return tiktok.Date{}, fmt.Errorf("reading the checkpoint: %w", err)
+	}
+	if n == 0 {
+		return tiktok.Date{}, nil
+	}
+	return tiktok.DateOf(through), nil
+}
+
+var checkpointsTable = load.Table{Name: "sync_checkpoints", Columns: []string{
+	"advertiser_id", "level", "granularity", "through_date", "run_id", "version", "updated_at"}}
+
+type checkpointRow struct {
+	st      stream
+	through tiktok.Date
+	runID   string
+}
+
+func (c checkpointRow) AppendValues(dst []any) []any {
+	return append(dst, c.st.advertiser, c.st.level.Short(), grain(c.st.granularity), c.through.Time(),
+		c.runID, load.NewVersion(), time.Now().UTC())
+}
+
+// advance records that every day through `through` is durably loaded. It is
+// called only after the window's commit, so a crash before it re-pulls the
+// window, and a crash after it loses nothing.
+func (s *Syncer) advance(ctx context.Context, st stream, through tiktok.Date, runID string) error {
+	if err := s.loader.Insert(ctx, checkpointsTable, []load.Row{checkpointRow{st, through, runID}}); err != nil {
+		return fmt.Errorf("advancing the checkpoint to %s: %w", through, err)
+	}
+	return nil
+}
+
+var runsTable = load.Table{Name: "sync_runs", Columns: []string{
+	"run_id", "job", "started_at", "ended_at", "advertiser_id", "level", "granularity", "window_from", "window_to",
+	"rows", "api_calls", "retries", "outcome", "error"}}
+
+// RunRecord is one line of the run log: one window of one stream.
+type RunRecord struct {
+	RunID, Job         string
+	Started, Ended     time.Time
+	AdvertiserID       string
+	Level, Granularity string
+	From, To           tiktok.Date
+	Rows               int
+	APICalls, Retries  uint64
+	Outcome, Error     string
+}
+
+// AppendValues implements load.Row.
+func (r RunRecord) AppendValues(dst []any) []any {
+	return append(dst, r.RunID, r.Job, r.Started, r.Ended, r.AdvertiserID, r.Level, r.Granularity,
+		r.From.Time(), r.To.Time(), uint64(r.Rows), r.APICalls, r.Retries, r.Outcome, r.Error)
+}
+
+// logRun writes the run log line; a failure to log is reported, never fatal
+// on its own, because the data it describes is already safe.
+func (s *Syncer) logRun(ctx context.Context, r RunRecord) {
+	if err := s.loader.Insert(ctx, runsTable, []load.Row{r}); err != nil {
+		s.log.Warn().Err(err).Str("advertiser", r.AdvertiserID).Msg("could not write the run log")
+	}
+}
+
+// completedWindows returns the windows of a stream that an earlier run of the
+// same job finished, so a resumed backfill skips them.
+func (s *Syncer) completedWindows(ctx context.Context, st stream, job string) (map[tiktok.DateRange]bool, error) {
+	q := fmt.Sprintf(`SELECT DISTINCT window_from, window_to FROM %s.sync_runs
+WHERE job = ? AND advertiser_id = ? AND level = ? AND granularity = ? AND outcome = 'ok'`, s.opts.Database)
+	rows, err := s.conn.Query(ctx, q, job, st.advertiser, st.level.Short(), grain(st.granularity))
+	if err != nil {
+		return nil, fmt.Errorf("reading the run log: %w", err)
+	}
+	defer rows.Close()
+	done := map[tiktok.DateRange]bool{}
+	for rows.Next() {
+		var from, to time.Time
+		if err := rows.Scan(&from, &to); err != nil {
+			return nil, err
+		}
+		done[tiktok.DateRange{Start: tiktok.DateOf(from), End: tiktok.DateOf(to)}] = true
+	}
+	return done, rows.Err()
+}
+
+// reconcile compares, per day, each level's sums of spend, impressions and
+// clicks with the advertiser-level totals and records them. TikTok documents
+// that levels need not add up; we report the difference, never hide it.
+func (s *Syncer) reconcile(ctx context.Context, advertiserID string, g tiktok.Granularity, from, to tiktok.Date, levels []tiktok.Level) error {
+	db, gran := s.opts.Database, grain(g)
+	var parts []string
+	hasAdvertiser := false
+	for _, l := range levels {
+		if l == tiktok.LevelAdvertiser {
+			hasAdvertiser = true
+			continue
+		}
+		parts = append(parts, fmt.Sprintf(`SELECT advertiser_id, stat_date, '%[3]s' AS level, any(currency) AS currency,
+    sum(spend) AS spend, sum(impressions) AS impressions, sum(clicks) AS clicks
+FROM %[1]s.%[3]s_stats_%[2]s WHERE advertiser_id = {adv:String} AND stat_date BETWEEN {from:Date} AND {to:Date}
+GROUP BY advertiser_id, stat_date`, db, gran, l.Short()))
+	}
+	if !hasAdvertiser || len(parts) == 0 {
+		return nil
+	}
+	union := parts[0]
+	for _, p := range parts[1:] {
+		union += "\nUNION ALL\n" + p
+	}
+	q := fmt.Sprintf(`INSERT INTO %[1]s.reconciliation
+SELECT l.advertiser_id, '%[2]s', l.stat_date, l.level, l.currency,
+    ifNull(l.spend, 0), ifNull(a.spend, 0), ifNull(l.impressions, 0), ifNull(a.impressions, 0),
+    ifNull(l.clicks, 0), ifNull(a.clicks, 0), {version:UInt64}, now64(3)
+FROM (%[3]s) AS l
+LEFT JOIN (
+    SELECT advertiser_id, stat_date, sum(spend) AS spend, sum(impressions) AS impressions, sum(clicks) AS clicks
+    FROM %[1]s.advertiser_stats_%[2]s WHERE advertiser_id = {adv:String} AND stat_date BETWEEN {from:Date} AND {to:Date}
+    GROUP BY advertiser_id, stat_date
+) AS a USING (advertiser_id, stat_date)`, db, gran, union)
+	params := map[string]string{
+		"adv": advertiserID, "from": from.String(), "to": to.String(), "version": fmt.Sprint(load.NewVersion()),
+	}
+	if err := s.conn.Exec(withParams(ctx, params), q); err != nil {
+		return fmt.Errorf("advertiser %s: reconciliation %s..%s: %w", advertiserID, from, to, err)
+	}
+	return nil
+}

@@ -1,0 +1,525 @@
+// Package extract keeps the warehouse current: for each advertiser it pulls
+// advertiser info, entities and statistics at every configured level and
+// granularity from the TikTok API, streams them page by page into load
+// windows, and advances checkpoints only after a window is committed.
+//
+// A run killed at any point and run again produces the warehouse of an
+// uninterrupted run: a window either committed (and its checkpoint may or may
+// not have advanced, so it is at worst pulled again and replaced whole) or did
+// not (and shows nothing). Incremental syncs start lookback days before the
+// checkpoint, because TikTok credits conversions to the day of the ad
+// interaction and keeps restating recent days.
+package extract
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/rs/zerolog"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/adhouse/adhouse/etl/load"
+	"github.com/adhouse/adhouse/etl/tiktok"
+)
+
+// Options says what a [Syncer] pulls and how.
+type Options struct {
+	// Database holds the warehouse tables.
+	Database string
+	// Levels and Granularities select the statistics streams.
+	Levels        []tiktok.Level
+	Granularities []tiktok.Granularity
+	// LookbackDays is re-pulled before the checkpoint; LookbackOverrides per advertiser.
+	LookbackDays      int
+	LookbackOverrides map[string]int
+	// InitialDays is how far back a stream without checkpoint starts.
+	InitialDays int
+	// WindowDays is the size of a daily report window (at most 30).
+	WindowDays int
+	// Concurrency bounds the advertisers and streams pulled at once.
+	Concurrency int
+	// Metrics requested; nil means tiktok.DefaultMetrics.
+	Metrics []string
+	// WorkerIndex of WorkerCount shards advertisers by a stable hash.
+	WorkerIndex, WorkerCount int
+	// Now is the clock (tests and the simulator set it); nil means time.Now.
+	Now func() time.Time
+	// Logger receives one line per window and per problem.
+	Logger zerolog.Logger
+	// Progress, when set, is updated as windows load.
+	Progress *Progress
+}
+
+// Syncer runs syncs and backfills. It is safe for one run at a time.
+type Syncer struct {
+	api    *tiktok.Client
+	loader *load.Loader
+	conn   driver.Conn
+	opts   Options
+	log    zerolog.Logger
+}
+
+// New returns a Syncer pulling with api and writing through loader over conn.
+func New(api *tiktok.Client, loader *load.Loader, conn driver.Conn, opts Options) *Syncer {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.WindowDays < 1 || opts.WindowDays > 30 {
+		opts.WindowDays = 30
+	}
+	if opts.Concurrency < 1 {
+		opts.Concurrency = 1
+	}
+	if opts.InitialDays < 1 {
+		opts.InitialDays = 30
+	}
+	if opts.WorkerCount < 1 {
+		opts.WorkerCount = 1
+	}
+	if opts.Progress == nil {
+		opts.Progress = &Progress{}
+	}
+	return &Syncer{api: api, loader: loader, conn: conn, opts: opts, log: opts.Logger}
+}
+
+// Job says which days a run pulls.
+type Job struct {
+	// Name tags run log lines: sync, today, entities, or backfill FROM..TO.
+	Name string
+	// Entities pulls advertisers' campaigns, ad groups and ads first.
+	Entities bool
+	// Stats pulls statistics.
+	Stats bool
+	// TodayOnly pulls only today (in each advertiser's timezone).
+	TodayOnly bool
+	// From and To, when set, make a backfill of exactly that range; it resumes
+	// where an earlier run of the same backfill stopped.
+	From, To tiktok.Date
+}
+
+// Backfill returns the job that pulls [from, to] for every stream.
+func Backfill(from, to tiktok.Date) Job {
+	return Job{Name: fmt.Sprintf("backfill %s..%s", from, to), Stats: true, From: from, To: to}
+}
+
+// Progress counts a run's work for progress bars and logs; read it with Snapshot.
+type Progress struct {
+	Windows, WindowsDone, Rows, APICalls, Failures atomic.Int64
+}
+
+// ProgressSnapshot is a consistent-enough copy of [Progress].
+type ProgressSnapshot struct{ Windows, WindowsDone, Rows, APICalls, Failures int64 }
+
+// Snapshot reads the counters.
+func (p *Progress) Snapshot() ProgressSnapshot {
+	return ProgressSnapshot{p.Windows.Load(), p.WindowsDone.Load(), p.Rows.Load(), p.APICalls.Load(), p.Failures.Load()}
+}
+
+// Result sums up a run.
+type Result struct {
+	RunID       string
+	Advertisers int
+	Windows     int
+	Rows        int
+	APICalls    uint64
+	Retries     uint64
+	// Failed lists what did not complete; the run's error says the same.
+	Failed []string
+}
+
+// stream is one advertiser's statistics at one level and granularity.
+type stream struct {
+	advertiser  string
+	level       tiktok.Level
+	granularity tiktok.Granularity
+}
+
+func (st stream) String() string {
+	return fmt.Sprintf("advertiser %s %s %s", st.advertiser, st.level.Short(), grain(st.granularity))
+}
+
+// grain names a granularity as the configuration and the tables do.
+func grain(g tiktok.Granularity) string {
+	if g == tiktok.Hourly {
+		return "hourly"
+	}
+	return "daily"
+}
+
+// advertiser is what the statistics need from advertiser info.
+type advertiser struct {
+	id, currency string
+	loc          *time.Location
+	parents      *parents
+}
+
+// Mine tells whether this worker owns the advertiser: a stable FNV hash of the
+// id modulo the worker count, so daemons split an agency without talking.
+func Mine(advertiserID string, index, count int) bool {
+	if count <= 1 {
+		return true
+	}
+	h := fnv.New32a()
+	h.Write([]byte(advertiserID))
+	return int(h.Sum32()%uint32(count)) == index
+}
+
+// Run executes a job for the given advertisers (already discovered); the
+// advertisers this worker does not own are skipped.
+func (s *Syncer) Run(ctx context.Context, advertiserIDs []string, job Job) (Result, error) {
+	res := Result{RunID: fmt.Sprintf("%x", load.NewVersion())}
+	var mine []string
+	for _, id := range advertiserIDs {
+		if Mine(id, s.opts.WorkerIndex, s.opts.WorkerCount) {
+			mine = append(mine, id)
+		}
+	}
+	sort.Strings(mine)
+	res.Advertisers = len(mine)
+	log := s.log.With().Str("run", res.RunID).Str("job", job.Name).Logger()
+	log.Info().Int("advertisers", len(mine)).Msg("run starting")
+	if len(mine) == 0 {
+		return res, nil
+	}
+
+	infos, err := s.advertisers(ctx, mine, job, res.RunID)
+	if err != nil {
+		return res, err
+	}
+
+	var mu sync.Mutex
+	fail := func(what string, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		res.Failed = append(res.Failed, fmt.Sprintf("%s: %v", what, err))
+	}
+	add := func(windows, rows int, calls, retries uint64) {
+		mu.Lock()
+		defer mu.Unlock()
+		res.Windows += windows
+		res.Rows += rows
+		res.APICalls += calls
+		res.Retries += retries
+	}
+
+	// Phase 1: entities, so statistics rows can carry their parents.
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.opts.Concurrency)
+	for _, id := range mine {
+		a := infos[id]
+		g.Go(func() error {
+			var err error
+			if job.Entities {
+				a.parents, err = s.loadEntities(gctx, id)
+			} else if job.Stats {
+				a.parents, err = s.parentsFromWarehouse(gctx, id)
+			}
+			if err != nil {
+				if fatal(err) {
+					return err
+				}
+				fail("advertiser "+id+" entities", err)
+				log.Error().Err(err).Str("advertiser", id).Msg("entities failed")
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return res, err
+	}
+	if !job.Stats {
+		return res, joinFailures(res.Failed)
+	}
+
+	// Phase 2: every stream; windows of one stream in order, streams in parallel.
+	var streams []stream
+	for _, id := range mine {
+		if infos[id].parents == nil {
+			continue // its entities failed; its statistics would lack parents
+		}
+		for _, gr := range s.opts.Granularities {
+			for _, l := range s.opts.Levels {
+				streams = append(streams, stream{id, l, gr})
+			}
+		}
+	}
+	g, gctx = errgroup.WithContext(ctx)
+	g.SetLimit(s.opts.Concurrency)
+	for _, st := range streams {
+		g.Go(func() error {
+			windows, rows, calls, retries, err := s.runStream(gctx, st, infos[st.advertiser], job, res.RunID)
+			add(windows, rows, calls, retries)
+			if err != nil {
+				if fatal(err) {
+					return err
+				}
+				fail(st.String(), err)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return res, err
+	}
+
+	// Reconciliation over what this run loaded.
+	for _, id := range mine {
+		for _, gr := range s.opts.Granularities {
+			from, to := s.span(infos[id], job)
+			if err := s.reconcile(ctx, id, gr, from, to, s.opts.Levels); err != nil {
+				log.Warn().Err(err).Msg("reconciliation failed")
+			}
+		}
+	}
+	log.Info().Int("windows", res.Windows).Int("rows", res.Rows).Uint64("api_calls", res.APICalls).
+		Uint64("retries", res.Retries).Int("failed", len(res.Failed)).Msg("run finished")
+	return res, joinFailures(res.Failed)
+}
+
+// fatal errors stop the whole run: no advertiser can succeed after them.
+func fatal(err error) bool {
+	return errors.Is(err, tiktok.ErrAuth) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
+func joinFailures(failed []string) error {
+	if len(failed) == 0 {
+		return nil
+	}
+	sort.Strings(failed)
+	return fmt.Errorf("%d of the run's parts failed (checkpoints stay where they were; the next run retries them):\n  %s",
+		len(failed), strings.Join(failed, "\n  "))
+}
+
+// advertisers reads advertiser info in batches of 100, loads it, and returns
+// each advertiser's currency and timezone.
+func (s *Syncer) advertisers(ctx context.Context, ids []string, job Job, runID string) (map[string]*advertiser, error) {
+	out := make(map[string]*advertiser, len(ids))
+	var rows []load.Row
+	for start := 0; start < len(ids); start += 100 {
+		batch := ids[start:min(start+100, len(ids))]
+		infos, err := s.api.AdvertiserInfo(ctx, batch)
+		if err != nil {
+			return nil, fmt.Errorf("advertiser info: %w", err)
+		}
+		for i := range infos {
+			a := &infos[i]
+			loc, err := a.Location()
+			if err != nil {
+				return nil, fmt.Errorf("advertiser %s: timezone %q: %w", a.ID, a.Timezone, err)
+			}
+			if a.Currency == "" {
+				return nil, fmt.Errorf("advertiser %s: advertiser/info returned no currency", a.ID)
+			}
+			out[a.ID] = &advertiser{id: a.ID, currency: a.Currency, loc: loc}
+			rows = append(rows, advertiserRow{a})
+		}
+	}
+	for _, id := range ids {
+		if out[id] == nil {
+			return nil, fmt.Errorf("advertiser %s: not returned by advertiser/info (is the token authorised for it?)", id)
+		}
+	}
+	if err := s.loader.Insert(ctx, advertisersTable, rows); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// span is the range of days a job covers for an advertiser (for reconciliation).
+func (s *Syncer) span(a *advertiser, job Job) (tiktok.Date, tiktok.Date) {
+	today := tiktok.DateOf(s.opts.Now().In(a.loc))
+	if !job.From.IsZero() {
+		return job.From, job.To
+	}
+	if job.TodayOnly {
+		return today, today
+	}
+	return today.AddDays(-s.opts.InitialDays - s.lookback(a.id)), today
+}
+
+func (s *Syncer) lookback(advertiserID string) int {
+	if d, ok := s.opts.LookbackOverrides[advertiserID]; ok {
+		return d
+	}
+	return s.opts.LookbackDays
+}
+
+// plan returns the windows of a stream: from the checkpoint minus lookback
+// (or InitialDays back) through today in the advertiser's timezone.
+func (s *Syncer) plan(ctx context.Context, st stream, a *advertiser, job Job) ([]tiktok.DateRange, tiktok.Date, error) {
+	today := tiktok.DateOf(s.opts.Now().In(a.loc))
+	cp, err := s.checkpoint(ctx, st)
+	if err != nil {
+		return nil, cp, err
+	}
+	var from, to tiktok.Date
+	switch {
+	case !job.From.IsZero():
+		from, to = job.From, job.To
+		if to.After(today) {
+			to = today
+		}
+	case job.TodayOnly:
+		from, to = today, today
+	case cp.IsZero():
+		from, to = today.AddDays(1-s.opts.InitialDays), today
+	default:
+		from, to = cp.AddDays(1-s.lookback(st.advertiser)), today
+		if from.After(today) {
+			from = today
+		}
+	}
+	if from.After(to) {
+		return nil, cp, nil
+	}
+	days := s.opts.WindowDays
+	if st.granularity == tiktok.Hourly {
+		days = 1
+	}
+	return tiktok.Windows(from, to, st.granularity, days), cp, nil
+}
+
+// runStream loads the windows of one stream in order and advances its
+// checkpoint after each committed window that extends it without a gap.
+func (s *Syncer) runStream(ctx context.Context, st stream, a *advertiser, job Job, runID string) (windows, rows int, calls, retries uint64, err error) {
+	plan, cp, err := s.plan(ctx, st, a, job)
+	if err != nil {
+		return 0, 0, 0, 0, err
+	}
+	var done map[tiktok.DateRange]bool
+	if !job.From.IsZero() {
+		if done, err = s.completedWindows(ctx, st, job.Name); err != nil {
+			return 0, 0, 0, 0, err
+		}
+	}
+	s.opts.Progress.Windows.Add(int64(len(plan)))
+	table, ok := load.NewStatsTable(st.level.Short(), grain(st.granularity))
+	if !ok {
+		return 0, 0, 0, 0, errors.New("no warehouse table")
+	}
+	for _, w := range plan {
+		if done[w] {
+			s.opts.Progress.WindowsDone.Add(1)
+			continue
+		}
+		n, stats, err := s.loadWindow(ctx, st, a, table, w, job, runID)
+		windows++
+		rows += n
+		calls += stats.Calls
+		retries += stats.Retries
+		s.opts.Progress.WindowsDone.Add(1)
+		if err != nil {
+			s.opts.Progress.Failures.Add(1)
+			return windows, rows, calls, retries, err
+		}
+		if cp.IsZero() || !w.Start.After(cp.AddDays(1)) {
+			if w.End.After(cp) || cp.IsZero() {
+				if err := s.advance(ctx, st, w.End, runID); err != nil {
+					return windows, rows, calls, retries, err
+				}
+				cp = w.End
+			}
+		}
+	}
+	return windows, rows, calls, retries, nil
+}
+
+// loadWindow pulls one window into one load window and commits it. A window
+// TikTok calls too large (40067) is split in halves, each committed on its own;
+// a window whose pages drifted is pulled again.
+func (s *Syncer) loadWindow(ctx context.Context, st stream, a *advertiser, table load.StatsTable, w tiktok.DateRange, job Job, runID string) (int, tiktok.Stats, error) {
+	started := time.Now().UTC()
+	log := s.log.With().Str("advertiser", st.advertiser).Str("level", st.level.Short()).
+		Str("granularity", grain(st.granularity)).Str("window", w.Start.String()+".."+w.End.String()).Logger()
+	var total tiktok.Stats
+	var n int
+	var err error
+	for attempt := 0; ; attempt++ {
+		var stats tiktok.Stats
+		n, stats, err = s.pullWindow(ctx, st, a, table, w, runID)
+		total = total.Add(stats)
+		var drift *tiktok.PaginationDriftError
+		if errors.As(err, &drift) && attempt < 3 {
+			log.Warn().Err(err).Msg("the report changed while paging; pulling the window again")
+			continue
+		}
+		break
+	}
+	if errors.Is(err, tiktok.ErrQueryTooLarge) && w.Start.Before(w.End) {
+		half := w.Start.DaysUntil(w.End) / 2
+		log.Warn().Msg("TikTok says the query is too large (40067); splitting the window")
+		n = 0
+		for _, part := range []tiktok.DateRange{{Start: w.Start, End: w.Start.AddDays(half)}, {Start: w.Start.AddDays(half + 1), End: w.End}} {
+			pn, ps, perr := s.loadWindow(ctx, st, a, table, part, job, runID)
+			n += pn
+			total = total.Add(ps)
+			if perr != nil {
+				return n, total, perr
+			}
+		}
+		return n, total, nil
+	}
+	rec := RunRecord{
+		RunID: runID, Job: job.Name, Started: started, Ended: time.Now().UTC(), AdvertiserID: st.advertiser,
+		Level: st.level.Short(), Granularity: grain(st.granularity), From: w.Start, To: w.End,
+		Rows: n, APICalls: total.Calls, Retries: total.Retries, Outcome: "ok",
+	}
+	s.opts.Progress.APICalls.Add(int64(total.Calls))
+	if err != nil {
+		rec.Outcome, rec.Error = "failed", err.Error()
+		if ctx.Err() != nil {
+			rec.Outcome = "abandoned"
+		}
+		// The run log must record the failure even when ctx is cancelled.
+		logCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		s.logRun(logCtx, rec)
+		cancel()
+		log.Error().Err(err).Msg("window failed")
+		return n, total, fmt.Errorf("window %s..%s: %w", w.Start, w.End, err)
+	}
+	s.opts.Progress.Rows.Add(int64(n))
+	s.logRun(ctx, rec)
+	log.Debug().Int("rows", n).Uint64("api_calls", total.Calls).Msg("window loaded")
+	return n, total, nil
+}
+
+// pullWindow streams the report pages into a load window and commits it.
+func (s *Syncer) pullWindow(ctx context.Context, st stream, a *advertiser, table load.StatsTable, w tiktok.DateRange, runID string) (int, tiktok.Stats, error) {
+	lw, err := s.loader.Begin(load.WindowSpec{Table: table.Table, AdvertiserID: st.advertiser, From: w.Start.Time(), To: w.End.Time(), RunID: runID})
+	if err != nil {
+		return 0, tiktok.Stats{}, err
+	}
+	q := tiktok.ReportQuery{
+		AdvertiserID: st.advertiser, Level: st.level, Granularity: st.granularity,
+		Start: w.Start, End: w.End, Metrics: s.opts.Metrics, Location: a.loc,
+	}
+	summary, err := s.api.StreamReport(ctx, q, func(page tiktok.ReportPage) error {
+		for i := range page.Rows {
+			if err := lw.Append(ctx, statRow(table, &page.Rows[i], a.currency, a.parents)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		lw.Abort()
+		return lw.Rows(), summary.Stats, err
+	}
+	if err := lw.Commit(ctx); err != nil {
+		return lw.Rows(), summary.Stats, err
+	}
+	return lw.Rows(), summary.Stats, nil
+}
+
+func withParams(ctx context.Context, params map[string]string) context.Context {
+	return clickhouse.Context(ctx, clickhouse.WithParameters(params))
+}
