@@ -43,15 +43,31 @@ func (r *rng) next() uint64 {
 	return z ^ (z >> 31)
 }
 
-// n returns a value in [0, k).
-func (r *rng) n(k uint64) uint64 { return r.next() % k }
+// n returns a value in [0, k) (Lemire's multiply-shift: no division).
+func (r *rng) n(k uint64) uint64 {
+	hi, _ := bits.Mul64(r.next(), k)
+	return hi
+}
 
 // frac returns n·num/den with stochastic rounding of the remainder, so small
-// counts still produce the occasional click or conversion.
+// counts still produce the occasional click or conversion. Callers keep
+// n·num far below 2^64 (hourly counts times rates).
 func (r *rng) frac(n, num, den uint64) uint64 {
-	hi, lo := bits.Mul64(n, num)
-	q, rem := bits.Div64(hi%den, lo, den)
-	if r.n(den) < rem {
+	p := n * num
+	var q uint64
+	// Constant divisors compile to multiplications; these are the only
+	// denominators the value model uses.
+	switch den {
+	case 100:
+		q = p / 100
+	case 1000:
+		q = p / 1000
+	case 10000:
+		q = p / 10000
+	default:
+		q = p / den
+	}
+	if rem := p - q*den; rem != 0 && r.n(den) < rem {
 		q++
 	}
 	return q
@@ -258,18 +274,13 @@ func (s *Server) window(k windowKey) []simRow {
 func (s *Server) computeWindow(k windowKey) []simRow {
 	a := s.advertiser(k.adv)
 	now := time.Unix(0, k.now)
-	nDays := k.start.DaysUntil(k.end) + 1
-	slots := nDays
-	if k.gran == tiktok.Hourly {
-		slots = nDays * 24
-	}
 	type dayInfo struct {
 		date   tiktok.Date
 		idx    uint64
 		hours  []int
 		starts []time.Time
 	}
-	days := make([]dayInfo, 0, nDays)
+	var days []dayInfo
 	for d := k.start; !d.After(k.end); d = d.AddDays(1) {
 		if d.Before(s.cfg.StartDate) {
 			continue
@@ -287,89 +298,85 @@ func (s *Server) computeWindow(k windowKey) []simRow {
 			days = append(days, di)
 		}
 	}
-	// Entities are visited in ID order, so appending each entity's rows to
-	// its time slot yields rows ordered by time, then ID, without sorting.
-	perSlot := make([][]simRow, slots)
-	buckets := make([]agg, slots)
-	var cur simRow
-	curSet := false
-	flush := func() {
-		if !curSet {
-			return
-		}
-		for i := range buckets {
-			if buckets[i].n == 0 {
-				continue
-			}
-			row := cur
-			row.values = buckets[i]
-			if k.gran == tiktok.Hourly {
-				row.date = k.start.AddDays(i / 24)
-				row.hour = i % 24
-			} else {
-				row.date = k.start.AddDays(i)
-				row.hour = -1
-			}
-			perSlot[i] = append(perSlot[i], row)
-			buckets[i] = agg{}
-		}
-	}
+
+	// The level's entities in ID order, and each ad's entity at the level.
 	cfg := s.cfg
+	var ents []simRow
+	type adInfo struct {
+		p   adParams
+		ent int
+	}
+	var ads []adInfo
 	for c := 0; c < cfg.CampaignsPerAdvertiser; c++ {
 		for g := 0; g < cfg.AdGroupsPerCampaign; g++ {
 			for d := 0; d < cfg.AdsPerAdGroup; d++ {
 				r := ref{k.adv, c, g, d}
-				// Switch the output entity when the level's entity changes.
-				var ent simRow
+				var e simRow
 				switch k.level {
 				case tiktok.LevelAdvertiser:
-					ent = simRow{id: a.id, ref: ref{k.adv, -1, -1, -1}}
+					e = simRow{id: a.id, ref: ref{k.adv, -1, -1, -1}}
 				case tiktok.LevelCampaign:
-					ent = simRow{kind: kindCampaign, id: campaignID(k.adv, c), ref: ref{k.adv, c, -1, -1}}
+					e = simRow{kind: kindCampaign, id: campaignID(k.adv, c), ref: ref{k.adv, c, -1, -1}}
 				case tiktok.LevelAdGroup:
-					ent = simRow{kind: kindAdGroup, id: adGroupID(k.adv, c, g), ref: ref{k.adv, c, g, -1}}
+					e = simRow{kind: kindAdGroup, id: adGroupID(k.adv, c, g), ref: ref{k.adv, c, g, -1}}
 				default:
-					ent = simRow{kind: kindAd, id: adID(k.adv, c, g, d), ref: r}
+					e = simRow{kind: kindAd, id: adID(k.adv, c, g, d), ref: r}
 				}
-				if !curSet || ent.id != cur.id {
-					flush()
-					cur, curSet = ent, true
+				if len(ents) == 0 || ents[len(ents)-1].id != e.id {
+					ents = append(ents, e)
 				}
-				if ent.kind != 0 && !k.withDeleted && s.deletedAt(ent.kind, ent.ref, now) {
-					continue
+				if e.kind != 0 && !k.withDeleted && s.deletedAt(e.kind, e.ref, now) {
+					continue // a deleted entity's rows are hidden without STATUS_ALL
 				}
-				p := s.adParams(a, r)
-				for _, di := range days {
-					if s.h(0xd1, p.key, di.idx)%11 == 0 {
-						continue // the ad did not run that day
-					}
-					off := k.start.DaysUntil(di.date)
-					for j, h := range di.hours {
-						if !p.life.alive(di.starts[j]) {
-							continue
-						}
-						cl, ok := s.cell(&p, di.idx, h)
-						if !ok {
-							continue
-						}
-						slot := off
-						if k.gran == tiktok.Hourly {
-							slot = off*24 + h
-						}
-						buckets[slot].add(&cl, p.objective, s.maturity(di.starts[j].Add(time.Hour), now))
-					}
-				}
+				ads = append(ads, adInfo{p: s.adParams(a, r), ent: len(ents) - 1})
 			}
 		}
 	}
-	flush()
-	n := 0
-	for _, rs := range perSlot {
-		n += len(rs)
+
+	// Rows are produced day by day (and hour by hour) over entities in ID
+	// order, which is the order they are served in.
+	perEnt := 1
+	if k.gran == tiktok.Hourly {
+		perEnt = 24
 	}
-	out := make([]simRow, 0, n)
-	for _, rs := range perSlot {
-		out = append(out, rs...)
+	buckets := make([]agg, len(ents)*perEnt)
+	out := make([]simRow, 0, len(days)*len(ents)*perEnt/2)
+	for _, di := range days {
+		for i := range ads {
+			ad := &ads[i]
+			if s.h(0xd1, ad.p.key, di.idx)%11 == 0 {
+				continue // the ad did not run that day
+			}
+			for j, h := range di.hours {
+				if !ad.p.life.alive(di.starts[j]) {
+					continue
+				}
+				cl, ok := s.cell(&ad.p, di.idx, h)
+				if !ok {
+					continue
+				}
+				slot := ad.ent * perEnt
+				if perEnt == 24 {
+					slot += h
+				}
+				buckets[slot].add(&cl, ad.p.objective, s.maturity(di.starts[j].Add(time.Hour), now))
+			}
+		}
+		for h := 0; h < perEnt; h++ {
+			for e := range ents {
+				b := &buckets[e*perEnt+h]
+				if b.n == 0 {
+					continue
+				}
+				row := ents[e]
+				row.date, row.hour, row.values = di.date, -1, *b
+				if perEnt == 24 {
+					row.hour = h
+				}
+				out = append(out, row)
+				*b = agg{}
+			}
+		}
 	}
 	return out
 }

@@ -180,7 +180,7 @@ func (s *Server) ownLifetime(tag uint64, r ref) lifetime {
 	start := s.cfg.StartDate.Time()
 	span := max(s.cfg.Days, 1)
 	var created time.Time
-	if h%5 == 0 {
+	if h%10 == 0 {
 		// Created during the history.
 		created = start.Add(time.Duration((h>>8)%uint64(span*86400)) * time.Second)
 	} else {
