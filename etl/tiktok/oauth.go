@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"golang.org/x/oauth2"
 )
@@ -20,11 +21,27 @@ const AuthPortalURL = "https://business-api.tiktok.com/portal/auth"
 // oauth2.Config.AuthCodeURL is not used because TikTok names the parameters
 // app_id/redirect_uri without response_type or client_id.
 func AuthURL(appID, state, redirectURI string) string {
+	return AuthURLFor(AuthPortalURL, appID, state, redirectURI)
+}
+
+// AuthURLFor is AuthURL with another portal, such as the simulator's.
+func AuthURLFor(portalURL, appID, state, redirectURI string) string {
 	v := url.Values{}
 	v.Set("app_id", appID)
 	v.Set("state", state)
 	v.Set("redirect_uri", redirectURI)
-	return AuthPortalURL + "?" + v.Encode()
+	return portalURL + "?" + v.Encode()
+}
+
+// PortalURLFor returns the authorisation portal that goes with an API base
+// URL: TikTok's portal for production and the sandbox, and /portal/auth on
+// the same host for anything else (the simulator serves one there).
+func PortalURLFor(baseURL string) string {
+	u, err := url.Parse(baseURL)
+	if err != nil || u.Host == "" || strings.HasSuffix(u.Hostname(), ".tiktok.com") {
+		return AuthPortalURL
+	}
+	return u.Scheme + "://" + u.Host + "/portal/auth"
 }
 
 // AuthToken is the result of an authorisation-code exchange. Marketing API
