@@ -35,6 +35,12 @@ func (p *pipeline) Close() { p.conn.Close() }
 // configuration. now overrides the clock (the demo's simulator sets it).
 func (a *app) newPipeline(ctx context.Context, now func() time.Time, progress *extract.Progress) (*pipeline, error) {
 	cfg := a.cfg
+	if now == nil {
+		var err error
+		if now, err = clockFromEnv(); err != nil {
+			return nil, err
+		}
+	}
 	api, err := newTikTokClient(cfg, a)
 	if err != nil {
 		return nil, err
@@ -107,7 +113,7 @@ func newTikTokClient(cfg config.Config, a *app) (*tiktok.Client, error) {
 	lc.AppPause = t.MinutePause
 	return tiktok.New(tiktok.Options{
 		BaseURL: t.BaseURL, AppID: t.AppID, Secret: t.Secret.Reveal(), AccessToken: token,
-		Limiter: tiktok.NewLimiter(lc), MaxRetries: t.MaxRetries, Timeout: t.Timeout,
+		Limiter: tiktok.NewLimiter(lc), MaxRetries: t.MaxRetries, Timeout: t.Timeout, PageSize: t.PageSize,
 		Logger: &a.log, UserAgent: "adhouse/" + warehouse.Version,
 	})
 }
@@ -256,4 +262,19 @@ func (a *app) showProgress(p *extract.Progress) (stop func()) {
 		close(done)
 		<-finished
 	}
+}
+
+// clockFromEnv pins "now" to ADHOUSE_NOW (RFC 3339) when it is set: tests use
+// it to run the binary against the simulator's clock, and an operator can use
+// it to re-run a past day's job exactly.
+func clockFromEnv() (func() time.Time, error) {
+	v := os.Getenv("ADHOUSE_NOW")
+	if v == "" {
+		return nil, nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return nil, fmt.Errorf("ADHOUSE_NOW: %w", err)
+	}
+	return func() time.Time { return t }, nil
 }

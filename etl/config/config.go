@@ -58,6 +58,8 @@ type TikTok struct {
 	MinutePause time.Duration `yaml:"minute_pause"`
 	MaxRetries  int           `yaml:"max_retries"`
 	Timeout     time.Duration `yaml:"timeout"`
+	// PageSize is the page_size of paged requests (at most 1000).
+	PageSize int `yaml:"page_size"`
 }
 
 // Sync chooses what `adhouse sync` and `adhouse backfill` pull.
@@ -203,8 +205,10 @@ func (s Secret) Reveal() string { return string(s) }
 func Default() Config {
 	return Config{
 		ClickHouse: ClickHouse{
-			Embedded:     true,
-			Protocol:     ProtocolNative,
+			Embedded: true,
+			// HTTP by default: chDB 26.7's native handler aborts the engine when
+			// a client vanishes mid-query (a killed process), HTTP does not.
+			Protocol:     ProtocolHTTP,
 			Database:     "adhouse",
 			User:         "default",
 			DialTimeout:  10 * time.Second,
@@ -227,6 +231,7 @@ func Default() Config {
 			MinutePause: 5 * time.Minute,
 			MaxRetries:  8,
 			Timeout:     60 * time.Second,
+			PageSize:    1000,
 		},
 		Sync: Sync{
 			Levels:        []string{"advertiser", "campaign", "adgroup", "ad"},
@@ -418,6 +423,9 @@ func (c Config) validateSync() error {
 	}
 	if t.QPS < 0 || t.QPM < 0 {
 		return errors.New("tiktok.qps, tiktok.qpm: must not be negative")
+	}
+	if t.PageSize < 1 || t.PageSize > 1000 {
+		return fmt.Errorf("tiktok.page_size: %d is not between 1 and 1000", t.PageSize)
 	}
 	if t.AccessToken != "" && t.AccessTokenFile != "" {
 		return errors.New("tiktok.access_token_file: set either access_token or access_token_file, not both")

@@ -33,6 +33,11 @@ func simConfig() tiktoksim.Config {
 
 func newSyncer(t *testing.T, srv *tiktoksim.Server, conn driver.Conn, cfg config.Config, grans []tiktok.Granularity, initial int) *extract.Syncer {
 	t.Helper()
+	return newSyncerWith(t, srv, conn, cfg, grans, initial, nil)
+}
+
+func newSyncerWith(t *testing.T, srv *tiktoksim.Server, conn driver.Conn, cfg config.Config, grans []tiktok.Granularity, initial int, progress *extract.Progress) *extract.Syncer {
+	t.Helper()
 	api, err := tiktok.New(tiktok.Options{
 		BaseURL: srv.BaseURL(), AccessToken: srv.AccessToken(),
 		Limiter:    tiktok.NewLimiter(tiktok.LimiterConfig{QPS: 1000, QPM: 60000, AppPause: 10 * time.Millisecond, AdvertiserPause: 10 * time.Millisecond}),
@@ -42,7 +47,7 @@ func newSyncer(t *testing.T, srv *tiktoksim.Server, conn driver.Conn, cfg config
 	loader := load.New(conn, load.Options{Database: cfg.ClickHouse.Database, BatchSize: 500, MaxRetries: 3, RetryBackoff: 10 * time.Millisecond})
 	return extract.New(api, loader, conn, extract.Options{
 		Database: cfg.ClickHouse.Database, Levels: allLevels, Granularities: grans,
-		LookbackDays: 7, InitialDays: initial, WindowDays: 30, Concurrency: 4, Now: srv.Now,
+		LookbackDays: 7, InitialDays: initial, WindowDays: 30, Concurrency: 4, Now: srv.Now, Progress: progress,
 	})
 }
 

@@ -145,6 +145,20 @@ func Restart(t testing.TB, st warehouse.State) warehouse.State {
 	return nst
 }
 
+// Binary returns the adhouse executable for tests that run it as a process.
+func Binary(t testing.TB) string {
+	t.Helper()
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := adhouseBinary(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
 func startPrivate(dir string) (string, error) {
 	opts, err := engineOptions(dir)
 	if err != nil {

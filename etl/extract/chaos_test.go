@@ -1,0 +1,218 @@
+package extract_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/adhouse/adhouse/etl/config"
+	"github.com/adhouse/adhouse/etl/extract"
+	"github.com/adhouse/adhouse/etl/tiktok"
+	"github.com/adhouse/adhouse/etl/tiktok/tiktoksim"
+	"github.com/adhouse/adhouse/etl/warehouse"
+	"github.com/adhouse/adhouse/etl/warehouse/warehousetest"
+	"github.com/adhouse/adhouse/schema"
+)
+
+// writeCLIConfig writes the YAML that points the adhouse binary at the
+// simulator and at the test warehouse's database.
+func writeCLIConfig(t *testing.T, srv *tiktoksim.Server, baseURL string, cfg config.Config, grans string) string {
+	t.Helper()
+	sc := srv.Config()
+	y := fmt.Sprintf(`clickhouse:
+  database: %s
+  protocol: %s
+warehouse:
+  dir: %s
+load:
+  batch_size: 300
+  retry_backoff: 20ms
+tiktok:
+  base_url: %s
+  app_id: "%s"
+  secret: %s
+  access_token: %s
+  qps: 500
+  qpm: 30000
+  minute_pause: 20ms
+  max_retries: 30
+  timeout: 2s
+  page_size: 100
+sync:
+  advertisers: [%s]
+  granularities: [%s]
+  initial_days: 12
+  window_days: 30
+  concurrency: 3
+log:
+  level: warn
+  format: json
+`, cfg.ClickHouse.Database, cfg.ClickHouse.Protocol, cfg.Warehouse.Dir, baseURL, sc.AppID, sc.Secret, srv.AccessToken(),
+		strings.Join(srv.AdvertiserIDs(), ", "), grans)
+	path := filepath.Join(t.TempDir(), "adhouse.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(y), 0o600))
+	return path
+}
+
+func runCLI(ctx context.Context, bin, cfgPath string, now time.Time, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, bin, append([]string{"-c", cfgPath}, args...)...)
+	cmd.Env = append(os.Environ(), "ADHOUSE_NOW="+now.UTC().Format(time.RFC3339))
+	return cmd
+}
+
+// TestChaosKilledSyncsConvergeToTruth runs the real binary against a
+// simulator that injects rate limits, 5xx, timeouts, truncated and malformed
+// bodies, pagination drift and 40067, kills it with SIGKILL at random points
+// several times, and then lets a run finish: the warehouse must equal the
+// simulator's truth, every row and every decimal, exactly as a clean run's.
+func TestChaosKilledSyncsConvergeToTruth(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns processes")
+	}
+	bin := warehousetest.Binary(t)
+	proto := config.Protocol(os.Getenv("ADHOUSE_CHAOS_PROTOCOL"))
+	if proto == "" {
+		proto = config.ProtocolHTTP
+	}
+	conn, cfg := warehousetest.Migrated(t, proto)
+	sc := simConfig()
+	sc.Faults = tiktoksim.Faults{
+		Seed: 7, RateLimitRate: 0.10, SystemErrorRate: 0.03, HTTPErrorRate: 0.02, TimeoutRate: 0.01, HangFor: 3 * time.Second,
+		TruncateRate: 0.02, MalformedRate: 0.02, DriftRate: 0.03, QueryTooLargeDays: 8,
+	}
+	srv := tiktoksim.New(sc)
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	cfgPath := writeCLIConfig(t, srv, tiktoksim.BaseURLFor(ts.URL), cfg, "daily, hourly")
+
+	rng := rand.New(rand.NewPCG(1, 2))
+	kills := 0
+	for i := range 5 {
+		cmd := runCLI(context.Background(), bin, cfgPath, srv.Now(), "sync")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		require.NoError(t, cmd.Start())
+		delay := time.Duration(300+rng.IntN(2500)) * time.Millisecond
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-time.After(delay):
+			require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
+			<-done
+			kills++
+			t.Logf("run %d killed after %s", i+1, delay)
+		case err := <-done:
+			t.Logf("run %d finished before its kill (%v)", i+1, err)
+		}
+	}
+	// Now let runs finish; a run may end with failed windows (faults), which
+	// the next run retries.
+	var last error
+	for i := range 6 {
+		out, err := runCLI(context.Background(), bin, cfgPath, srv.Now(), "sync").CombinedOutput()
+		last = err
+		if err == nil {
+			t.Logf("completed on finishing run %d: %s", i+1, lastLine(out))
+			break
+		}
+		t.Logf("finishing run %d: %v\n%s", i+1, err, tail(out, 600))
+	}
+	require.NoError(t, last)
+	grans := []tiktok.Granularity{tiktok.Daily, tiktok.Hourly}
+	n := requireWarehouseEqualsTruth(t, srv, conn, cfg.ClickHouse.Database, grans, 12)
+	st := srv.Stats()
+	t.Logf("chaos: %d kills survived, %d rows compared, 0 lost; simulator stats %+v", kills, n, st)
+	require.Positive(t, kills)
+}
+
+// TestClickHouseOutageMidSync stops ClickHouse while a sync runs: the run
+// fails with a clear error, no checkpoint claims a day that is not loaded,
+// and the next run completes to the simulator's truth.
+func TestClickHouseOutageMidSync(t *testing.T) {
+	st := warehousetest.Private(t)
+	ctx := context.Background()
+	cfg := config.Default()
+	cfg.Warehouse.Dir = st.Dir
+	cfg.ClickHouse.Database = "outage"
+	conn, _, err := warehouse.Connect(ctx, cfg)
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = schema.Migrate(ctx, conn, schema.Target{Database: cfg.ClickHouse.Database})
+	require.NoError(t, err)
+
+	sc := simConfig()
+	sc.Faults = tiktoksim.Faults{SlowRate: 1, SlowDelay: 30 * time.Millisecond} // keep the sync running long enough
+	srv := tiktoksim.StartTest(t, sc)
+	grans := []tiktok.Granularity{tiktok.Daily, tiktok.Hourly}
+	progress := &extract.Progress{}
+	s := newSyncerWith(t, srv, conn, cfg, grans, 12, progress)
+
+	errc := make(chan error, 1)
+	go func() {
+		_, err := s.Run(ctx, srv.AdvertiserIDs(), extract.Job{Name: "sync", Entities: true, Stats: true})
+		errc <- err
+	}()
+	require.Eventually(t, func() bool { return progress.Snapshot().WindowsDone >= 10 }, time.Minute, 10*time.Millisecond)
+	require.NoError(t, warehouse.Stop(ctx, st.Dir))
+	err = <-errc
+	require.Error(t, err)
+	msg := err.Error()
+	t.Logf("the failed run said: %.600s", msg)
+	require.Contains(t, msg, "advertiser 70000")
+	require.Contains(t, msg, "window ")
+	require.Contains(t, msg, "connection refused")
+	pw, _ := warehouse.AdminPassword(st.Dir)
+	require.NotContains(t, msg, pw)
+
+	warehousetest.Restart(t, st)
+	// Every checkpoint is backed by loaded data equal to the truth.
+	rows, err := conn.Query(ctx, "SELECT advertiser_id, level, granularity, argMax(through_date, version) FROM outage.sync_checkpoints GROUP BY 1, 2, 3")
+	require.NoError(t, err)
+	checked := 0
+	for rows.Next() {
+		var adv, level, gran string
+		var through time.Time
+		require.NoError(t, rows.Scan(&adv, &level, &gran, &through))
+		l, err := tiktok.ParseLevel(level)
+		require.NoError(t, err)
+		g, err := tiktok.ParseGranularity(gran)
+		require.NoError(t, err)
+		info, _ := srv.Advertiser(adv)
+		loc, _ := info.Location()
+		from := tiktok.DateOf(srv.Now().In(loc)).AddDays(-11)
+		to := tiktok.DateOf(through)
+		require.Equal(t, truthRows(t, srv, adv, l, g, from, to), warehouseRows(t, conn, "outage", adv, l, g, from, to),
+			"checkpoint %s %s %s through %s", adv, level, gran, to)
+		checked++
+	}
+	require.NoError(t, rows.Err())
+	t.Logf("%d checkpoints verified against loaded data", checked)
+
+	srv.SetFaults(tiktoksim.Faults{})
+	_, err = s.Run(ctx, srv.AdvertiserIDs(), extract.Job{Name: "sync", Entities: true, Stats: true})
+	require.NoError(t, err)
+	requireWarehouseEqualsTruth(t, srv, conn, "outage", grans, 12)
+}
+
+func lastLine(b []byte) string {
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	return lines[len(lines)-1]
+}
+
+func tail(b []byte, n int) string {
+	if len(b) > n {
+		b = b[len(b)-n:]
+	}
+	return string(b)
+}
