@@ -224,16 +224,21 @@ func (l *appLimit) allow(now time.Time) bool {
 }
 
 // windowCache keeps recently computed report windows so that paging through
-// a window computes it once.
+// a window computes it once. It is bounded by rows, not entries, because one
+// ad-level window of a large account holds tens of thousands of rows.
 type windowCache struct {
-	mu    sync.Mutex
-	cap   int
-	order []windowKey
-	m     map[windowKey][]simRow
+	mu      sync.Mutex
+	maxRows int
+	rows    int
+	order   []windowKey
+	m       map[windowKey][]simRow
 }
 
-func newWindowCache(n int) *windowCache {
-	return &windowCache{cap: n, m: make(map[windowKey][]simRow)}
+// defaultCacheRows bounds the cache to roughly 100 MB of rows.
+const defaultCacheRows = 400_000
+
+func newWindowCache(maxRows int) *windowCache {
+	return &windowCache{maxRows: maxRows, m: make(map[windowKey][]simRow)}
 }
 
 func (c *windowCache) get(k windowKey) ([]simRow, bool) {
@@ -249,10 +254,14 @@ func (c *windowCache) put(k windowKey, rows []simRow) {
 	if _, ok := c.m[k]; ok {
 		return
 	}
-	if len(c.order) >= c.cap {
+	// A window larger than the bound is still kept, alone, so that paging
+	// through it stays linear.
+	for len(c.order) > 0 && c.rows+len(rows) > c.maxRows {
+		c.rows -= len(c.m[c.order[0]])
 		delete(c.m, c.order[0])
 		c.order = c.order[1:]
 	}
 	c.order = append(c.order, k)
 	c.m[k] = rows
+	c.rows += len(rows)
 }

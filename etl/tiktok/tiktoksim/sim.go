@@ -175,7 +175,7 @@ func New(cfg Config) *Server {
 		cfg:    cfg,
 		seed:   mix(cfg.Seed ^ 0x7a1c0ffee),
 		now:    cfg.Now,
-		cache:  newWindowCache(32),
+		cache:  newWindowCache(defaultCacheRows),
 		faults: newFaultState(cfg.Faults),
 		limit:  newAppLimit(cfg.QPS, cfg.QPM),
 		byPath: make(map[string]uint64),

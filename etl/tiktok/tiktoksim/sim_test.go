@@ -558,7 +558,7 @@ func BenchmarkServeAdDays(b *testing.B) {
 	rows := 0
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		s.cache = newWindowCache(32) // measure computation, not the cache
+		s.cache = newWindowCache(defaultCacheRows) // measure computation, not the cache
 		for page := 1; ; page++ {
 			q := reportQuery(adv, tiktok.LevelAd, tiktok.Daily, "2024-01-01", "2024-01-30")
 			q.Set("metrics", `["spend","impressions","clicks","reach","ctr","cpc","cpm","conversion","app_install","complete_payment","total_complete_payment_rate","likes"]`)
