@@ -332,3 +332,42 @@ func TestSecretsNeverLogged(t *testing.T) {
 		}
 	}
 }
+
+// TestSimulatorFaultClasses drives every injectable fault at a rate of 1 so
+// that retries run out, and checks the class of the error the caller gets.
+func TestSimulatorFaultClasses(t *testing.T) {
+	tests := []struct {
+		name   string
+		faults tiktoksim.Faults
+		class  error
+	}{
+		{"40100", tiktoksim.Faults{RateLimitRate: 1}, tiktok.ErrRateLimited},
+		{"40016", tiktoksim.Faults{TooFrequentRate: 1}, tiktok.ErrRateLimited},
+		{"40133", tiktoksim.Faults{AdvertiserLimitRate: 1}, tiktok.ErrRateLimited},
+		{"50000/50002", tiktoksim.Faults{SystemErrorRate: 1}, tiktok.ErrServer},
+		{"60001", tiktoksim.Faults{MaintenanceRate: 1}, tiktok.ErrServer},
+		{"HTTP 5xx", tiktoksim.Faults{HTTPErrorRate: 1}, tiktok.ErrServer},
+		{"timeout", tiktoksim.Faults{TimeoutRate: 1}, tiktok.ErrTimeout},
+		{"truncated", tiktoksim.Faults{TruncateRate: 1}, tiktok.ErrMalformedResponse},
+		{"malformed", tiktoksim.Faults{MalformedRate: 1}, tiktok.ErrMalformedResponse},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv, c := simClient(t, tiktoksim.Config{Faults: tc.faults}, func(o *tiktok.Options) {
+				o.MaxRetries = 2
+				o.Timeout = 100 * time.Millisecond
+			})
+			_, err := c.Campaigns(context.Background(), srv.AdvertiserIDs()[0])
+			if !errors.Is(err, tc.class) {
+				t.Fatalf("err = %v, want %v", err, tc.class)
+			}
+			if st := c.Stats(); st.Calls != 3 || st.Retries != 2 || st.Failures != 1 {
+				t.Errorf("stats %+v", st)
+			}
+			if got := srv.Stats().Faults.Total(); got != 3 {
+				t.Errorf("simulator injected %d faults, want 3", got)
+			}
+		})
+	}
+}
