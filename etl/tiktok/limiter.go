@@ -103,13 +103,12 @@ type advState struct {
 
 // LimiterStats counts what a Limiter did.
 type LimiterStats struct {
-	Granted            uint64        // requests released
-	AppPauses          uint64        // app-wide pauses started (40100/40016)
-	AdvertiserPauses   uint64        // per-advertiser pauses started (40133)
-	TotalWait          time.Duration // summed wait of all released requests
-	PausedUntil        time.Time     // end of the current app pause, if any
-	PausedAdvertisers  int           // advertisers currently paused
-	EffectiveQPSBucket rate.Limit    // refill rate of the per-second bucket
+	Granted           uint64        // requests released
+	AppPauses         uint64        // app-wide pauses started (40100/40016)
+	AdvertiserPauses  uint64        // per-advertiser pauses started (40133)
+	TotalWait         time.Duration // summed wait of all released requests
+	PausedUntil       time.Time     // end of the current app pause, if any
+	PausedAdvertisers int           // advertisers currently paused
 }
 
 // NewLimiter returns a Limiter for cfg.
@@ -149,9 +148,6 @@ func NewLimiter(cfg LimiterConfig) *Limiter {
 		// longer apart than W+margin.
 		r := rate.Limit(float64(w.n+1-burst) / (w.window + cfg.Margin).Seconds())
 		l.buckets = append(l.buckets, rate.NewLimiter(r, burst))
-	}
-	if len(l.buckets) > 0 {
-		l.stats.EffectiveQPSBucket = l.buckets[0].Limit()
 	}
 	return l
 }
