@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/adhouse/adhouse/etl/tiktok"
 	"github.com/adhouse/adhouse/etl/tiktok/tiktoksim"
 )
@@ -367,6 +369,81 @@ func TestSimulatorFaultClasses(t *testing.T) {
 			}
 			if got := srv.Stats().Faults.Total(); got != 3 {
 				t.Errorf("simulator injected %d faults, want 3", got)
+			}
+		})
+	}
+}
+
+// TestPaginationGuards feeds hand-made page sequences to StreamReport.
+func TestPaginationGuards(t *testing.T) {
+	row := func(id, day string, spend string) string {
+		return `{"dimensions":{"campaign_id":"` + id + `","stat_time_day":"` + day + ` 00:00:00"},"metrics":{"spend":"` + spend + `"}}`
+	}
+	page := func(n, total, pages int, rows ...string) string {
+		return fmt.Sprintf(`{"code":0,"message":"OK","request_id":"p%d","data":{"list":[%s],"page_info":{"page":%d,"page_size":2,"total_number":%d,"total_page":%d}}}`,
+			n, strings.Join(rows, ","), n, total, pages)
+	}
+	tests := []struct {
+		name      string
+		pages     []string
+		wantRows  int
+		wantDrift string
+		wantSpend string
+	}{
+		{"three pages of 0.10", []string{
+			page(1, 5, 3, row("1", "2024-03-01", "0.10"), row("2", "2024-03-01", "0.10")),
+			page(2, 5, 3, row("3", "2024-03-01", "0.10"), row("1", "2024-03-02", "0.10")),
+			page(3, 5, 3, row("2", "2024-03-02", "0.10")),
+		}, 5, "", "0.50"},
+		{"no page_info is one page", []string{
+			`{"code":0,"message":"OK","data":{"list":[` + row("1", "2024-03-01", "0.10") + `,` + row("2", "2024-03-01", "0.20") + `]}}`,
+		}, 2, "", "0.30"},
+		{"total_number changes", []string{
+			page(1, 4, 2, row("1", "2024-03-01", "1"), row("2", "2024-03-01", "1")),
+			page(2, 5, 3, row("3", "2024-03-01", "1"), row("4", "2024-03-01", "1")),
+		}, 0, "total_number changed", ""},
+		{"key repeated across pages", []string{
+			page(1, 4, 2, row("1", "2024-03-01", "1"), row("2", "2024-03-01", "1")),
+			page(2, 4, 2, row("2", "2024-03-01", "1"), row("3", "2024-03-01", "1")),
+		}, 0, "repeated", ""},
+		{"rows short of total_number", []string{
+			page(1, 5, 2, row("1", "2024-03-01", "1"), row("2", "2024-03-01", "1")),
+			page(2, 5, 2, row("3", "2024-03-01", "1")),
+		}, 0, "received 3 rows", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
+				if n >= len(tc.pages) {
+					t.Errorf("request %d beyond the last page", n)
+					return
+				}
+				if got := r.URL.Query().Get("page"); got != fmt.Sprint(n+1) {
+					t.Errorf("request %d asked for page %s", n, got)
+				}
+				fmt.Fprint(w, tc.pages[n])
+			})
+			c := newClient(t, testOptions(srv.url(), "tok-123456"))
+			q := tiktok.ReportQuery{AdvertiserID: "9", Level: tiktok.LevelCampaign, Granularity: tiktok.Daily,
+				Start: date(2024, 3, 1), End: date(2024, 3, 2), Location: time.UTC, PageSize: 2}
+			spend := decimal.Zero
+			sum, err := c.StreamReport(context.Background(), q, func(p tiktok.ReportPage) error {
+				for _, r := range p.Rows {
+					spend = spend.Add(r.Metrics.Spend.Decimal)
+				}
+				return nil
+			})
+			if tc.wantDrift != "" {
+				if !errors.Is(err, tiktok.ErrPaginationDrift) || !strings.Contains(err.Error(), tc.wantDrift) {
+					t.Fatalf("err = %v, want drift %q", err, tc.wantDrift)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum.Rows != tc.wantRows || !spend.Equal(decimal.RequireFromString(tc.wantSpend)) || srv.count() != len(tc.pages) {
+				t.Errorf("rows %d spend %s requests %d", sum.Rows, spend, srv.count())
 			}
 		})
 	}
