@@ -64,9 +64,18 @@ func newRootCmd() *cobra.Command {
 		newDemoCmd(a),
 		newSyncCmd(a),
 		newBackfillCmd(a),
+		newTikTokSimCmd(),
+		newAuthCmd(),
 	)
+	for _, c := range commands {
+		root.AddCommand(c(a))
+	}
 	return root
 }
+
+// commands lists subcommands that files of this package add in init, so a
+// feature's command lives beside its code without editing the root.
+var commands []func(*app) *cobra.Command
 
 // newLogger builds the zerolog logger: console on a terminal, JSON otherwise.
 func newLogger(c config.Log, out *os.File) (zerolog.Logger, error) {
