@@ -1,0 +1,364 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/rs/zerolog"
+
+	"github.com/adhouse/adhouse/etl/load"
+)
+
+// Format parses one kind of import file.
+type Format interface {
+	// Source is the file's family in import_commits: ga4, crm, orders or costs.
+	Source() string
+	// Name names the format in messages and in import_commits.
+	Name() string
+	// Tables lists the staging tables the rows go to. Their columns follow
+	// file_key, load_version and line, which the importer fills in.
+	Tables() []load.Table
+	// Parse streams the file's records into sink and fails on the first bad
+	// one with an [Error].
+	Parse(ctx context.Context, in *Input, sink Sink) error
+}
+
+// Sink receives parsed rows: table indexes Format.Tables, line is the
+// record's line in the file.
+type Sink interface {
+	Emit(ctx context.Context, table int, line int64, row load.Row) error
+}
+
+// Options tunes an [Importer].
+type Options struct {
+	// Database holds the import tables.
+	Database string
+	// BatchSize is the number of rows per INSERT, and so bounds memory.
+	BatchSize int
+	// Load passes retry settings to the loader.
+	Load load.Options
+	// Logger receives progress lines; nil logs nothing.
+	Logger *zerolog.Logger
+}
+
+// Importer imports files into one warehouse database. It is safe for
+// concurrent use; each Import runs on its own.
+type Importer struct {
+	conn   driver.Conn
+	loader *load.Loader
+	opts   Options
+	log    zerolog.Logger
+}
+
+// New returns an importer writing through conn.
+func New(conn driver.Conn, opts Options) *Importer {
+	if opts.BatchSize < 1 {
+		opts.BatchSize = 50_000
+	}
+	lo := opts.Load
+	lo.Database = opts.Database
+	lo.BatchSize = opts.BatchSize
+	lo.Logger = opts.Logger
+	im := &Importer{conn: conn, loader: load.New(conn, lo), opts: opts, log: zerolog.Nop()}
+	if opts.Logger != nil {
+		im.log = *opts.Logger
+	}
+	return im
+}
+
+// Result describes one imported file.
+type Result struct {
+	File    string
+	Source  string
+	Format  string
+	Key     string
+	SHA256  string
+	Rows    int64
+	Version uint64
+	// Unchanged means the same bytes were already the committed version of
+	// this file: nothing was written.
+	Unchanged bool
+}
+
+// Import loads the file at path as one all-or-nothing unit under the
+// identity key (FileKey(path) when empty). On any error nothing of the file
+// becomes visible and the earlier committed version, if any, stays.
+func (im *Importer) Import(ctx context.Context, path string, f Format, key string) (Result, error) {
+	if key == "" {
+		key = FileKey(path)
+	}
+	res := Result{File: path, Source: f.Source(), Format: f.Name(), Key: key}
+	prev, err := im.committedHash(ctx, f.Source(), key)
+	if err != nil {
+		return res, err
+	}
+	if prev != "" {
+		sum, err := FileSHA256(path)
+		if err != nil {
+			return res, fmt.Errorf("import %s: %w", path, err)
+		}
+		if sum == prev {
+			res.SHA256, res.Unchanged = sum, true
+			return res, nil
+		}
+	}
+	in, err := Open(path)
+	if err != nil {
+		return res, fmt.Errorf("import: %w", err)
+	}
+	defer in.Close()
+
+	st := im.newStage(ctx, f, key)
+	err = f.Parse(ctx, in, st)
+	if err == nil {
+		err = st.finish()
+	} else {
+		st.abandon()
+	}
+	if errors.Is(err, ErrEmpty) && !IsFileError(err) {
+		err = &Error{File: path, Err: fmt.Errorf("%w: no records after the header", ErrEmpty)}
+	}
+	if err == nil {
+		res.SHA256 = in.SHA256()
+		err = im.validate(ctx, st)
+	}
+	if err == nil {
+		err = im.commit(ctx, st, in, res.SHA256)
+	}
+	if err != nil {
+		im.cleanup(st)
+		return res, fmt.Errorf("import %s (%s): nothing of the file was imported: %w", path, f.Name(), err)
+	}
+	res.Rows, res.Version = st.rows(), st.version
+	return res, nil
+}
+
+func (im *Importer) committedHash(ctx context.Context, source, key string) (string, error) {
+	rows, err := im.conn.Query(ctx, fmt.Sprintf(
+		"SELECT content_sha256 FROM %s.import_commits WHERE source = ? AND file_key = ? ORDER BY version DESC LIMIT 1",
+		im.opts.Database), source, key)
+	if err != nil {
+		return "", fmt.Errorf("import: reading import_commits: %w", err)
+	}
+	defer rows.Close()
+	var sum string
+	if rows.Next() {
+		if err := rows.Scan(&sum); err != nil {
+			return "", err
+		}
+	}
+	return sum, rows.Err()
+}
+
+// validate checks that every staged row arrived, once: a batch whose fate was
+// uncertain and that was resent collapses under FINAL.
+func (im *Importer) validate(ctx context.Context, st *stage) error {
+	for i, t := range st.tables {
+		var n uint64
+		q := fmt.Sprintf("SELECT count() FROM %s.%s FINAL WHERE file_key = ? AND load_version = ?", im.opts.Database, t.Name)
+		if err := im.conn.QueryRow(ctx, q, st.key, st.version).Scan(&n); err != nil {
+			return fmt.Errorf("validating %s: %w", t.Name, err)
+		}
+		if int64(n) != st.counts[i] {
+			return fmt.Errorf("validating %s: %d rows staged, %d expected", t.Name, n, st.counts[i])
+		}
+	}
+	return nil
+}
+
+var commitsTable = load.Table{
+	Name:    "import_commits",
+	Columns: []string{"source", "file_key", "version", "content_sha256", "row_count", "format", "file_name", "committed_at"},
+}
+
+type commitRow struct {
+	source, key, sum, format, file string
+	version                        uint64
+	rows                           uint64
+	at                             time.Time
+}
+
+func (c commitRow) AppendValues(dst []any) []any {
+	return append(dst, c.source, c.key, c.version, c.sum, c.rows, c.format, c.file, c.at)
+}
+
+// commit publishes the staged version with one single-row INSERT: ClickHouse
+// applies it whole or not at all, so the file appears at once.
+func (im *Importer) commit(ctx context.Context, st *stage, in *Input, sum string) error {
+	row := commitRow{source: st.f.Source(), key: st.key, sum: sum, format: st.f.Name(), file: in.Name,
+		version: st.version, rows: uint64(st.rows()), at: time.Now().UTC()}
+	if err := im.loader.Insert(ctx, commitsTable, []load.Row{row}); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// cleanup deletes what a failed import staged. The rows were never visible;
+// this only reclaims space, so it is best effort.
+func (im *Importer) cleanup(st *stage) {
+	if st.rows() == 0 && st.sent == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, t := range st.tables {
+		q := fmt.Sprintf("DELETE FROM %s.%s WHERE file_key = ? AND load_version = ?", im.opts.Database, t.Name)
+		if err := im.conn.Exec(ctx, q, st.key, st.version); err != nil {
+			im.log.Warn().Err(err).Str("table", t.Name).Msg("could not delete the rows of a failed import (they stay invisible)")
+		}
+	}
+}
+
+// stage buffers rows per table and sends full batches in the background, so
+// parsing the next batch overlaps with inserting the last one.
+type stage struct {
+	im      *Importer
+	ctx     context.Context
+	cancel  context.CancelFunc
+	f       Format
+	key     string
+	version uint64
+	tables  []load.Table
+	bufs    [][]load.Row
+	counts  []int64
+	sent    int
+	jobs    chan job
+	done    chan error
+	failed  error
+}
+
+type job struct {
+	t    load.Table
+	rows []load.Row
+}
+
+func (im *Importer) newStage(ctx context.Context, f Format, key string) *stage {
+	ctx, cancel := context.WithCancel(ctx)
+	st := &stage{im: im, ctx: ctx, cancel: cancel, f: f, key: key, version: load.NewVersion(),
+		jobs: make(chan job, 1), done: make(chan error, 1)}
+	for _, t := range f.Tables() {
+		st.tables = append(st.tables, load.Table{
+			Name:    t.Name,
+			Columns: append([]string{"file_key", "load_version", "line"}, t.Columns...),
+		})
+	}
+	st.bufs = make([][]load.Row, len(st.tables))
+	st.counts = make([]int64, len(st.tables))
+	go func() {
+		var err error
+		for j := range st.jobs {
+			if err == nil {
+				err = im.loader.Insert(ctx, j.t, j.rows)
+				if err != nil {
+					cancel()
+				}
+			}
+		}
+		st.done <- err
+	}()
+	return st
+}
+
+type stagedRow struct {
+	key     string
+	version uint64
+	line    int64
+	row     load.Row
+}
+
+func (r stagedRow) AppendValues(dst []any) []any {
+	return r.row.AppendValues(append(dst, r.key, r.version, uint64(r.line)))
+}
+
+// Emit implements [Sink].
+func (st *stage) Emit(ctx context.Context, table int, line int64, row load.Row) error {
+	if st.ctx.Err() != nil {
+		return st.stopped()
+	}
+	b := append(st.bufs[table], stagedRow{key: st.key, version: st.version, line: line, row: row})
+	st.counts[table]++
+	if len(b) >= st.im.opts.BatchSize {
+		if err := st.send(table, b); err != nil {
+			return err
+		}
+		b = make([]load.Row, 0, st.im.opts.BatchSize)
+	}
+	st.bufs[table] = b
+	return nil
+}
+
+func (st *stage) send(table int, rows []load.Row) error {
+	select {
+	case st.jobs <- job{t: st.tables[table], rows: rows}:
+		st.sent++
+		return nil
+	case <-st.ctx.Done():
+		return st.stopped()
+	}
+}
+
+// stopped explains why staging stopped: the insert that failed, or the
+// caller's cancellation.
+func (st *stage) stopped() error {
+	close(st.jobs)
+	err := <-st.done
+	st.jobs = nil
+	if err == nil {
+		err = st.ctx.Err()
+	}
+	st.failed = err
+	return fmt.Errorf("staging rows: %w", err)
+}
+
+func (st *stage) finish() error {
+	defer st.cancel()
+	if st.jobs == nil {
+		return st.failed
+	}
+	for i, b := range st.bufs {
+		if len(b) > 0 {
+			if err := st.send(i, b); err != nil {
+				return err
+			}
+		}
+		st.bufs[i] = nil
+	}
+	if st.rows() == 0 {
+		close(st.jobs)
+		<-st.done
+		return ErrEmpty
+	}
+	close(st.jobs)
+	if err := <-st.done; err != nil {
+		return fmt.Errorf("staging rows: %w", err)
+	}
+	return nil
+}
+
+func (st *stage) abandon() {
+	st.cancel()
+	if st.jobs != nil {
+		close(st.jobs)
+		<-st.done
+		st.jobs = nil
+	}
+	st.bufs = nil
+}
+
+func (st *stage) rows() int64 {
+	var n int64
+	for _, c := range st.counts {
+		n += c
+	}
+	return n
+}
+
+// IsFileError reports whether err is a problem of the file (fix the file)
+// rather than of the warehouse (retry later).
+func IsFileError(err error) bool {
+	var fe *Error
+	return errors.As(err, &fe)
+}

@@ -1,0 +1,186 @@
+// Package ingest imports export files (GA4 events, CRM deals, shop orders,
+// product costs) into the warehouse all or nothing.
+//
+// A [Format] parses a file into rows; the [Importer] stages them under one
+// fresh load version, checks that every row arrived, and publishes the file
+// with a single-row INSERT into import_commits. The views of migration
+// 0002_imports show only the newest committed version of each file identity,
+// so a failed import shows nothing of itself, re-importing the same bytes is
+// a no-op and a corrected file replaces the earlier one whole.
+package ingest
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/klauspost/compress/gzip"
+)
+
+// MaxLineBytes bounds one physical line of any import file. It keeps memory
+// bounded whatever the input: a longer line fails the file instead of being
+// buffered whole.
+const MaxLineBytes = 4 << 20
+
+// Input is an import file opened for one streaming pass: gzip (recognised by
+// its magic bytes, not its name) is decompressed on the fly, and the raw bytes
+// are hashed as they are read.
+type Input struct {
+	// Name is the file name used in error messages.
+	Name string
+	// Gzip reports whether the file is gzip-compressed.
+	Gzip bool
+
+	f    *os.File
+	raw  hash.Hash
+	r    *bufio.Reader
+	gz   *gzip.Reader
+	read bool
+}
+
+// Open opens path for reading and sniffs its compression.
+func Open(path string) (*Input, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	in := &Input{Name: path, f: f, raw: sha256.New()}
+	rawBuf := bufio.NewReaderSize(io.TeeReader(f, in.raw), 1<<20)
+	magic, _ := rawBuf.Peek(2)
+	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		in.Gzip = true
+		in.gz, err = gzip.NewReader(rawBuf)
+		if err != nil {
+			f.Close()
+			return nil, &Error{File: path, Line: 0, Err: fmt.Errorf("gzip header: %w", err)}
+		}
+		in.gz.Multistream(true)
+		in.r = bufio.NewReaderSize(in.gz, 1<<20)
+	} else {
+		in.r = rawBuf
+	}
+	return in, nil
+}
+
+// Reader returns the decompressed content. It can be read once.
+func (in *Input) Reader() *bufio.Reader { in.read = true; return in.r }
+
+// SHA256 is the hex SHA-256 of the file's raw bytes, complete once the
+// content has been read to its end.
+func (in *Input) SHA256() string {
+	// Drain what the decompressor left (a gzip trailer) so the hash covers
+	// the whole file.
+	_, _ = io.Copy(io.Discard, in.f)
+	return hex.EncodeToString(in.raw.Sum(nil))
+}
+
+// Close releases the file.
+func (in *Input) Close() error { return in.f.Close() }
+
+// FileSHA256 hashes a file's raw bytes: the identity a re-import is compared by.
+func FileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// FileKey is a file's default identity: its base name without a .gz suffix,
+// so events.ndjson and events.ndjson.gz are the same file.
+func FileKey(path string) string {
+	return strings.TrimSuffix(filepath.Base(path), ".gz")
+}
+
+// Error is a failure at a place in a file. Line is 1-based (0: the file as a
+// whole); Column and Value are set when one cell is at fault.
+type Error struct {
+	File   string
+	Line   int64
+	Column string
+	Value  string
+	Err    error
+}
+
+// Error names file, line, column and value, so the bad cell can be found
+// without tools.
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ": line %d", e.Line)
+	}
+	if e.Column != "" {
+		fmt.Fprintf(&b, ": column %s", e.Column)
+	}
+	if e.Column != "" || e.Value != "" {
+		fmt.Fprintf(&b, ": value %s", quoteValue(e.Value))
+	}
+	fmt.Fprintf(&b, ": %v", e.Err)
+	return b.String()
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// quoteValue shows a value briefly and safely: long values are cut, and
+// control or invalid bytes are escaped.
+func quoteValue(v string) string {
+	const max = 80
+	if len(v) > max {
+		return fmt.Sprintf("%+q… (%d bytes)", v[:max], len(v))
+	}
+	return fmt.Sprintf("%+q", v)
+}
+
+// Errors a caller may test for with errors.Is.
+var (
+	// ErrLineTooLong is a physical line longer than MaxLineBytes.
+	ErrLineTooLong = fmt.Errorf("line longer than %d bytes", MaxLineBytes)
+	// ErrEncoding is content that is not UTF-8 text.
+	ErrEncoding = errors.New("not valid UTF-8 text")
+	// ErrEmpty is a file without a single record.
+	ErrEmpty = errors.New("file is empty")
+	// ErrDuplicate is an id that appears twice in one file.
+	ErrDuplicate = errors.New("duplicate id")
+	// ErrTruncated is a compressed file cut short.
+	ErrTruncated = errors.New("compressed file is truncated")
+)
+
+// CheckText rejects the encodings a text import cannot read, looking at the
+// first bytes: UTF-16/32 byte-order marks and NUL bytes (binary files).
+func CheckText(file string, head []byte) error {
+	switch {
+	case bytes.HasPrefix(head, []byte{0xFF, 0xFE}), bytes.HasPrefix(head, []byte{0xFE, 0xFF}):
+		return &Error{File: file, Line: 1, Err: fmt.Errorf("%w: UTF-16 byte-order mark; save the file as UTF-8", ErrEncoding)}
+	case bytes.IndexByte(head, 0) >= 0:
+		return &Error{File: file, Line: 1, Err: fmt.Errorf("%w: NUL byte; is this a binary file?", ErrEncoding)}
+	}
+	return nil
+}
+
+// ReadErr turns an error from reading the decompressed stream into an
+// [Error] at line: a cut-short gzip becomes ErrTruncated.
+func ReadErr(file string, line int64, err error) error {
+	var fe *Error
+	if errors.As(err, &fe) {
+		return err
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) {
+		return &Error{File: file, Line: line, Err: fmt.Errorf("%w: %v", ErrTruncated, err)}
+	}
+	return &Error{File: file, Line: line, Err: err}
+}
