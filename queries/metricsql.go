@@ -1,0 +1,177 @@
+package queries
+
+import (
+	"errors"
+	"fmt"
+	"math/big"
+	"strings"
+
+	"github.com/adhouse/adhouse/metrics"
+)
+
+// MetricSQL renders the ClickHouse expression of one metric over SQL sum
+// expressions, mirroring metrics.Aggregate.Eval digit for digit.
+//
+// sums[f] is an expression for the sum of base f at the caller's grain: a
+// Decimal with at most 6 decimals for money (for example sum(spend), a
+// Nullable(Decimal(38, 6))), an integer for counts. It may be NULL, which
+// means "no row had a value", as SQL sum() gives.
+//
+// The result has type Nullable(Decimal(38, d.Scale)): NULL when a numerator
+// sum or the denominator sum is NULL or the denominator is 0, otherwise the
+// exact rational n/d rounded half-to-even to d.Scale decimals. ClickHouse's
+// Decimal division truncates and its round() rounds half away from zero, so
+// neither is used: both sides become Int256 integers in storage units
+// (micro-units for money), and with a = |n|·10^scale, q0 = intDiv(a, |d|),
+// r = a − q0·|d|, the magnitude is q0 + 1 when 2r > |d| or when 2r = |d| and q0
+// is odd, else q0; the sign is sign(n)·sign(d). That is metrics.RoundRatio,
+// computed as intDiv(2a + |d|, 2|d|) minus one at an exact tie with an odd
+// quotient (the same integer).
+func MetricSQL(d metrics.Descriptor, sums map[metrics.Field]string) (string, error) {
+	if len(d.Numerator) == 0 {
+		return "", fmt.Errorf("queries: metric %q has no numerator", d.Name)
+	}
+	for _, f := range append(fieldsOf(d.Numerator), d.Denominator) {
+		if sums[f] == "" {
+			return "", fmt.Errorf("queries: metric %q needs the sum of %s: %w", d.Name, f, ErrNoSum)
+		}
+	}
+	// n = Σ±num × multiplier × 10^(denominator scale) [× margin]
+	// d = den × 10^(numerator scale)
+	var num strings.Builder
+	num.WriteByte('(')
+	for i, t := range d.Numerator {
+		switch {
+		case t.Negative:
+			num.WriteString(" - ")
+		case i > 0:
+			num.WriteString(" + ")
+		}
+		num.WriteString(storageUnits(t.Field, sums[t.Field]))
+	}
+	num.WriteByte(')')
+	numK := new(big.Int).Mul(big.NewInt(d.Multiplier), pow10(int64(d.Denominator.Scale())+int64(d.Scale)))
+	denK := pow10(int64(d.Numerator[0].Field.Scale()))
+	n := num.String()
+	if d.MarginFraction {
+		coef := d.Margin.Coefficient()
+		n = fmt.Sprintf("(%s * %s)", n, int256(coef))
+		if e := int64(d.Margin.Exponent()); e >= 0 {
+			numK.Mul(numK, pow10(e))
+		} else {
+			denK.Mul(denK, pow10(-e))
+		}
+	}
+	den := storageUnits(d.Denominator, sums[d.Denominator])
+	// a and b are the magnitudes of n and d. With x = 2a + b and y = 2b,
+	// intDiv(x, y) is a/b rounded half up; at an exact tie (x divisible by
+	// y) an odd result steps back to the even neighbour: half-even. The zero
+	// guard keeps b from being 0 even where the outer if() discards the
+	// value, so no engine setting can surface a division by zero.
+	a := fmt.Sprintf("toInt256(abs(%s)) * %s", n, int256(numK))
+	b := fmt.Sprintf("if(%s = 0, toInt256(1), toInt256(abs(%s)) * %s)", den, den, int256(denK))
+	x := fmt.Sprintf("(2 * %s + %s)", a, b)
+	y := fmt.Sprintf("(2 * %s)", b)
+	q := fmt.Sprintf("(intDiv(%[1]s, %[2]s) - if(%[1]s %% %[2]s = 0 AND intDiv(%[1]s, %[2]s) %% 2 = 1, 1, 0))", x, y)
+	signed := fmt.Sprintf("(sign(%s) * sign(%s) * %s)", n, den, q)
+	unit := "1"
+	if d.Scale > 0 {
+		unit = "0." + strings.Repeat("0", int(d.Scale)-1) + "1"
+	}
+	return fmt.Sprintf("if(%s = 0, NULL, toDecimal128(%s, 0) * toDecimal128('%s', %d))", den, signed, unit, d.Scale), nil
+}
+
+// ErrNoSum is wrapped by MetricSQL when the sums lack a base the metric needs.
+var ErrNoSum = errors.New("no sum expression for a base field")
+
+// MetricColumns renders "expression AS name" for every metric of
+// metrics.Metrics() whose bases sums provides, in that stable order, one per
+// line with the given indent and separated by commas. Views list them after
+// their sum columns, so every view carries the same metric set under the same
+// names.
+func MetricColumns(sums map[metrics.Field]string, indent string) string {
+	var cols []string
+	for _, d := range Descriptors(sums) {
+		expr, err := MetricSQL(d, sums)
+		if err != nil {
+			continue // Descriptors only returns metrics whose bases are present
+		}
+		cols = append(cols, indent+expr+" AS "+d.Name)
+	}
+	return strings.Join(cols, ",\n")
+}
+
+// Descriptors returns the descriptors of metrics.Metrics() whose every base
+// has an expression in sums, in the stable order of metrics.Metrics().
+func Descriptors(sums map[metrics.Field]string) []metrics.Descriptor {
+	var out []metrics.Descriptor
+	for _, m := range metrics.Metrics() {
+		d, ok := m.Descriptor()
+		if !ok {
+			continue
+		}
+		have := sums[d.Denominator] != ""
+		for _, t := range d.Numerator {
+			have = have && sums[t.Field] != ""
+		}
+		if have {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// TikTokColumns maps the metrics bases TikTok reports to the columns of the
+// statistics views (and of every BI view, which keeps those names for its
+// sums). TikTok-reported revenue is complete_payment_value, the purchase value
+// Ads Manager's "complete payment ROAS" uses; installs come in two sources,
+// attributed (app_install) and real-time (real_time_app_install), so install
+// metrics appear once per source.
+var TikTokColumns = map[metrics.Field]string{
+	metrics.FieldSpend:              "spend",
+	metrics.FieldImpressions:        "impressions",
+	metrics.FieldClicks:             "clicks",
+	metrics.FieldConversions:        "conversion",
+	metrics.FieldAppInstall:         "app_install",
+	metrics.FieldRealTimeAppInstall: "real_time_app_install",
+	metrics.FieldTikTokRevenue:      "complete_payment_value",
+}
+
+// Prefixed returns the sums map with every expression qualified by a table
+// alias, e.g. Prefixed(TikTokColumns, "prev.") for a joined previous period.
+func Prefixed(sums map[metrics.Field]string, prefix string) map[metrics.Field]string {
+	out := make(map[metrics.Field]string, len(sums))
+	for f, s := range sums {
+		out[f] = prefix + s
+	}
+	return out
+}
+
+func fieldsOf(ts []metrics.Term) []metrics.Field {
+	fs := make([]metrics.Field, len(ts))
+	for i, t := range ts {
+		fs[i] = t.Field
+	}
+	return fs
+}
+
+// storageUnits converts a sum expression to an Int256 in the field's storage
+// unit: micro-units for money (exact, since money has at most 6 decimals),
+// the count itself otherwise.
+func storageUnits(f metrics.Field, expr string) string {
+	if f.IsMoney() {
+		return fmt.Sprintf("toInt256(toDecimal256(%s, %d) * %s)", expr, metrics.AmountScale, pow10(int64(metrics.AmountScale)))
+	}
+	return fmt.Sprintf("toInt256(%s)", expr)
+}
+
+func pow10(n int64) *big.Int { return new(big.Int).Exp(big.NewInt(10), big.NewInt(n), nil) }
+
+// int256 renders an integer constant; small ones as plain literals, larger
+// ones through a string so no literal overflows a 64-bit parse.
+func int256(x *big.Int) string {
+	if x.IsInt64() && x.Int64() >= 0 && x.Int64() < 1<<31 {
+		return x.String()
+	}
+	return "toInt256('" + x.String() + "')"
+}

@@ -1,0 +1,274 @@
+package queries_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/shopspring/decimal"
+	"github.com/stretchr/testify/require"
+
+	"github.com/adhouse/adhouse/etl/config"
+	"github.com/adhouse/adhouse/etl/load"
+	"github.com/adhouse/adhouse/etl/warehouse/warehousetest"
+	"github.com/adhouse/adhouse/metrics"
+	"github.com/adhouse/adhouse/queries"
+	"github.com/adhouse/adhouse/schema"
+)
+
+// setup gives a test a fresh database with the schema and every BI view.
+func setup(t testing.TB, proto config.Protocol) (driver.Conn, config.Config) {
+	t.Helper()
+	conn, cfg := warehousetest.Migrated(t, proto)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	require.NoError(t, queries.Apply(ctx, conn, schema.Target{Database: cfg.ClickHouse.Database}))
+	return conn, cfg
+}
+
+type advertiser struct{ id, name, currency, timezone string }
+
+// dataset is seeded statistics: ad-day rows and, derived from them as TikTok
+// reports them, the rows of every higher level.
+type dataset struct {
+	advertisers []advertiser
+	from, to    time.Time
+	levels      map[string][]*load.StatRow // by level name
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// genDataset makes ads × days ad-level rows per advertiser with the edge cases
+// the metrics must survive: zero clicks, zero impressions, zero and NULL
+// spend, NULL installs and revenue, 6-decimal money, and exact half-way
+// points at the output scale of CPI, CPC and CTR.
+func genDataset(seed uint64, advertisers []advertiser, campaigns, adgroups, ads int, from time.Time, days int) *dataset {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	ds := &dataset{advertisers: advertisers, from: from, to: from.AddDate(0, 0, days-1), levels: map[string][]*load.StatRow{}}
+	money := func(maxMicros int64) *decimal.Decimal { return ptr(decimal.New(rng.Int64N(maxMicros), -6)) }
+	for _, a := range advertisers {
+		for c := range campaigns {
+			for g := range adgroups {
+				for x := range ads {
+					for d := range days {
+						r := &load.StatRow{
+							AdvertiserID: a.id,
+							CampaignID:   fmt.Sprintf("%s-c%02d", a.id, c),
+							AdGroupID:    fmt.Sprintf("%s-c%02d-g%02d", a.id, c, g),
+							AdID:         fmt.Sprintf("%s-c%02d-g%02d-a%03d", a.id, c, g, x),
+							Date:         from.AddDate(0, 0, d), Timezone: a.timezone, Currency: a.currency,
+						}
+						imp := uint64(rng.IntN(50_000))
+						clk := uint64(rng.IntN(int(imp/20 + 1)))
+						inst := uint64(rng.IntN(int(clk/3 + 1)))
+						r.Impressions, r.Clicks = ptr(imp), ptr(clk)
+						r.AppInstall, r.RealTimeAppInstall = ptr(inst), ptr(uint64(rng.IntN(int(inst+2))))
+						r.Conversion = ptr(uint64(rng.IntN(int(clk/4 + 1))))
+						r.Reach = ptr(imp / 2)
+						r.Spend = money(900_000_000)
+						r.CompletePayment = ptr(uint64(rng.IntN(5)))
+						r.CompletePaymentValue = money(3_000_000_000)
+						r.TotalPurchaseValue = money(100_000_000)
+						switch rng.IntN(16) {
+						case 0:
+							r.Clicks = ptr(uint64(0))
+						case 1:
+							r.Spend = ptr(decimal.Zero)
+						case 2:
+							r.AppInstall = nil // TikTok "-"
+						case 3:
+							r.RealTimeAppInstall, r.CompletePaymentValue = nil, nil
+						case 4:
+							r.Impressions, r.Clicks, r.AppInstall = ptr(uint64(0)), ptr(uint64(0)), ptr(uint64(0))
+						case 5:
+							r.Spend = nil
+						case 6: // CPI and CPC exactly half-way at 6 decimals: odd micros / 2
+							r.AppInstall, r.Clicks = ptr(uint64(2)), ptr(uint64(2))
+							r.Spend = ptr(decimal.New(2*rng.Int64N(50_000_000)+1, -6))
+						case 7: // CTR exactly half-way at 8 decimals
+							r.Impressions, r.Clicks = ptr(uint64(200_000_000)), ptr(uint64(2*rng.IntN(1000)+1))
+						case 8: // ROAS half-way at 6 decimals: revenue/spend = (k + 0.5)·10^-6
+							m := rng.Int64N(50) + 1
+							r.Spend = ptr(decimal.New(2_000_000*m, -6))
+							r.CompletePaymentValue = ptr(decimal.New(m*(2*rng.Int64N(10_000_000)+1), -6))
+						case 9:
+							r.Conversion = nil
+						}
+						if c == campaigns-1 && d == 0 {
+							// A whole campaign-day without installs data or
+							// clicks: undefined even after aggregation.
+							r.AppInstall, r.Clicks = nil, ptr(uint64(0))
+						}
+						ds.levels["ad"] = append(ds.levels["ad"], r)
+					}
+				}
+			}
+		}
+	}
+	ds.levels["adgroup"] = rollUp(ds.levels["ad"], func(r *load.StatRow) load.StatRow {
+		return load.StatRow{AdvertiserID: r.AdvertiserID, CampaignID: r.CampaignID, AdGroupID: r.AdGroupID}
+	})
+	ds.levels["campaign"] = rollUp(ds.levels["ad"], func(r *load.StatRow) load.StatRow {
+		return load.StatRow{AdvertiserID: r.AdvertiserID, CampaignID: r.CampaignID}
+	})
+	ds.levels["advertiser"] = rollUp(ds.levels["ad"], func(r *load.StatRow) load.StatRow {
+		return load.StatRow{AdvertiserID: r.AdvertiserID}
+	})
+	return ds
+}
+
+// rollUp sums rows per key and day the way TikTok reports a higher level: a
+// metric is NULL only where every row below had "-".
+func rollUp(rows []*load.StatRow, key func(*load.StatRow) load.StatRow) []*load.StatRow {
+	idx := map[string]*load.StatRow{}
+	var out []*load.StatRow
+	addU := func(dst **uint64, v *uint64) {
+		if v == nil {
+			return
+		}
+		if *dst == nil {
+			*dst = ptr(uint64(0))
+		}
+		**dst += *v
+	}
+	addD := func(dst **decimal.Decimal, v *decimal.Decimal) {
+		if v == nil {
+			return
+		}
+		if *dst == nil {
+			*dst = ptr(decimal.Zero)
+		}
+		**dst = (*dst).Add(*v)
+	}
+	for _, r := range rows {
+		id := key(r)
+		kk := id.AdvertiserID + "|" + id.CampaignID + "|" + id.AdGroupID + "|" + r.Date.Format(time.DateOnly)
+		s := idx[kk]
+		if s == nil {
+			s = &id
+			s.Date, s.Timezone, s.Currency = r.Date, r.Timezone, r.Currency
+			idx[kk] = s
+			out = append(out, s)
+		}
+		addD(&s.Spend, r.Spend)
+		addU(&s.Impressions, r.Impressions)
+		addU(&s.Clicks, r.Clicks)
+		addU(&s.Conversion, r.Conversion)
+		addU(&s.AppInstall, r.AppInstall)
+		addU(&s.RealTimeAppInstall, r.RealTimeAppInstall)
+		addU(&s.CompletePayment, r.CompletePayment)
+		addD(&s.CompletePaymentValue, r.CompletePaymentValue)
+		addD(&s.TotalPurchaseValue, r.TotalPurchaseValue)
+	}
+	return out
+}
+
+// load writes the dataset through the production loader, one window per
+// advertiser and level, plus the entity tables with names.
+func (ds *dataset) load(t testing.TB, conn driver.Conn, cfg config.Config) {
+	t.Helper()
+	ctx := context.Background()
+	l := load.New(conn, load.Options{Database: cfg.ClickHouse.Database, BatchSize: 200_000})
+	for level, rows := range ds.levels {
+		loadLevel(t, l, level, ds.from, ds.to, rows)
+	}
+	var advs, camps, groups, ads []load.Row
+	seen := map[string]bool{}
+	for _, a := range ds.advertisers {
+		advs = append(advs, entity{a.id, a.name, a.currency, a.timezone})
+	}
+	for _, r := range ds.levels["ad"] {
+		if !seen[r.CampaignID] {
+			seen[r.CampaignID] = true
+			camps = append(camps, entity{r.AdvertiserID, r.CampaignID, "Campaign " + r.CampaignID})
+		}
+		if !seen[r.AdGroupID] {
+			seen[r.AdGroupID] = true
+			groups = append(groups, entity{r.AdvertiserID, r.CampaignID, r.AdGroupID, "Ad group " + r.AdGroupID})
+		}
+		if !seen[r.AdID] {
+			seen[r.AdID] = true
+			ads = append(ads, entity{r.AdvertiserID, r.CampaignID, r.AdGroupID, r.AdID, "Ad " + r.AdID})
+		}
+	}
+	for _, e := range []struct {
+		table string
+		cols  []string
+		rows  []load.Row
+	}{
+		{"advertisers", []string{"advertiser_id", "name", "currency", "timezone"}, advs},
+		{"campaigns", []string{"advertiser_id", "campaign_id", "campaign_name"}, camps},
+		{"adgroups", []string{"advertiser_id", "campaign_id", "adgroup_id", "adgroup_name"}, groups},
+		{"ads", []string{"advertiser_id", "campaign_id", "adgroup_id", "ad_id", "ad_name"}, ads},
+	} {
+		require.NoError(t, l.Insert(ctx, load.Table{Name: e.table, Columns: e.cols, Versioned: true}, e.rows))
+	}
+}
+
+// loadLevel loads rows of one level as daily windows from..to, one window per
+// advertiser, exactly as a sync does; an advertiser without rows in the
+// window still gets a (empty) window, so a re-load can make rows vanish.
+func loadLevel(t testing.TB, l *load.Loader, level string, from, to time.Time, rows []*load.StatRow) {
+	t.Helper()
+	ctx := context.Background()
+	tbl, ok := load.NewStatsTable(level, "daily")
+	require.True(t, ok)
+	byAdv := map[string][]*load.StatRow{}
+	var advs []string
+	for _, r := range rows {
+		if _, ok := byAdv[r.AdvertiserID]; !ok {
+			advs = append(advs, r.AdvertiserID)
+		}
+		byAdv[r.AdvertiserID] = append(byAdv[r.AdvertiserID], r)
+	}
+	sort.Strings(advs)
+	for _, adv := range advs {
+		w, err := l.Begin(load.WindowSpec{Table: tbl.Table, AdvertiserID: adv, From: from, To: to, RunID: "test"})
+		require.NoError(t, err)
+		for _, r := range byAdv[adv] {
+			require.NoError(t, w.Append(ctx, tbl.Bind(r)))
+		}
+		require.NoError(t, w.Commit(ctx))
+	}
+}
+
+// entity is a row of an entity table: its values in column order.
+type entity []any
+
+func (e entity) AppendValues(dst []any) []any { return append(dst, e...) }
+
+// goRow converts a statistics row into the metrics package's Row, with
+// TikTok's "-" as NULL, the way TikTokColumns maps bases to columns.
+func goRow(t testing.TB, r *load.StatRow) metrics.Row {
+	t.Helper()
+	var m metrics.Row
+	cur, err := metrics.ParseCurrency(r.Currency)
+	require.NoError(t, err)
+	m.Currency = cur
+	setD := func(f metrics.Field, v *decimal.Decimal) {
+		if v == nil {
+			m.SetNull(f)
+			return
+		}
+		require.NoError(t, m.Set(f, v.String()))
+	}
+	setU := func(f metrics.Field, v *uint64) {
+		if v == nil {
+			m.SetNull(f)
+			return
+		}
+		require.NoError(t, m.Set(f, fmt.Sprint(*v)))
+	}
+	setD(metrics.FieldSpend, r.Spend)
+	setU(metrics.FieldImpressions, r.Impressions)
+	setU(metrics.FieldClicks, r.Clicks)
+	setU(metrics.FieldConversions, r.Conversion)
+	setU(metrics.FieldAppInstall, r.AppInstall)
+	setU(metrics.FieldRealTimeAppInstall, r.RealTimeAppInstall)
+	setD(metrics.FieldTikTokRevenue, r.CompletePaymentValue)
+	return m
+}
