@@ -37,6 +37,7 @@ type Config struct {
 	Worker     Worker     `yaml:"worker"`
 	Serve      Serve      `yaml:"serve"`
 	Log        Log        `yaml:"log"`
+	Imports    Imports    `yaml:"imports"`
 }
 
 // TikTok says how to reach the Marketing API and with which developer app.
@@ -254,6 +255,32 @@ func Default() Config {
 			ShutdownTimeout: 2 * time.Minute,
 		},
 		Log: Log{Level: "info", Format: "auto"},
+		Imports: Imports{
+			LookbackDays:     30,
+			MatchBy:          "id_or_name",
+			CampaignParam:    "utm_campaign",
+			AdGroupParam:     "utm_term",
+			AdParam:          "utm_content",
+			TikTokSources:    []string{"tiktok", "tiktok.com", "tiktokads", "tiktok_ads"},
+			ConversionEvents: []string{"purchase"},
+			GA4Currency:      "USD",
+			BatchSize:        50_000,
+			CRM: CRMColumns{
+				ID: "Record ID", Created: "Create Date", Closed: "Close Date", Stage: "Deal Stage",
+				Won: "Is Closed Won", Amount: "Amount", Currency: "Currency",
+				UTMSource: "utm_source", UTMMedium: "utm_medium", UTMCampaign: "utm_campaign",
+				UTMContent: "utm_content", UTMTerm: "utm_term", TTCLID: "ttclid",
+				WonStages: []string{"closedwon", "Closed Won"},
+			},
+			Orders: OrderColumns{
+				ID: "order_id", Created: "created_at", Currency: "currency", Revenue: "revenue",
+				Shipping: "shipping", Taxes: "taxes", Total: "total", Discount: "discount", Refunded: "refunded",
+				Fees: "fees", Status: "financial_status", Cancelled: "cancelled_at",
+				SKU: "sku", Quantity: "quantity", Price: "price", LandingSite: "landing_site",
+				UTMSource: "utm_source", UTMMedium: "utm_medium", UTMCampaign: "utm_campaign",
+				UTMContent: "utm_content", UTMTerm: "utm_term", TTCLID: "ttclid",
+			},
+		},
 	}
 }
 
@@ -395,6 +422,9 @@ func (c Config) Validate() error {
 	if c.Load.MaxRetries < 0 {
 		return errors.New("load.max_retries: must not be negative")
 	}
+	if err := c.Imports.validate(); err != nil {
+		return err
+	}
 	if err := c.validateSync(); err != nil {
 		return err
 	}
@@ -498,6 +528,124 @@ func (c Config) validateSync() error {
 	}
 	if v.ShutdownTimeout <= 0 {
 		return errors.New("serve.shutdown_timeout: must be positive")
+	}
+	return nil
+}
+
+// Imports configures `adhouse import` (GA4, CRM, orders, product costs), the
+// attribution views and `adhouse export roas`.
+type Imports struct {
+	// LookbackDays: a TikTok touch at most this many days before a GA4
+	// conversion can assist it (and be its last click).
+	LookbackDays int `yaml:"lookback_days"`
+	// MatchBy says how a UTM reference finds a TikTok entity: id, name or id_or_name.
+	MatchBy string `yaml:"match_by"`
+	// CampaignParam, AdGroupParam and AdParam name the UTM parameter carrying
+	// each level's id or name: utm_campaign, utm_id, utm_content, utm_term or "".
+	CampaignParam string `yaml:"campaign_param"`
+	AdGroupParam  string `yaml:"adgroup_param"`
+	AdParam       string `yaml:"ad_param"`
+	// TikTokSources are utm_source values meaning TikTok; a ttclid always does.
+	TikTokSources []string `yaml:"tiktok_sources"`
+	// ConversionEvents are the GA4 event names counted as conversions.
+	ConversionEvents []string `yaml:"conversion_events"`
+	// GA4Currency is the GA4 property currency purchase_revenue is in.
+	GA4Currency string `yaml:"ga4_currency"`
+	// DefaultMargin, a decimal fraction such as "0.35", costs order lines that
+	// have no product cost at price x (1 - margin); empty leaves them unknown.
+	DefaultMargin string `yaml:"default_margin"`
+	// BatchSize is the rows per staging INSERT; memory is bounded by it.
+	BatchSize int `yaml:"batch_size"`
+	// CRM maps the CRM export's columns (defaults: a HubSpot deals export).
+	CRM CRMColumns `yaml:"crm"`
+	// Orders maps a generic orders CSV's columns (Shopify exports are recognised by their header).
+	Orders OrderColumns `yaml:"orders"`
+}
+
+// CRMColumns names the columns of a CRM deals CSV.
+type CRMColumns struct {
+	ID          string `yaml:"id"`
+	Created     string `yaml:"created"`
+	Closed      string `yaml:"closed"`
+	Stage       string `yaml:"stage"`
+	Won         string `yaml:"won"`
+	Amount      string `yaml:"amount"`
+	Currency    string `yaml:"currency"`
+	UTMSource   string `yaml:"utm_source"`
+	UTMMedium   string `yaml:"utm_medium"`
+	UTMCampaign string `yaml:"utm_campaign"`
+	UTMContent  string `yaml:"utm_content"`
+	UTMTerm     string `yaml:"utm_term"`
+	TTCLID      string `yaml:"ttclid"`
+	// WonStages count as won when the won column is absent or empty.
+	WonStages []string `yaml:"won_stages"`
+	// DefaultCurrency is used when the file has no currency column; empty
+	// makes the column required.
+	DefaultCurrency string `yaml:"default_currency"`
+}
+
+// OrderColumns names the columns of a generic orders CSV: one row per line
+// item, order fields on the order's first row.
+type OrderColumns struct {
+	ID          string `yaml:"id"`
+	Created     string `yaml:"created"`
+	Currency    string `yaml:"currency"`
+	Revenue     string `yaml:"revenue"`
+	Shipping    string `yaml:"shipping"`
+	Taxes       string `yaml:"taxes"`
+	Total       string `yaml:"total"`
+	Discount    string `yaml:"discount"`
+	Refunded    string `yaml:"refunded"`
+	Fees        string `yaml:"fees"`
+	Status      string `yaml:"status"`
+	Cancelled   string `yaml:"cancelled"`
+	SKU         string `yaml:"sku"`
+	Quantity    string `yaml:"quantity"`
+	Price       string `yaml:"price"`
+	LandingSite string `yaml:"landing_site"`
+	UTMSource   string `yaml:"utm_source"`
+	UTMMedium   string `yaml:"utm_medium"`
+	UTMCampaign string `yaml:"utm_campaign"`
+	UTMContent  string `yaml:"utm_content"`
+	UTMTerm     string `yaml:"utm_term"`
+	TTCLID      string `yaml:"ttclid"`
+}
+
+var marginSyntax = regexp.MustCompile(`^-?[0-9]+(\.[0-9]{1,6})?$`)
+
+func (im Imports) validate() error {
+	if im.LookbackDays < 1 || im.LookbackDays > 365 {
+		return fmt.Errorf("imports.lookback_days: %d is not between 1 and 365", im.LookbackDays)
+	}
+	switch im.MatchBy {
+	case "id", "name", "id_or_name":
+	default:
+		return fmt.Errorf("imports.match_by: %q is not id, name or id_or_name", im.MatchBy)
+	}
+	for key, p := range map[string]string{"campaign_param": im.CampaignParam, "adgroup_param": im.AdGroupParam, "ad_param": im.AdParam} {
+		switch p {
+		case "utm_campaign", "utm_id", "utm_content", "utm_term", "":
+		default:
+			return fmt.Errorf("imports.%s: %q is not utm_campaign, utm_id, utm_content, utm_term or empty", key, p)
+		}
+	}
+	if len(im.ConversionEvents) == 0 {
+		return errors.New("imports.conversion_events: at least one GA4 event name is needed")
+	}
+	if len(im.GA4Currency) != 3 || strings.ToUpper(im.GA4Currency) != im.GA4Currency {
+		return fmt.Errorf("imports.ga4_currency: %q is not an ISO 4217 code such as USD", im.GA4Currency)
+	}
+	if im.DefaultMargin != "" && !marginSyntax.MatchString(im.DefaultMargin) {
+		return fmt.Errorf("imports.default_margin: %q is not a decimal fraction with at most 6 decimals, such as 0.35", im.DefaultMargin)
+	}
+	if im.BatchSize < 1 {
+		return errors.New("imports.batch_size: must be at least 1")
+	}
+	if im.CRM.ID == "" || im.CRM.Amount == "" || im.CRM.Closed == "" {
+		return errors.New("imports.crm: id, amount and closed columns must be named")
+	}
+	if im.Orders.ID == "" || im.Orders.Created == "" || im.Orders.Revenue == "" {
+		return errors.New("imports.orders: id, created and revenue columns must be named")
 	}
 	return nil
 }

@@ -61,6 +61,7 @@ func TestBadFiles(t *testing.T) {
 		"bad_window.bad.yml":       "sync.window_days: 31 is not between 1 and 30",
 		"bad_worker.bad.yml":       "worker: index 2 of count 2",
 		"two_tokens.bad.yml":       "set either access_token or access_token_file, not both",
+		"bad_imports.bad.yml":      `imports.match_by: "fuzzy" is not id, name or id_or_name`,
 	}
 	files, err := filepath.Glob("testdata/*.bad.yml")
 	require.NoError(t, err)
