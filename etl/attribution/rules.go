@@ -144,7 +144,11 @@ func Save(ctx context.Context, conn driver.Conn, database string, s Settings) er
 	if events == nil {
 		events = []string{}
 	}
-	if err := conn.Exec(ctx, q, uint64(now.UnixMicro()), uint16(s.LookbackDays), s.MatchBy, events, s.DefaultMargin, now); err != nil {
+	var margin any // a typed nil pointer would not bind as NULL
+	if s.DefaultMargin != nil {
+		margin = *s.DefaultMargin
+	}
+	if err := conn.Exec(ctx, q, uint64(now.UnixMicro()), uint16(s.LookbackDays), s.MatchBy, events, margin, now); err != nil {
 		return fmt.Errorf("saving attribution settings: %w", err)
 	}
 	return nil

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/shopspring/decimal"
+	"github.com/spf13/cobra"
+
+	"github.com/adhouse/adhouse/etl/attribution"
+	"github.com/adhouse/adhouse/etl/config"
+	"github.com/adhouse/adhouse/etl/crm"
+	"github.com/adhouse/adhouse/etl/ga4"
+	"github.com/adhouse/adhouse/etl/ingest"
+	"github.com/adhouse/adhouse/etl/load"
+	"github.com/adhouse/adhouse/etl/shop"
+	"github.com/adhouse/adhouse/etl/warehouse"
+)
+
+func init() { commands = append(commands, newImportCmd) }
+
+func newImportCmd(a *app) *cobra.Command {
+	var as, format string
+	cmd := &cobra.Command{
+		Use:   "import ga4|crm|orders|costs FILE...",
+		Short: "Import GA4, CRM, order or product-cost files, each all or nothing",
+		Long: `Import export files into the warehouse. Each file is staged, checked and then
+published at once; a bad row fails the whole file (naming file, line, column and
+value) and nothing of it lands. Re-importing the same bytes is a no-op; a file
+with the same name and new content replaces the earlier one. Gzip is detected
+by content.
+
+  ga4     GA4 BigQuery export rows: NDJSON (as exported) or flattened CSV
+  crm     CRM deals CSV, columns from imports.crm (HubSpot deals export by default)
+  orders  Shopify orders export, or a generic orders CSV mapped by imports.orders
+  costs   product costs CSV: sku, unit_cost, currency, valid_from`,
+		Args: cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if as != "" && len(args) > 2 {
+				return fmt.Errorf("--as names one file; %d given", len(args)-1)
+			}
+			conn, _, err := warehouse.Connect(ctx, a.cfg)
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			if err := attribution.Save(ctx, conn, a.cfg.ClickHouse.Database, attributionSettings(a.cfg.Imports)); err != nil {
+				return err
+			}
+			im := ingest.New(conn, ingest.Options{
+				Database: a.cfg.ClickHouse.Database, BatchSize: a.cfg.Imports.BatchSize, Logger: &a.log,
+				Load: load.Options{MaxRetries: a.cfg.Load.MaxRetries, RetryBackoff: a.cfg.Load.RetryBackoff},
+			})
+			failed := 0
+			for _, path := range args[1:] {
+				f, err := importFormat(args[0], format, path, a.cfg.Imports)
+				if err != nil {
+					return err
+				}
+				res, err := im.Import(ctx, path, f, as)
+				if err != nil {
+					a.log.Error().Err(err).Str("file", path).Msg("import failed")
+					failed++
+					continue
+				}
+				ev := a.log.Info().Str("file", path).Str("format", res.Format).Str("key", res.Key)
+				if res.Unchanged {
+					ev.Msg("unchanged: the same file is already imported")
+					continue
+				}
+				ev.Int64("rows", res.Rows).Uint64("version", res.Version).Msg("imported")
+			}
+			if failed > 0 {
+				return fmt.Errorf("%d of %d files failed; nothing of them was imported", failed, len(args)-1)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&as, "as", "", "file identity to import under (default: the base name without .gz)")
+	cmd.Flags().StringVar(&format, "format", "auto", "ga4 file format: auto (by extension), ndjson or csv")
+	return cmd
+}
+
+// importFormat picks the parser for a kind of import and a file.
+func importFormat(kind, format, path string, c config.Imports) (ingest.Format, error) {
+	rules := importRules(c)
+	switch kind {
+	case "ga4":
+		opts := ga4.Options{Rules: rules, Currency: c.GA4Currency}
+		if format == "auto" {
+			format = "ndjson"
+			if strings.EqualFold(filepath.Ext(strings.TrimSuffix(path, ".gz")), ".csv") {
+				format = "csv"
+			}
+		}
+		switch format {
+		case "ndjson", "json", "jsonl":
+			return ga4.NDJSON{Options: opts}, nil
+		case "csv":
+			return ga4.CSV{Options: opts}, nil
+		}
+		return nil, fmt.Errorf("--format %q: want auto, ndjson or csv", format)
+	case "crm":
+		return crm.Format{Columns: c.CRM, Rules: rules}, nil
+	case "orders":
+		return shop.Orders{Columns: c.Orders, Rules: rules}, nil
+	case "costs":
+		return shop.Costs{}, nil
+	}
+	return nil, fmt.Errorf("import %q: want ga4, crm, orders or costs", kind)
+}
+
+func importRules(c config.Imports) attribution.Rules {
+	return attribution.Rules{TikTokSources: c.TikTokSources, CampaignParam: c.CampaignParam, AdGroupParam: c.AdGroupParam, AdParam: c.AdParam}
+}
+
+func attributionSettings(c config.Imports) attribution.Settings {
+	s := attribution.Settings{LookbackDays: c.LookbackDays, MatchBy: c.MatchBy, ConversionEvents: c.ConversionEvents}
+	if c.DefaultMargin != "" {
+		d := decimal.RequireFromString(c.DefaultMargin)
+		s.DefaultMargin = &d
+	}
+	return s
+}
