@@ -148,6 +148,7 @@ func RenderFile(t schema.Target, name string) (string, error) {
 //	metricNames             the metric column names, in order
 //	periods                 Periods, for the period-over-period views
 //	drillLevels             the campaign, ad group and ad levels
+//	definer                 Definer, for every BI view
 //
 // The first pass expands these; the schema pass then expands {{.DB}} and the
 // cluster functions, which the first pass leaves in place.
@@ -188,6 +189,7 @@ func Render(t schema.Target, name, text string) (string, error) {
 		"periods":     func() []Period { return Periods },
 		"drillLevels": func() []schema.Level { return schema.Levels[1:] },
 		"add":         func(a, b int) int { return a + b },
+		"definer":     func() string { return Definer },
 		"join":        strings.Join,
 	}
 	tmpl, err := template.New(name).Funcs(funcs).Option("missingkey=error").Parse(text)
@@ -204,6 +206,12 @@ func Render(t schema.Target, name, text string) (string, error) {
 	}
 	return out, nil
 }
+
+// Definer is the security clause of every BI view: the view reads its
+// tables with the rights of the user who created it (the migrating admin), so
+// a BI user granted SELECT on the view alone can read it, without any grant on
+// the load_*, entity or statistics tables behind it.
+const Definer = " DEFINER = CURRENT_USER SQL SECURITY DEFINER"
 
 // SumColumns lists the additive statistics columns every BI view sums, in
 // table order. Reach is not additive and is left out on purpose; TikTok's

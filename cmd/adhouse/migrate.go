@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/adhouse/adhouse/etl/warehouse"
+	"github.com/adhouse/adhouse/queries"
 	"github.com/adhouse/adhouse/schema"
 )
 
@@ -17,7 +18,7 @@ func (a *app) target() schema.Target {
 func newMigrateCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "migrate",
-		Short: "Apply pending schema migrations",
+		Short: "Apply pending schema migrations, then create or replace the BI views",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			conn, ep, err := warehouse.Connect(cmd.Context(), a.cfg)
 			if err != nil {
@@ -29,6 +30,11 @@ func newMigrateCmd(a *app) *cobra.Command {
 				a.log.Info().Uint32("version", m.Version).Str("name", m.Name).Msg("migration applied")
 			}
 			if err != nil {
+				return err
+			}
+			// The BI views are not versioned migrations: they hold no data,
+			// so every migrate re-creates them from the current definitions.
+			if err := queries.Apply(cmd.Context(), conn, a.target()); err != nil {
 				return err
 			}
 			a.log.Info().Int("applied", len(applied)).Str("clickhouse", ep.String()).Str("database", ep.Database).Msg("schema up to date")

@@ -98,6 +98,7 @@ func (a *app) engineOptions() warehouse.EngineOptions {
 	w := a.cfg.Warehouse
 	return warehouse.EngineOptions{
 		Dir: w.Dir, Library: w.Library, TCPPort: w.TCPPort, HTTPPort: w.HTTPPort, StartTimeout: w.StartTimeout,
+		Database: a.cfg.ClickHouse.Database,
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -32,13 +33,23 @@ import (
 // start and kept in the warehouse folder with 0600 permissions.
 const AdminUser = "adhouse_admin"
 
+// BIUser is the engine's read-only user for BI tools: it may SELECT the BI
+// views (bi_*) of the adhouse database and nothing else. Its password is
+// generated like the admin's and kept in bi.password (0600).
+const BIUser = "adhouse_bi"
+
+// DefaultDatabase is the database the BI user may read when EngineOptions
+// names none; it is config.Default's clickhouse.database.
+const DefaultDatabase = "adhouse"
+
 // Files inside the warehouse folder.
 const (
-	stateFile    = "state.json"
-	passwordFile = "admin.password"
-	logFile      = "engine.log"
-	lockFile     = "start.lock"
-	portsFile    = "ports.json"
+	stateFile      = "state.json"
+	biPasswordFile = "bi.password"
+	passwordFile   = "admin.password"
+	logFile        = "engine.log"
+	lockFile       = "start.lock"
+	portsFile      = "ports.json"
 )
 
 // ErrNotRunning is returned when the embedded warehouse has no live engine.
@@ -59,6 +70,10 @@ type EngineOptions struct {
 	// DieWithParent ends the engine when the process that started it dies;
 	// tests use it so no engine outlives its test binary.
 	DieWithParent bool
+	// Database is the adhouse database whose BI views BIUser may read;
+	// empty means DefaultDatabase. The grant is written into users.xml at
+	// start, so a change takes effect on the next start.
+	Database string
 }
 
 // State describes a running embedded engine, as recorded in its folder.
@@ -102,9 +117,20 @@ func Start(ctx context.Context, opts EngineOptions) (State, error) {
 	if _, err := os.Stat(library); err != nil {
 		return State{}, fmt.Errorf("warehouse: the ClickHouse engine library is missing (%w); run `make tools` to install it", err)
 	}
-	password, err := adminPassword(dir)
+	password, err := generatedPassword(dir, passwordFile)
 	if err != nil {
 		return State{}, err
+	}
+	biPassword, err := generatedPassword(dir, biPasswordFile)
+	if err != nil {
+		return State{}, err
+	}
+	database := opts.Database
+	if database == "" {
+		database = DefaultDatabase
+	}
+	if !identifier.MatchString(database) {
+		return State{}, fmt.Errorf("warehouse: database %q is not a plain identifier", database)
 	}
 	tcpPort, httpPort := opts.TCPPort, opts.HTTPPort
 	if tcpPort == 0 && httpPort == 0 {
@@ -128,7 +154,7 @@ func Start(ctx context.Context, opts EngineOptions) (State, error) {
 			httpPort = ports[1]
 		}
 	}
-	if err := writeEngineConfig(dir, tcpPort, httpPort, password); err != nil {
+	if err := writeEngineConfig(dir, tcpPort, httpPort, password, biPassword, database); err != nil {
 		return State{}, err
 	}
 	binary := opts.Binary
@@ -268,15 +294,30 @@ func enginePIDs(dir string) []int {
 
 // AdminPassword returns the generated admin password of the warehouse in dir.
 func AdminPassword(dir string) (string, error) {
-	b, err := os.ReadFile(filepath.Join(dir, passwordFile))
+	return readPassword(dir, passwordFile, "admin")
+}
+
+// BIPassword returns the generated password of BIUser in the warehouse in dir.
+func BIPassword(dir string) (string, error) {
+	return readPassword(dir, biPasswordFile, "BI")
+}
+
+func readPassword(dir, file, who string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, file))
 	if err != nil {
-		return "", fmt.Errorf("warehouse: reading the admin password: %w", err)
+		return "", fmt.Errorf("warehouse: reading the %s password: %w", who, err)
 	}
 	return strings.TrimSpace(string(b)), nil
 }
 
-func adminPassword(dir string) (string, error) {
-	if pw, err := AdminPassword(dir); err == nil && pw != "" {
+// identifier is what a database name must look like to be written into
+// users.xml grants unquoted.
+var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// generatedPassword returns the password kept in file, generating and
+// storing (0600) a random one on first use.
+func generatedPassword(dir, file string) (string, error) {
+	if pw, err := readPassword(dir, file, file); err == nil && pw != "" {
 		return pw, nil
 	}
 	buf := make([]byte, 24)
@@ -284,7 +325,7 @@ func adminPassword(dir string) (string, error) {
 		return "", fmt.Errorf("warehouse: %w", err)
 	}
 	pw := hex.EncodeToString(buf)
-	if err := os.WriteFile(filepath.Join(dir, passwordFile), []byte(pw+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, file), []byte(pw+"\n"), 0o600); err != nil {
 		return "", fmt.Errorf("warehouse: %w", err)
 	}
 	return pw, nil
@@ -293,8 +334,13 @@ func adminPassword(dir string) (string, error) {
 // writeEngineConfig writes the engine's config.xml and users.xml. The engine
 // authenticates its own serving query as `default` from loopback, so `default`
 // must stay password-less; its grants allow nothing but that query.
-func writeEngineConfig(dir string, tcpPort, httpPort int, password string) error {
+//
+// BIUser gets the bi profile (readonly = 2: no writes or DDL, but the
+// session settings BI drivers send are allowed, which readonly = 1 would
+// refuse) and a grant on the BI views only, by name prefix.
+func writeEngineConfig(dir string, tcpPort, httpPort int, password, biPassword, database string) error {
 	sum := sha256.Sum256([]byte(password))
+	biSum := sha256.Sum256([]byte(biPassword))
 	cfg := fmt.Sprintf(`<clickhouse>
     <listen_host>127.0.0.1</listen_host>
     <tcp_port>%d</tcp_port>
@@ -306,6 +352,11 @@ func writeEngineConfig(dir string, tcpPort, httpPort int, password string) error
     <profiles>
         <default><async_insert>0</async_insert></default>
         <readonly><readonly>1</readonly></readonly>
+        <bi>
+            <readonly>2</readonly>
+            <async_insert>0</async_insert>
+            <max_execution_time>300</max_execution_time>
+        </bi>
     </profiles>
     <quotas><default/></quotas>
     <users>
@@ -315,6 +366,15 @@ func writeEngineConfig(dir string, tcpPort, httpPort int, password string) error
             <profile>default</profile>
             <quota>default</quota>
         </%[1]s>
+        <%[3]s>
+            <password_sha256_hex>%[4]s</password_sha256_hex>
+            <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
+            <profile>bi</profile>
+            <quota>default</quota>
+            <grants>
+                <query>GRANT SELECT ON %[5]s.bi_*</query>
+            </grants>
+        </%[3]s>
         <default>
             <password></password>
             <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
@@ -327,7 +387,7 @@ func writeEngineConfig(dir string, tcpPort, httpPort int, password string) error
         </default>
     </users>
 </clickhouse>
-`, AdminUser, hex.EncodeToString(sum[:]))
+`, AdminUser, hex.EncodeToString(sum[:]), BIUser, hex.EncodeToString(biSum[:]), database)
 	if err := os.WriteFile(filepath.Join(dir, "config.xml"), []byte(cfg), 0o600); err != nil {
 		return fmt.Errorf("warehouse: %w", err)
 	}

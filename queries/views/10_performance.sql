@@ -8,7 +8,7 @@
 -- longer period, sum the sum columns and recompute (queries.MetricSQL), never
 -- average the metric columns.
 {{range $g := grains}}{{range $l := levels}}
-CREATE OR REPLACE VIEW {{$.DB}}.bi_{{$l.Name}}_{{$g}}{{onCluster}} AS
+CREATE OR REPLACE VIEW {{$.DB}}.bi_{{$l.Name}}_{{$g}}{{onCluster}}{{definer}} AS
 SELECT
     s.advertiser_id AS advertiser_id,
     adv.advertiser_name AS advertiser_name,

@@ -3,7 +3,7 @@
 -- every row matches Ads Manager; a BI tool filters level and the parent id to
 -- drill down. depth is 1 for campaigns, 2 for ad groups, 3 for ads; ids and
 -- names below the row's level are ''.
-CREATE OR REPLACE VIEW {{.DB}}.bi_drilldown_daily{{onCluster}} AS
+CREATE OR REPLACE VIEW {{.DB}}.bi_drilldown_daily{{onCluster}}{{definer}} AS
 {{- range $i, $l := drillLevels}}{{if $i}}
 UNION ALL{{end}}
 SELECT
@@ -30,7 +30,7 @@ COMMENT 'BI: campaign > ad group > ad drill-down by local day; filter level and 
 
 -- The same drill-down over a period, with metrics as ratios of the period's
 -- sums: SELECT * FROM bi_drilldown(date_from = '2024-05-01', date_to = '2024-05-31').
-CREATE OR REPLACE VIEW {{.DB}}.bi_drilldown{{onCluster}} AS
+CREATE OR REPLACE VIEW {{.DB}}.bi_drilldown{{onCluster}}{{definer}} AS
 SELECT
     level,
     depth,

@@ -5,7 +5,7 @@
 -- Periods are of local days in the advertiser's timezone; the current period
 -- may be partial: days_with_data says how many days it holds.
 {{range $p := periods}}{{range $l := levels}}
-CREATE OR REPLACE VIEW {{$.DB}}.bi_{{$l.Name}}_{{$p.Name}}{{onCluster}} AS
+CREATE OR REPLACE VIEW {{$.DB}}.bi_{{$l.Name}}_{{$p.Name}}{{onCluster}}{{definer}} AS
 WITH p AS
 (
     SELECT

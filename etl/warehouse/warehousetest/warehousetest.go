@@ -186,7 +186,8 @@ func engineOptions(dir string) (warehouse.EngineOptions, error) {
 	if err != nil {
 		return warehouse.EngineOptions{}, err
 	}
-	return warehouse.EngineOptions{Dir: dir, Library: lib, Binary: bin, StartTimeout: time.Minute, DieWithParent: true}, nil
+	return warehouse.EngineOptions{Dir: dir, Library: lib, Binary: bin, StartTimeout: time.Minute, DieWithParent: true,
+		Database: config.Default().ClickHouse.Database}, nil
 }
 
 var (
