@@ -109,6 +109,26 @@ func genDataset(seed uint64, advertisers []advertiser, campaigns, adgroups, ads 
 			}
 		}
 	}
+	ds.rollUpLevels()
+	return ds
+}
+
+// dropAds removes every n-th ad-day row, as a re-pull in which TikTok no
+// longer returns them, and derives the higher levels again.
+func (ds *dataset) dropAds(n int) {
+	var kept []*load.StatRow
+	for i, r := range ds.levels["ad"] {
+		if i%n != 0 {
+			kept = append(kept, r)
+		}
+	}
+	ds.levels["ad"] = kept
+	ds.rollUpLevels()
+}
+
+// rollUpLevels derives the ad group, campaign and advertiser rows from the
+// ad rows.
+func (ds *dataset) rollUpLevels() {
 	ds.levels["adgroup"] = rollUp(ds.levels["ad"], func(r *load.StatRow) load.StatRow {
 		return load.StatRow{AdvertiserID: r.AdvertiserID, CampaignID: r.CampaignID, AdGroupID: r.AdGroupID}
 	})
@@ -118,7 +138,6 @@ func genDataset(seed uint64, advertisers []advertiser, campaigns, adgroups, ads 
 	ds.levels["advertiser"] = rollUp(ds.levels["ad"], func(r *load.StatRow) load.StatRow {
 		return load.StatRow{AdvertiserID: r.AdvertiserID}
 	})
-	return ds
 }
 
 // rollUp sums rows per key and day the way TikTok reports a higher level: a
