@@ -1,0 +1,225 @@
+// Package export writes the finance ROAS export: per period and campaign,
+// spend, revenue by source, cost of goods, refunds, fees, gross margin, ROAS
+// and margin-adjusted ROAS, as CSV or Parquet, reproducible byte for byte.
+//
+// Rounding: money columns are exact sums of 6-decimal inputs and are never
+// rounded; ratios (ROAS) are exact rationals rounded once, half-even, to 6
+// decimals (metrics.ROASScale). An undefined value (no spend, unknown cost)
+// is an empty CSV cell and a Parquet null.
+package export
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+	"sort"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/adhouse/adhouse/metrics"
+)
+
+// RoundingRule is the rounding statement carried in every export.
+const RoundingRule = "money: exact sums of 6-decimal amounts, never rounded; ratios: exact, rounded half-even (banker's) once to 6 decimals; empty/null = undefined (zero or missing denominator, unknown cost)"
+
+// By is the period a row covers.
+type By string
+
+// The periods rows can cover.
+const (
+	ByDay   By = "day"
+	ByMonth By = "month"
+)
+
+// Query selects the rows of an export.
+type Query struct {
+	From, To time.Time // inclusive local days
+	By       By
+}
+
+// Row is one period × advertiser × campaign × currency of the export.
+type Row struct {
+	Period, AdvertiserID, CampaignID, CampaignName, Currency string
+
+	TikTokConversions, GA4LastClick, GA4Assisted, CRMDeals, ShopOrders uint64
+
+	// Main aggregates spend, TikTok revenue, GA4 last-click revenue, shop and
+	// CRM revenue, cost of goods, refunds and fees; Assisted holds the same
+	// spend with GA4 assisted revenue as its GA4 revenue.
+	Main, Assisted metrics.Aggregate
+}
+
+// Columns is the export's header, in order.
+var Columns = []string{
+	"period", "advertiser_id", "campaign_id", "campaign_name", "currency",
+	"spend",
+	"tiktok_conversions", "revenue_tiktok",
+	"ga4_last_click_conversions", "revenue_ga4_last_click",
+	"ga4_assisted_conversions", "revenue_ga4_assisted",
+	"crm_deals", "revenue_crm",
+	"shop_orders", "revenue_shop", "cost_of_goods", "refunds", "fees", "gross_margin",
+	"roas_tiktok", "roas_ga4_last_click", "roas_ga4_assisted", "roas_crm", "roas_shop", "margin_roas_shop",
+}
+
+// Cell is one value of a row: text, a count, or a decimal (which may be undefined).
+type Cell struct {
+	Text    string
+	IsText  bool
+	Count   uint64
+	IsCount bool
+	Value   metrics.Value
+}
+
+// Cells returns the row's values in Columns order.
+func (r *Row) Cells() []Cell {
+	txt := func(s string) Cell { return Cell{Text: s, IsText: true} }
+	cnt := func(n uint64) Cell { return Cell{Count: n, IsCount: true} }
+	val := func(v metrics.Value) Cell { return Cell{Value: v} }
+	m, a := &r.Main, &r.Assisted
+	return []Cell{
+		txt(r.Period), txt(r.AdvertiserID), txt(r.CampaignID), txt(r.CampaignName), txt(r.Currency),
+		val(m.Spend()),
+		cnt(r.TikTokConversions), val(m.Revenue(metrics.TikTokRevenue)),
+		cnt(r.GA4LastClick), val(m.Revenue(metrics.GA4Revenue)),
+		cnt(r.GA4Assisted), val(a.Revenue(metrics.GA4Revenue)),
+		cnt(r.CRMDeals), val(m.Revenue(metrics.CRMRevenue)),
+		cnt(r.ShopOrders), val(m.Revenue(metrics.ShopRevenue)), val(m.CostOfGoods()), val(m.Refunds()), val(m.Fees()),
+		val(GrossMargin(m)),
+		val(m.ROAS(metrics.TikTokRevenue)), val(m.ROAS(metrics.GA4Revenue)), val(a.ROAS(metrics.GA4Revenue)),
+		val(m.ROAS(metrics.CRMRevenue)), val(m.ROAS(metrics.ShopRevenue)), val(m.MarginROAS(metrics.ShopRevenue)),
+	}
+}
+
+// GrossMargin is shop revenue − cost of goods − refunds − fees, exact, at
+// money scale; undefined when any of them is unknown.
+func GrossMargin(a *metrics.Aggregate) metrics.Value {
+	sum := new(big.Int)
+	for i, v := range []metrics.Value{a.Revenue(metrics.ShopRevenue), a.CostOfGoods(), a.Refunds(), a.Fees()} {
+		q, ok := v.Scaled()
+		if !ok {
+			return metrics.Value{}
+		}
+		if i == 0 {
+			sum.Add(sum, q)
+		} else {
+			sum.Sub(sum, q)
+		}
+	}
+	return metrics.NewRatio(sum, big.NewInt(1_000_000), metrics.AmountScale)
+}
+
+// Load reads the export's rows from the attribution_campaign_daily view and
+// aggregates them by period, in a stable order: period, currency, advertiser,
+// campaign.
+func Load(ctx context.Context, conn driver.Conn, database string, q Query) ([]*Row, error) {
+	if q.By != ByDay && q.By != ByMonth {
+		return nil, fmt.Errorf("export: by %q: want day or month", q.By)
+	}
+	if q.To.Before(q.From) {
+		return nil, fmt.Errorf("export: --to %s is before --from %s", q.To.Format(time.DateOnly), q.From.Format(time.DateOnly))
+	}
+	sql := fmt.Sprintf(`SELECT a.advertiser_id, a.campaign_id, ifNull(c.campaign_name, ''), a.stat_date, a.currency,
+    toString(a.spend), a.tiktok_conversions, toString(a.revenue_tiktok),
+    a.ga4_last_click_conversions, toString(a.revenue_ga4_last_click),
+    a.ga4_assisted_conversions, toString(a.revenue_ga4_assisted),
+    a.crm_deals, toString(a.revenue_crm),
+    a.shop_orders, toString(a.revenue_shop), toString(a.cost_of_goods), toString(a.refunds), toString(a.fees)
+FROM %[1]s.attribution_campaign_daily AS a
+LEFT JOIN (SELECT advertiser_id, campaign_id, campaign_name FROM %[1]s.campaigns FINAL) AS c
+    ON a.advertiser_id = c.advertiser_id AND a.campaign_id = c.campaign_id
+WHERE a.stat_date >= ? AND a.stat_date <= ?
+SETTINGS join_use_nulls = 1`, database)
+	rows, err := conn.Query(ctx, sql, q.From.Format(time.DateOnly), q.To.Format(time.DateOnly))
+	if err != nil {
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	defer rows.Close()
+	type key struct{ period, adv, campaign, currency string }
+	groups := map[key]*Row{}
+	for rows.Next() {
+		var (
+			adv, campaign, name, currency                 string
+			day                                           time.Time
+			spend, revTikTok                              *string
+			revLast, revAssisted, revCRM, revShop         string
+			cogs                                          *string
+			refunds, fees                                 string
+			tiktokConv, last, assisted, deals, shopOrders uint64
+		)
+		if err := rows.Scan(&adv, &campaign, &name, &day, &currency, &spend, &tiktokConv, &revTikTok,
+			&last, &revLast, &assisted, &revAssisted, &deals, &revCRM, &shopOrders, &revShop, &cogs, &refunds, &fees); err != nil {
+			return nil, fmt.Errorf("export: %w", err)
+		}
+		period := day.Format(time.DateOnly)
+		if q.By == ByMonth {
+			period = day.Format("2006-01")
+		}
+		k := key{period, adv, campaign, currency}
+		g := groups[k]
+		if g == nil {
+			g = &Row{Period: period, AdvertiserID: adv, CampaignID: campaign, CampaignName: name, Currency: currency}
+			groups[k] = g
+		}
+		g.TikTokConversions += tiktokConv
+		g.GA4LastClick += last
+		g.GA4Assisted += assisted
+		g.CRMDeals += deals
+		g.ShopOrders += shopOrders
+		var main, assist metrics.Row
+		cur, err := metrics.ParseCurrency(currency)
+		if err != nil {
+			return nil, fmt.Errorf("export: campaign %s on %s: currency %q: %w", campaign, period, currency, err)
+		}
+		main.Currency, assist.Currency = cur, cur
+		set := func(r *metrics.Row, f metrics.Field, s *string) error {
+			if s == nil {
+				r.SetNull(f)
+				return nil
+			}
+			return r.Set(f, *s)
+		}
+		for _, x := range []struct {
+			r *metrics.Row
+			f metrics.Field
+			s *string
+		}{
+			{&main, metrics.FieldSpend, spend}, {&assist, metrics.FieldSpend, spend},
+			{&main, metrics.FieldTikTokRevenue, revTikTok}, {&main, metrics.FieldGA4Revenue, &revLast},
+			{&assist, metrics.FieldGA4Revenue, &revAssisted}, {&main, metrics.FieldCRMRevenue, &revCRM},
+			{&main, metrics.FieldShopRevenue, &revShop}, {&main, metrics.FieldCostOfGoods, cogs},
+			{&main, metrics.FieldRefunds, &refunds}, {&main, metrics.FieldFees, &fees},
+		} {
+			if err := set(x.r, x.f, x.s); err != nil {
+				return nil, fmt.Errorf("export: campaign %s on %s: %s: %w", campaign, period, x.f, err)
+			}
+		}
+		if err := g.Main.Add(&main); err != nil {
+			return nil, fmt.Errorf("export: campaign %s on %s: %w", campaign, period, err)
+		}
+		if err := g.Assisted.Add(&assist); err != nil {
+			return nil, fmt.Errorf("export: campaign %s on %s: %w", campaign, period, err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	out := make([]*Row, 0, len(groups))
+	for _, g := range groups {
+		out = append(out, g)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Period != b.Period {
+			return a.Period < b.Period
+		}
+		if a.Currency != b.Currency {
+			return a.Currency < b.Currency
+		}
+		if a.AdvertiserID != b.AdvertiserID {
+			return a.AdvertiserID < b.AdvertiserID
+		}
+		return a.CampaignID < b.CampaignID
+	})
+	return out, nil
+}
