@@ -29,6 +29,7 @@ func TestCSVNumbersUntouched(t *testing.T) {
 	require.NoError(t, m.Set(metrics.FieldSpend, "10"))
 	require.NoError(t, m.Set(metrics.FieldShopRevenue, "5"))
 	require.NoError(t, m.Set(metrics.FieldCostOfGoods, "7.5"))
+	m.SetNull(metrics.FieldTikTokRevenue)
 	require.NoError(t, r.Main.Add(&m))
 	var b bytes.Buffer
 	require.NoError(t, export.WriteCSV(&b, []*export.Row{r}))
