@@ -16,6 +16,7 @@ import (
 	"github.com/adhouse/adhouse/etl/tiktok/tiktoksim"
 	"github.com/adhouse/adhouse/etl/warehouse"
 	"github.com/adhouse/adhouse/metrics"
+	"github.com/adhouse/adhouse/queries"
 	"github.com/adhouse/adhouse/schema"
 )
 
@@ -61,6 +62,9 @@ func runDemo(cmd *cobra.Command, a *app) error {
 	}
 	defer conn.Close()
 	if _, err := schema.Migrate(ctx, conn, a.target()); err != nil {
+		return err
+	}
+	if err := queries.Apply(ctx, conn, a.target()); err != nil {
 		return err
 	}
 
