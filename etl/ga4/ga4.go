@@ -210,7 +210,7 @@ func DecodeJSON(line []byte, ev *Event) error {
 	if err := json.Unmarshal(line, &j); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			return &ingest.Error{Column: te.Field, Value: te.Value, Err: fmt.Errorf("wrong JSON type: want %s", te.Type)}
+			return &ingest.Error{Column: te.Field, Value: te.Value, Err: fmt.Errorf("wrong JSON type: want %s", te.Type.Kind())}
 		}
 		return &ingest.Error{Err: fmt.Errorf("not a JSON object: %w", err)}
 	}

@@ -151,8 +151,8 @@ func (c *CSV) readErr(err error) error {
 		if errors.Is(pe.Err, csv.ErrFieldCount) {
 			e.Err = fmt.Errorf("wrong number of fields: the header has %d", len(c.header))
 		}
-		if pe.Column > 0 {
-			e.Column = fmt.Sprintf("character %d", pe.Column)
+		if pe.Column > 0 && !errors.Is(pe.Err, csv.ErrFieldCount) {
+			e.Err = fmt.Errorf("%w (at character %d)", pe.Err, pe.Column)
 		}
 		if errors.Is(pe.Err, ErrLineTooLong) {
 			e.Err = ErrLineTooLong

@@ -119,7 +119,7 @@ func (im *Importer) Import(ctx context.Context, path string, f Format, key strin
 		st.abandon()
 	}
 	if errors.Is(err, ErrEmpty) && !IsFileError(err) {
-		err = &Error{File: path, Err: fmt.Errorf("%w: no records after the header", ErrEmpty)}
+		err = &Error{File: path, Err: fmt.Errorf("%w: no records", ErrEmpty)}
 	}
 	if err == nil {
 		res.SHA256 = in.SHA256()
