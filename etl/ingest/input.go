@@ -39,7 +39,8 @@ type Input struct {
 	// Gzip reports whether the file is gzip-compressed.
 	Gzip bool
 
-	f    *os.File
+	f    io.Reader
+	c    io.Closer
 	raw  hash.Hash
 	r    *bufio.Reader
 	gz   *gzip.Reader
@@ -52,15 +53,27 @@ func Open(path string) (*Input, error) {
 	if err != nil {
 		return nil, err
 	}
-	in := &Input{Name: path, f: f, raw: sha256.New()}
-	rawBuf := bufio.NewReaderSize(io.TeeReader(f, in.raw), 1<<20)
+	in, err := NewInput(path, f)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	in.c = f
+	return in, nil
+}
+
+// NewInput reads an import from r (tests, fuzzing, standard input), with the
+// same gzip sniffing and hashing as [Open].
+func NewInput(name string, r io.Reader) (*Input, error) {
+	var err error
+	in := &Input{Name: name, f: r, raw: sha256.New()}
+	rawBuf := bufio.NewReaderSize(io.TeeReader(r, in.raw), 1<<20)
 	magic, _ := rawBuf.Peek(2)
 	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		in.Gzip = true
 		in.gz, err = gzip.NewReader(rawBuf)
 		if err != nil {
-			f.Close()
-			return nil, &Error{File: path, Line: 0, Err: fmt.Errorf("gzip header: %w", err)}
+			return nil, &Error{File: name, Line: 0, Err: fmt.Errorf("%w: gzip header: %v", ErrTruncated, err)}
 		}
 		in.gz.Multistream(true)
 		in.r = bufio.NewReaderSize(in.gz, 1<<20)
@@ -78,12 +91,17 @@ func (in *Input) Reader() *bufio.Reader { in.read = true; return in.r }
 func (in *Input) SHA256() string {
 	// Drain what the decompressor left (a gzip trailer) so the hash covers
 	// the whole file.
-	_, _ = io.Copy(io.Discard, in.f)
+	_, _ = io.Copy(in.raw, in.f)
 	return hex.EncodeToString(in.raw.Sum(nil))
 }
 
 // Close releases the file.
-func (in *Input) Close() error { return in.f.Close() }
+func (in *Input) Close() error {
+	if in.c == nil {
+		return nil
+	}
+	return in.c.Close()
+}
 
 // FileSHA256 hashes a file's raw bytes: the identity a re-import is compared by.
 func FileSHA256(path string) (string, error) {
