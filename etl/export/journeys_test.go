@@ -26,6 +26,8 @@ import (
 	"github.com/adhouse/adhouse/etl/shop"
 	"github.com/adhouse/adhouse/etl/warehouse/warehousetest"
 	"github.com/adhouse/adhouse/metrics"
+	"github.com/adhouse/adhouse/queries"
+	"github.com/adhouse/adhouse/schema"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden export files")
@@ -206,6 +208,26 @@ func TestJourneys(t *testing.T) {
 		require.Equal(t, "0.480000", c1.Main.MarginROAS(metrics.ShopRevenue).String())                    // shop: (100 − 39 − 10 − 3) / 100
 		require.Equal(t, "48.000000", export.GrossMargin(&c1.Main).String())                              // the margin itself
 		require.False(t, rows[1].Main.MarginROAS(metrics.ShopRevenue).Defined(), "unknown cost of goods") // C2
+
+		// The BI view's SQL ratios equal the Go metrics digit for digit.
+		require.NoError(t, queries.Apply(ctx, conn, schema.Target{Database: db}))
+		for _, r := range rows {
+			var last, assisted, margin *string
+			require.NoError(t, conn.QueryRow(ctx, fmt.Sprintf(`SELECT toString(roas_ga4_last_click), toString(roas_ga4_assisted), toString(margin_roas_shop)
+                FROM %s.bi_attribution_campaign_daily WHERE campaign_id = ? AND stat_date = '2024-05-10'`, db), r.CampaignID).Scan(&last, &assisted, &margin))
+			same := func(v metrics.Value, s *string) {
+				if !v.Defined() {
+					require.Nil(t, s, r.CampaignID)
+					return
+				}
+				require.NotNil(t, s, r.CampaignID)
+				d, _ := v.Decimal()
+				require.True(t, d.Equal(decimal.RequireFromString(*s)), "%s: Go %s, SQL %s", r.CampaignID, v, *s)
+			}
+			same(r.Main.ROAS(metrics.GA4Revenue), last)
+			same(r.Assisted.ROAS(metrics.GA4Revenue), assisted)
+			same(r.Main.MarginROAS(metrics.ShopRevenue), margin)
+		}
 
 		golden(t, "journeys_day.csv", func(b *bytes.Buffer) error { return export.WriteCSV(b, rows) })
 		golden(t, "journeys_day.parquet", func(b *bytes.Buffer) error { return export.WriteParquet(b, rows) })
