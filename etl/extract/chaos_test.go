@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -215,4 +218,73 @@ func tail(b []byte, n int) string {
 		b = b[len(b)-n:]
 	}
 	return string(b)
+}
+
+// TestServeDaemonEndToEnd runs `adhouse serve` against the simulator: it
+// syncs on its schedule, reports on /metrics and /healthz, and stops cleanly
+// on SIGTERM.
+func TestServeDaemonEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns processes")
+	}
+	bin := warehousetest.Binary(t)
+	conn, cfg := warehousetest.Migrated(t, config.ProtocolHTTP)
+	srv := tiktoksim.New(simConfig())
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	cfgPath := writeCLIConfig(t, srv, tiktoksim.BaseURLFor(ts.URL), cfg, "daily")
+	port := freePort(t)
+	f, err := os.OpenFile(cfgPath, os.O_APPEND|os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = fmt.Fprintf(f, "serve:\n  listen: 127.0.0.1:%d\n  shutdown_timeout: 20s\n  schedules:\n    - {name: often, cron: \"@every 2s\", job: sync}\n", port)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+
+	cmd := runCLI(context.Background(), bin, cfgPath, srv.Now(), "serve")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	require.NoError(t, cmd.Start())
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	require.Eventually(t, func() bool {
+		body, err := httpGet(base + "/metrics")
+		return err == nil && strings.Contains(body, `adhouse_runs_total{job="often",outcome="ok"}`)
+	}, 60*time.Second, 200*time.Millisecond, "no successful run on /metrics:\n%s", &out)
+	body, err := httpGet(base + "/metrics")
+	require.NoError(t, err)
+	require.Contains(t, body, "adhouse_lag_seconds{advertiser=")
+	require.Contains(t, body, "adhouse_api_calls_total")
+	health, err := httpGet(base + "/healthz")
+	require.NoError(t, err)
+	require.Contains(t, health, `"status":"ok"`)
+	require.NotContains(t, body+health+out.String(), srv.AccessToken(), "the token never reaches logs or metrics")
+
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case err := <-done:
+		require.NoError(t, err, "serve exits 0 on SIGTERM:\n%s", &out)
+	case <-time.After(40 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatalf("serve did not stop on SIGTERM:\n%s", &out)
+	}
+	requireWarehouseEqualsTruth(t, srv, conn, cfg.ClickHouse.Database, []tiktok.Granularity{tiktok.Daily}, 12)
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func httpGet(url string) (string, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return string(b), err
 }

@@ -134,6 +134,11 @@ type Result struct {
 	Retries     uint64
 	// Failed lists what did not complete; the run's error says the same.
 	Failed []string
+	// Errors are the errors behind Failed, for callers that classify them
+	// (TikTok code, ClickHouse exception code).
+	Errors []error
+	// Succeeded lists the advertisers whose every part completed.
+	Succeeded []string
 }
 
 // stream is one advertiser's statistics at one level and granularity.
@@ -197,10 +202,13 @@ func (s *Syncer) Run(ctx context.Context, advertiserIDs []string, job Job) (Resu
 	}
 
 	var mu sync.Mutex
-	fail := func(what string, err error) {
+	failedAdv := map[string]bool{}
+	fail := func(adv, what string, err error) {
 		mu.Lock()
 		defer mu.Unlock()
 		res.Failed = append(res.Failed, fmt.Sprintf("%s: %v", what, err))
+		res.Errors = append(res.Errors, err)
+		failedAdv[adv] = true
 	}
 	add := func(windows, rows int, calls, retries uint64) {
 		mu.Lock()
@@ -227,7 +235,7 @@ func (s *Syncer) Run(ctx context.Context, advertiserIDs []string, job Job) (Resu
 				if fatal(err) {
 					return err
 				}
-				fail("advertiser "+id+" entities", err)
+				fail(id, "advertiser "+id+" entities", err)
 				log.Error().Err(err).Str("advertiser", id).Msg("entities failed")
 			}
 			return nil
@@ -236,7 +244,15 @@ func (s *Syncer) Run(ctx context.Context, advertiserIDs []string, job Job) (Resu
 	if err := g.Wait(); err != nil {
 		return res, err
 	}
+	succeeded := func() {
+		for _, id := range mine {
+			if !failedAdv[id] {
+				res.Succeeded = append(res.Succeeded, id)
+			}
+		}
+	}
 	if !job.Stats {
+		succeeded()
 		return res, joinFailures(res.Failed)
 	}
 
@@ -262,7 +278,7 @@ func (s *Syncer) Run(ctx context.Context, advertiserIDs []string, job Job) (Resu
 				if fatal(err) {
 					return err
 				}
-				fail(st.String(), err)
+				fail(st.advertiser, st.String(), err)
 			}
 			return nil
 		})
@@ -280,6 +296,7 @@ func (s *Syncer) Run(ctx context.Context, advertiserIDs []string, job Job) (Resu
 			}
 		}
 	}
+	succeeded()
 	log.Info().Int("windows", res.Windows).Int("rows", res.Rows).Uint64("api_calls", res.APICalls).
 		Uint64("retries", res.Retries).Int("failed", len(res.Failed)).Msg("run finished")
 	return res, joinFailures(res.Failed)

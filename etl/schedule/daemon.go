@@ -1,0 +1,316 @@
+// Package schedule runs adhouse as a daemon: sync jobs on cron schedules, a
+// health endpoint and Prometheus metrics on a loopback address.
+//
+// A job never overlaps itself (a run still going when its next tick comes is
+// skipped), a panicking job is recovered and counted, and on shutdown the
+// daemon stops scheduling, lets the running job finish for a grace period and
+// then cancels it: the syncer abandons its current window, which stays
+// invisible, and the next run pulls it again.
+package schedule
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/robfig/cron/v3"
+	"github.com/rs/zerolog"
+
+	"github.com/adhouse/adhouse/etl/extract"
+	"github.com/adhouse/adhouse/etl/tiktok"
+	"github.com/adhouse/adhouse/etl/warehouse"
+)
+
+// Entry is one scheduled job.
+type Entry struct {
+	Name string
+	// Cron is a standard 5-field expression or a descriptor such as @every 10m.
+	Cron string
+	// Job is the job name the Runner understands: sync, today or entities.
+	Job string
+}
+
+// Runner runs one job to its end and reports what it did.
+type Runner func(ctx context.Context, job string) (extract.Result, error)
+
+// Health checks a dependency for /healthz; nil means healthy.
+type Health func(ctx context.Context) error
+
+// Options configures a [Daemon].
+type Options struct {
+	Entries  []Entry
+	Location *time.Location
+	// Listen is the loopback address of /healthz and /metrics.
+	Listen string
+	Run    Runner
+	// Health, when set, is checked by /healthz (e.g. a ClickHouse ping).
+	Health Health
+	// ShutdownTimeout bounds the wait for a running job after the daemon is asked to stop.
+	ShutdownTimeout time.Duration
+	Logger          zerolog.Logger
+	// Now is the clock for lag; nil means time.Now.
+	Now func() time.Time
+}
+
+// Daemon runs the schedules and serves health and metrics.
+type Daemon struct {
+	opts     Options
+	reg      *prometheus.Registry
+	runs     *prometheus.CounterVec
+	rows     *prometheus.CounterVec
+	calls    *prometheus.CounterVec
+	errs     *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	running  *prometheus.GaugeVec
+
+	mu          sync.Mutex
+	lastSuccess map[string]time.Time // advertiser → end of its last fully successful run
+	lastRun     map[string]jobStatus // job → last outcome
+	addr        string
+}
+
+type jobStatus struct {
+	Outcome  string    `json:"outcome"`
+	Finished time.Time `json:"finished"`
+	Error    string    `json:"error,omitempty"`
+}
+
+// New validates the schedules and prepares the metrics.
+func New(opts Options) (*Daemon, error) {
+	if opts.Location == nil {
+		opts.Location = time.UTC
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.ShutdownTimeout <= 0 {
+		opts.ShutdownTimeout = 2 * time.Minute
+	}
+	if opts.Run == nil {
+		return nil, errors.New("schedule: no runner")
+	}
+	for _, e := range opts.Entries {
+		if _, err := cron.ParseStandard(e.Cron); err != nil {
+			return nil, fmt.Errorf("schedule %s: cron %q: %w", e.Name, e.Cron, err)
+		}
+	}
+	d := &Daemon{opts: opts, reg: prometheus.NewRegistry(), lastSuccess: map[string]time.Time{}, lastRun: map[string]jobStatus{}}
+	d.runs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "adhouse_runs_total", Help: "Job runs by outcome (ok, failed, panic, skipped)."}, []string{"job", "outcome"})
+	d.rows = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "adhouse_rows_loaded_total", Help: "Statistics rows loaded."}, []string{"job"})
+	d.calls = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "adhouse_api_calls_total", Help: "TikTok API calls, retries included."}, []string{"job"})
+	d.errs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "adhouse_errors_total", Help: "Failed run parts by source and code (tiktok code, clickhouse exception code, or other)."}, []string{"job", "source", "code"})
+	d.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "adhouse_run_duration_seconds", Help: "Job run durations.", Buckets: prometheus.ExponentialBuckets(1, 2, 14)}, []string{"job"})
+	d.running = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "adhouse_job_running", Help: "1 while a job runs."}, []string{"job"})
+	d.reg.MustRegister(d.runs, d.rows, d.calls, d.errs, d.duration, d.running, lagCollector{d})
+	return d, nil
+}
+
+// Addr is the address the HTTP server listens on once Run has started it.
+func (d *Daemon) Addr() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.addr
+}
+
+// Run schedules the jobs and serves HTTP until ctx ends, then shuts down
+// gracefully.
+func (d *Daemon) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", d.opts.Listen)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	d.mu.Lock()
+	d.addr = ln.Addr().String()
+	d.mu.Unlock()
+	srv := &http.Server{Handler: d.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	httpErr := make(chan error, 1)
+	go func() { httpErr <- srv.Serve(ln) }()
+
+	// Jobs get their own context: shutdown first waits for them, then cancels.
+	jobCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelJobs()
+	logger := cronLogger{d.opts.Logger}
+	c := cron.New(cron.WithLocation(d.opts.Location), cron.WithLogger(logger),
+		cron.WithChain(cron.Recover(logger)))
+	for _, e := range d.opts.Entries {
+		job := cron.NewChain(d.skipIfRunning(e), cron.Recover(panicCounter{d, e, logger})).Then(cron.FuncJob(func() { d.runOnce(jobCtx, e) }))
+		if _, err := c.AddJob(e.Cron, job); err != nil {
+			return fmt.Errorf("schedule %s: %w", e.Name, err)
+		}
+	}
+	c.Start()
+	d.opts.Logger.Info().Str("listen", d.Addr()).Int("schedules", len(d.opts.Entries)).Msg("daemon running")
+
+	select {
+	case <-ctx.Done():
+	case err := <-httpErr:
+		c.Stop()
+		cancelJobs()
+		return fmt.Errorf("serve: %w", err)
+	}
+	d.opts.Logger.Info().Dur("grace", d.opts.ShutdownTimeout).Msg("shutting down: no new runs; waiting for the running job")
+	stopped := c.Stop()
+	select {
+	case <-stopped.Done():
+	case <-time.After(d.opts.ShutdownTimeout):
+		d.opts.Logger.Warn().Msg("grace period over: abandoning the running job's current window")
+		cancelJobs()
+		<-stopped.Done()
+	}
+	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shutCtx)
+	return nil
+}
+
+// skipIfRunning is cron.SkipIfStillRunning that also counts the skips.
+func (d *Daemon) skipIfRunning(e Entry) cron.JobWrapper {
+	return func(j cron.Job) cron.Job {
+		ch := make(chan struct{}, 1)
+		ch <- struct{}{}
+		return cron.FuncJob(func() {
+			select {
+			case v := <-ch:
+				defer func() { ch <- v }()
+				j.Run()
+			default:
+				d.runs.WithLabelValues(e.Name, "skipped").Inc()
+				d.opts.Logger.Info().Str("schedule", e.Name).Msg("previous run still going; skipped")
+			}
+		})
+	}
+}
+
+func (d *Daemon) runOnce(ctx context.Context, e Entry) {
+	log := d.opts.Logger.With().Str("schedule", e.Name).Str("job", e.Job).Logger()
+	d.running.WithLabelValues(e.Name).Set(1)
+	defer d.running.WithLabelValues(e.Name).Set(0)
+	start := time.Now()
+	res, err := d.opts.Run(ctx, e.Job)
+	d.duration.WithLabelValues(e.Name).Observe(time.Since(start).Seconds())
+	d.rows.WithLabelValues(e.Name).Add(float64(res.Rows))
+	d.calls.WithLabelValues(e.Name).Add(float64(res.APICalls))
+	now := d.opts.Now()
+	d.mu.Lock()
+	for _, adv := range res.Succeeded {
+		d.lastSuccess[adv] = now
+	}
+	st := jobStatus{Outcome: "ok", Finished: now}
+	if err != nil {
+		st.Outcome, st.Error = "failed", err.Error()
+	}
+	d.lastRun[e.Name] = st
+	d.mu.Unlock()
+	errs := res.Errors
+	if err != nil && len(errs) == 0 {
+		errs = []error{err}
+	}
+	for _, e2 := range errs {
+		source, code := classify(e2)
+		d.errs.WithLabelValues(e.Name, source, code).Inc()
+	}
+	if err != nil {
+		d.runs.WithLabelValues(e.Name, "failed").Inc()
+		log.Error().Err(err).Msg("run failed")
+		return
+	}
+	d.runs.WithLabelValues(e.Name, "ok").Inc()
+	log.Info().Int("rows", res.Rows).Uint64("api_calls", res.APICalls).Dur("took", time.Since(start)).Msg("run ok")
+}
+
+// classify names where an error came from and its code, for the metrics.
+func classify(err error) (source, code string) {
+	var api *tiktok.APIError
+	if errors.As(err, &api) {
+		return "tiktok", strconv.Itoa(api.Code)
+	}
+	if c, ok := warehouse.ExceptionCode(err); ok {
+		return "clickhouse", strconv.Itoa(int(c))
+	}
+	if errors.Is(err, context.Canceled) {
+		return "other", "cancelled"
+	}
+	return "other", "unknown"
+}
+
+// Handler serves /healthz and /metrics.
+func (d *Daemon) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(d.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		body := map[string]any{"status": "ok"}
+		code := http.StatusOK
+		if d.opts.Health != nil {
+			ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+			defer cancel()
+			if err := d.opts.Health(ctx); err != nil {
+				body["status"], body["error"] = "unhealthy", err.Error()
+				code = http.StatusServiceUnavailable
+			}
+		}
+		d.mu.Lock()
+		jobs := make(map[string]jobStatus, len(d.lastRun))
+		for k, v := range d.lastRun {
+			jobs[k] = v
+		}
+		d.mu.Unlock()
+		body["jobs"] = jobs
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(code)
+		_ = json.NewEncoder(w).Encode(body)
+	})
+	return mux
+}
+
+// lagCollector reports, per advertiser, when its last fully successful run
+// ended and how long ago that was, computed at scrape time.
+type lagCollector struct{ d *Daemon }
+
+var (
+	lastSuccessDesc = prometheus.NewDesc("adhouse_last_success_timestamp_seconds", "End of the advertiser's last fully successful run.", []string{"advertiser"}, nil)
+	lagDesc         = prometheus.NewDesc("adhouse_lag_seconds", "Seconds since the advertiser's last fully successful run.", []string{"advertiser"}, nil)
+)
+
+func (c lagCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- lastSuccessDesc
+	ch <- lagDesc
+}
+
+func (c lagCollector) Collect(ch chan<- prometheus.Metric) {
+	c.d.mu.Lock()
+	defer c.d.mu.Unlock()
+	now := c.d.opts.Now()
+	for adv, t := range c.d.lastSuccess {
+		ch <- prometheus.MustNewConstMetric(lastSuccessDesc, prometheus.GaugeValue, float64(t.UnixMilli())/1000, adv)
+		ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, now.Sub(t).Seconds(), adv)
+	}
+}
+
+// cronLogger adapts zerolog to cron's logger.
+type cronLogger struct{ l zerolog.Logger }
+
+func (c cronLogger) Info(msg string, kv ...any) { c.l.Debug().Fields(kv).Msg("cron: " + msg) }
+func (c cronLogger) Error(err error, msg string, kv ...any) {
+	c.l.Error().Err(err).Fields(kv).Msg("cron: " + msg)
+}
+
+// panicCounter logs like cron's logger and counts recovered panics.
+type panicCounter struct {
+	d *Daemon
+	e Entry
+	cronLogger
+}
+
+func (p panicCounter) Error(err error, msg string, kv ...any) {
+	p.d.runs.WithLabelValues(p.e.Name, "panic").Inc()
+	p.d.running.WithLabelValues(p.e.Name).Set(0)
+	p.cronLogger.Error(err, msg, kv...)
+}

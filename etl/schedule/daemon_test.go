@@ -1,0 +1,147 @@
+package schedule_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/require"
+
+	"github.com/adhouse/adhouse/etl/extract"
+	"github.com/adhouse/adhouse/etl/schedule"
+	"github.com/adhouse/adhouse/etl/tiktok"
+)
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(b)
+}
+
+// startDaemon runs a daemon until the test ends; done is closed when Run
+// returns, with its error in *runErr.
+func startDaemon(t *testing.T, opts schedule.Options) (d *schedule.Daemon, cancel context.CancelFunc, done <-chan struct{}, runErr *error) {
+	t.Helper()
+	opts.Listen = "127.0.0.1:0"
+	opts.Logger = zerolog.Nop()
+	d, err := schedule.New(opts)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	finished := make(chan struct{})
+	runErr = new(error)
+	go func() {
+		*runErr = d.Run(ctx)
+		close(finished)
+	}()
+	require.Eventually(t, func() bool { return d.Addr() != "" }, 5*time.Second, 10*time.Millisecond)
+	t.Cleanup(func() {
+		cancel()
+		<-finished
+	})
+	return d, cancel, finished, runErr
+}
+
+func TestNoOverlapPanicsRecoveredAndMetrics(t *testing.T) {
+	var running, maxRunning, calls atomic.Int32
+	run := func(ctx context.Context, job string) (extract.Result, error) {
+		n := calls.Add(1)
+		cur := running.Add(1)
+		defer running.Add(-1)
+		for {
+			m := maxRunning.Load()
+			if cur <= m || maxRunning.CompareAndSwap(m, cur) {
+				break
+			}
+		}
+		switch {
+		case job == "boom" && n%2 == 0:
+			panic("job exploded")
+		case job == "boom":
+			return extract.Result{}, &tiktok.APIError{Code: 40105, Message: "invalid token"}
+		}
+		time.Sleep(2500 * time.Millisecond) // longer than the schedule's period
+		return extract.Result{Rows: 10, APICalls: 3, Succeeded: []string{"adv-1"}}, nil
+	}
+	d, _, _, _ := startDaemon(t, schedule.Options{
+		Entries: []schedule.Entry{{Name: "slow", Cron: "@every 1s", Job: "sync"}, {Name: "boom", Cron: "@every 1s", Job: "boom"}},
+		Run:     run,
+	})
+	base := "http://" + d.Addr()
+	require.Eventually(t, func() bool {
+		_, body := get(t, base+"/metrics")
+		return strings.Contains(body, `adhouse_runs_total{job="slow",outcome="ok"}`) &&
+			strings.Contains(body, `adhouse_runs_total{job="slow",outcome="skipped"}`) &&
+			strings.Contains(body, `adhouse_runs_total{job="boom",outcome="panic"}`)
+	}, 15*time.Second, 100*time.Millisecond)
+	_, body := get(t, base+"/metrics")
+	require.Contains(t, body, `adhouse_errors_total{code="40105",job="boom",source="tiktok"}`)
+	require.Contains(t, body, `adhouse_lag_seconds{advertiser="adv-1"}`)
+	require.Contains(t, body, `adhouse_rows_loaded_total{job="slow"} 10`)
+	require.LessOrEqual(t, maxRunning.Load(), int32(2), "each job at most once at a time (two jobs)")
+
+	code, health := get(t, base+"/healthz")
+	require.Equal(t, http.StatusOK, code)
+	var h map[string]any
+	require.NoError(t, json.Unmarshal([]byte(health), &h))
+	require.Equal(t, "ok", h["status"])
+}
+
+func TestHealthzReportsWarehouseDown(t *testing.T) {
+	d, _, _, _ := startDaemon(t, schedule.Options{
+		Run:    func(context.Context, string) (extract.Result, error) { return extract.Result{}, nil },
+		Health: func(context.Context) error { return &clickhouse.Exception{Code: 210, Message: "connection refused"} },
+	})
+	code, body := get(t, "http://"+d.Addr()+"/healthz")
+	require.Equal(t, http.StatusServiceUnavailable, code)
+	require.Contains(t, body, "unhealthy")
+}
+
+func TestShutdownWaitsThenAbandons(t *testing.T) {
+	started := make(chan struct{}, 1)
+	var sawCancel atomic.Bool
+	run := func(ctx context.Context, job string) (extract.Result, error) {
+		select {
+		case started <- struct{}{}:
+		default:
+		}
+		<-ctx.Done() // a window that would never end on its own
+		sawCancel.Store(true)
+		return extract.Result{}, ctx.Err()
+	}
+	_, cancel, done, runErr := startDaemon(t, schedule.Options{
+		Entries:         []schedule.Entry{{Name: "stuck", Cron: "@every 1s", Job: "sync"}},
+		Run:             run,
+		ShutdownTimeout: 300 * time.Millisecond,
+	})
+	<-started
+	begin := time.Now()
+	cancel()
+	select {
+	case <-done:
+		require.NoError(t, *runErr)
+	case <-time.After(10 * time.Second):
+		t.Fatal("daemon did not stop")
+	}
+	require.True(t, sawCancel.Load(), "the running job was cancelled after the grace period")
+	require.GreaterOrEqual(t, time.Since(begin), 300*time.Millisecond, "it waited for the grace period first")
+}
+
+func TestBadCronRefused(t *testing.T) {
+	_, err := schedule.New(schedule.Options{
+		Entries: []schedule.Entry{{Name: "x", Cron: "every tuesday", Job: "sync"}},
+		Run:     func(context.Context, string) (extract.Result, error) { return extract.Result{}, errors.New("no") },
+	})
+	require.ErrorContains(t, err, `schedule x: cron "every tuesday"`)
+}
