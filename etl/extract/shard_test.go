@@ -1,0 +1,106 @@
+package extract_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/adhouse/adhouse/etl/config"
+	"github.com/adhouse/adhouse/etl/extract"
+	"github.com/adhouse/adhouse/etl/load"
+	"github.com/adhouse/adhouse/etl/tiktok"
+	"github.com/adhouse/adhouse/etl/tiktok/tiktoksim"
+	"github.com/adhouse/adhouse/etl/warehouse/warehousetest"
+)
+
+func TestMineSplitsAdvertisersStably(t *testing.T) {
+	const workers = 3
+	owners := map[string]int{}
+	for i := range 3000 {
+		id := fmt.Sprintf("70%017d", i)
+		n := 0
+		for w := range workers {
+			if extract.Mine(id, w, workers) {
+				owners[id] = w
+				n++
+			}
+		}
+		require.Equal(t, 1, n, "advertiser %s must have exactly one owner", id)
+	}
+	counts := make([]int, workers)
+	for _, w := range owners {
+		counts[w]++
+	}
+	for w, c := range counts {
+		require.InDelta(t, 1000, c, 150, "worker %d owns %d of 3000", w, c)
+	}
+	require.True(t, extract.Mine("anything", 0, 1))
+}
+
+// TestShardedWorkersCoverTheAccount runs two workers over one warehouse, as
+// two daemons sharing an agency account would: together they load everything.
+func TestShardedWorkersCoverTheAccount(t *testing.T) {
+	ctx := context.Background()
+	sc := simConfig()
+	sc.Advertisers = 6
+	srv := tiktoksim.StartTest(t, sc)
+	conn, cfg := warehousetest.Migrated(t, config.ProtocolHTTP)
+	total := 0
+	for w := range 2 {
+		api, err := tiktok.New(tiktok.Options{BaseURL: srv.BaseURL(), AccessToken: srv.AccessToken(),
+			Limiter: tiktok.NewLimiter(tiktok.LimiterConfig{QPS: 1000, QPM: 60000})})
+		require.NoError(t, err)
+		s := extract.New(api, load.New(conn, load.Options{Database: cfg.ClickHouse.Database}), conn, extract.Options{
+			Database: cfg.ClickHouse.Database, Levels: allLevels, Granularities: []tiktok.Granularity{tiktok.Daily},
+			LookbackDays: 7, InitialDays: 5, Concurrency: 2, Now: srv.Now, WorkerIndex: w, WorkerCount: 2,
+		})
+		res, err := s.Run(ctx, srv.AdvertiserIDs(), extract.Job{Name: "sync", Entities: true, Stats: true})
+		require.NoError(t, err)
+		require.Less(t, res.Advertisers, 6, "worker %d took only its share", w)
+		total += res.Advertisers
+	}
+	require.Equal(t, 6, total)
+	requireWarehouseEqualsTruth(t, srv, conn, cfg.ClickHouse.Database, []tiktok.Granularity{tiktok.Daily}, 5)
+}
+
+// TestBackfillResumes cuts a backfill short and runs it again: the second run
+// skips the windows the first one finished, and the result is complete.
+func TestBackfillResumes(t *testing.T) {
+	ctx := context.Background()
+	srv := tiktoksim.StartTest(t, simConfig())
+	conn, cfg := warehousetest.Migrated(t, config.ProtocolHTTP)
+	progress := &extract.Progress{}
+	s := newSyncerWith(t, srv, conn, cfg, []tiktok.Granularity{tiktok.Daily, tiktok.Hourly}, 30, progress)
+	today := tiktok.DateOf(srv.Now())
+	job := extract.Backfill(today.AddDays(-9), today.AddDays(-2))
+
+	cut, cancel := context.WithCancel(ctx)
+	go func() {
+		for progress.Snapshot().WindowsDone < 20 {
+			time.Sleep(5 * time.Millisecond)
+		}
+		cancel()
+	}()
+	_, err := s.Run(cut, srv.AdvertiserIDs(), job)
+	require.ErrorIs(t, err, context.Canceled)
+	first := progress.Snapshot()
+
+	srv.ResetStats()
+	res, err := s.Run(ctx, srv.AdvertiserIDs(), job)
+	require.NoError(t, err)
+	// 3 advertisers × 4 levels × (1 daily + 8 hourly) windows in all.
+	const all = 3 * 4 * (1 + 8)
+	require.Less(t, res.Windows, all, "the resumed run skipped finished windows")
+	t.Logf("first run finished %d windows before the cut; the resumed run pulled %d of %d", first.WindowsDone, res.Windows, all)
+	for _, adv := range srv.AdvertiserIDs() {
+		for _, g := range []tiktok.Granularity{tiktok.Daily, tiktok.Hourly} {
+			for _, l := range allLevels {
+				from, to := today.AddDays(-9), today.AddDays(-2)
+				require.Equal(t, truthRows(t, srv, adv, l, g, from, to), warehouseRows(t, conn, cfg.ClickHouse.Database, adv, l, g, from, to))
+			}
+		}
+	}
+}
