@@ -30,7 +30,7 @@ import (
 
 // writeCLIConfig writes the YAML that points the adhouse binary at the
 // simulator and at the test warehouse's database.
-func writeCLIConfig(t *testing.T, srv *tiktoksim.Server, baseURL string, cfg config.Config, grans string) string {
+func writeCLIConfig(t testing.TB, srv *tiktoksim.Server, baseURL string, cfg config.Config, grans string) string {
 	t.Helper()
 	sc := srv.Config()
 	y := fmt.Sprintf(`clickhouse:

@@ -22,8 +22,23 @@ func newParents() *parents {
 	return &parents{adgroupCampaign: map[string]string{}, adAdGroup: map[string]string{}, adCampaign: map[string]string{}}
 }
 
-// statRow turns a decoded report row into the warehouse row of t.
+// statRow turns a decoded report row into the warehouse row of t, with the
+// parents of ad groups and ads filled from the entities.
 func statRow(t load.StatsTable, r *tiktok.ReportRow, currency string, p *parents) *load.StatRow {
+	out := StatRowOf(t, r, currency)
+	switch r.Level {
+	case tiktok.LevelAdGroup:
+		out.CampaignID = firstOf(out.CampaignID, p.adgroupCampaign[r.EntityID])
+	case tiktok.LevelAd:
+		out.AdGroupID = firstOf(out.AdGroupID, p.adAdGroup[r.EntityID])
+		out.CampaignID = firstOf(out.CampaignID, p.adCampaign[r.EntityID])
+	}
+	return out
+}
+
+// StatRowOf turns a decoded report row into the warehouse row of t; parents
+// come only from attribute metrics (campaign_id, adgroup_id) if requested.
+func StatRowOf(t load.StatsTable, r *tiktok.ReportRow, currency string) *load.StatRow {
 	m := &r.Metrics
 	out := &load.StatRow{
 		AdvertiserID: r.AdvertiserID,
@@ -64,11 +79,9 @@ func statRow(t load.StatsTable, r *tiktok.ReportRow, currency string, p *parents
 	case tiktok.LevelCampaign:
 		out.CampaignID = id
 	case tiktok.LevelAdGroup:
-		out.AdGroupID, out.CampaignID = id, firstOf(m.Extra["campaign_id"], p.adgroupCampaign[id])
+		out.AdGroupID, out.CampaignID = id, m.Extra["campaign_id"]
 	case tiktok.LevelAd:
-		out.AdID = id
-		out.AdGroupID = firstOf(m.Extra["adgroup_id"], p.adAdGroup[id])
-		out.CampaignID = firstOf(m.Extra["campaign_id"], p.adCampaign[id])
+		out.AdID, out.AdGroupID, out.CampaignID = id, m.Extra["adgroup_id"], m.Extra["campaign_id"]
 	}
 	return t.Bind(out)
 }

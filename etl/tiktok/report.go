@@ -184,10 +184,19 @@ type DecodeOptions struct {
 	Location *time.Location
 }
 
+// rawRow keeps a row's dimensions and metrics as raw objects: they are walked
+// once with walkObject instead of being decoded into maps, which allocated a
+// map entry and a copy per value for millions of values.
 type rawRow struct {
-	Dimensions   map[string]json.RawMessage `json:"dimensions"`
-	Metrics      map[string]json.RawMessage `json:"metrics"`
-	AdvertiserID flexString                 `json:"advertiser_id"`
+	Dimensions   json.RawMessage `json:"dimensions"`
+	Metrics      json.RawMessage `json:"metrics"`
+	AdvertiserID flexString      `json:"advertiser_id"`
+}
+
+// field is one member of a walked JSON object.
+type field struct {
+	key string
+	val []byte
 }
 
 type rawReportData struct {
@@ -241,6 +250,19 @@ func decodeReportData(data json.RawMessage, opts DecodeOptions) (ReportPage, err
 var idDimensionsMostSpecificFirst = []Level{LevelAd, LevelAdGroup, LevelCampaign, LevelAdvertiser}
 
 func decodeRow(raw *rawRow, i int, opts DecodeOptions, tz string) (ReportRow, error) {
+	var dimBuf [8]field
+	dims, err := walkObject(raw.Dimensions, dimBuf[:0])
+	if err != nil {
+		return ReportRow{}, &DecodeError{Row: i, Field: "dimensions", Err: err}
+	}
+	lookup := func(k string) ([]byte, bool) {
+		for _, f := range dims {
+			if f.key == k {
+				return f.val, true
+			}
+		}
+		return nil, false
+	}
 	row := ReportRow{
 		AdvertiserID: opts.AdvertiserID,
 		Level:        opts.Level,
@@ -249,23 +271,23 @@ func decodeRow(raw *rawRow, i int, opts DecodeOptions, tz string) (ReportRow, er
 	}
 	if row.Level == "" {
 		for _, l := range idDimensionsMostSpecificFirst {
-			if _, ok := raw.Dimensions[l.IDDimension()]; ok {
+			if _, ok := lookup(l.IDDimension()); ok {
 				row.Level = l
 				break
 			}
 		}
 	}
 	if row.Granularity == "" {
-		if _, ok := raw.Dimensions[string(Hourly)]; ok {
+		if _, ok := lookup(string(Hourly)); ok {
 			row.Granularity = Hourly
-		} else if _, ok := raw.Dimensions[string(Daily)]; ok {
+		} else if _, ok := lookup(string(Daily)); ok {
 			row.Granularity = Daily
 		}
 	}
 	used := 0
 	if row.Level != "" {
 		dim := row.Level.IDDimension()
-		v, ok := raw.Dimensions[dim]
+		v, ok := lookup(dim)
 		if !ok {
 			return ReportRow{}, &DecodeError{Row: i, Field: dim, Err: errors.New("missing ID dimension")}
 		}
@@ -281,7 +303,7 @@ func decodeRow(raw *rawRow, i int, opts DecodeOptions, tz string) (ReportRow, er
 	}
 	if row.Granularity != "" {
 		dim := string(row.Granularity)
-		v, ok := raw.Dimensions[dim]
+		v, ok := lookup(dim)
 		if !ok {
 			return ReportRow{}, &DecodeError{Row: i, Field: dim, Err: errors.New("missing time dimension")}
 		}
@@ -303,8 +325,9 @@ func decodeRow(raw *rawRow, i int, opts DecodeOptions, tz string) (ReportRow, er
 		}
 		used++
 	}
-	if len(raw.Dimensions) > used {
-		for k, v := range raw.Dimensions {
+	if len(dims) > used {
+		for _, f := range dims {
+			k, v := f.key, f.val
 			if (row.Level != "" && k == row.Level.IDDimension()) || (row.Granularity != "" && k == string(row.Granularity)) {
 				continue
 			}
@@ -327,12 +350,117 @@ func decodeRow(raw *rawRow, i int, opts DecodeOptions, tz string) (ReportRow, er
 	if row.AdvertiserID == "" {
 		row.AdvertiserID = string(raw.AdvertiserID)
 	}
-	for name, v := range raw.Metrics {
-		if err := row.Metrics.set(name, v); err != nil {
-			return ReportRow{}, &DecodeError{Row: i, Field: name, Err: err}
+	var metricBuf [48]field
+	metrics, err := walkObject(raw.Metrics, metricBuf[:0])
+	if err != nil {
+		return ReportRow{}, &DecodeError{Row: i, Field: "metrics", Err: err}
+	}
+	for _, f := range metrics {
+		if err := row.Metrics.set(f.key, f.val); err != nil {
+			return ReportRow{}, &DecodeError{Row: i, Field: f.key, Err: err}
 		}
 	}
 	return row, nil
+}
+
+// walkObject appends the members of a JSON object (already validated by
+// encoding/json) to dst. null or an absent object gives none. A repeated key
+// keeps its last value, as map decoding did.
+func walkObject(b []byte, dst []field) ([]field, error) {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || bytes.Equal(b, []byte("null")) {
+		return dst, nil
+	}
+	if b[0] != '{' {
+		return dst, fmt.Errorf("expected an object, got %s", truncateForError(string(b)))
+	}
+	i := skipSpace(b, 1)
+	if i < len(b) && b[i] == '}' {
+		return dst, nil
+	}
+	for i < len(b) {
+		end := skipValue(b, i)
+		var key string
+		if s, ok := plainString(b[i:end]); ok {
+			key = s
+		} else if err := json.Unmarshal(b[i:end], &key); err != nil {
+			return dst, err
+		}
+		i = skipSpace(b, end)
+		if i >= len(b) || b[i] != ':' {
+			return dst, errors.New("malformed object")
+		}
+		i = skipSpace(b, i+1)
+		end = skipValue(b, i)
+		val := b[i:end]
+		replaced := false
+		for j := range dst {
+			if dst[j].key == key {
+				dst[j].val, replaced = val, true
+			}
+		}
+		if !replaced {
+			dst = append(dst, field{key, val})
+		}
+		i = skipSpace(b, end)
+		if i < len(b) && b[i] == ',' {
+			i = skipSpace(b, i+1)
+			continue
+		}
+		if i < len(b) && b[i] == '}' {
+			return dst, nil
+		}
+		return dst, errors.New("malformed object")
+	}
+	return dst, errors.New("malformed object")
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipValue returns the end of the JSON value starting at i: a string with
+// its escapes, a nested object or array, or a literal.
+func skipValue(b []byte, i int) int {
+	if i >= len(b) {
+		return i
+	}
+	switch b[i] {
+	case '"':
+		for j := i + 1; j < len(b); j++ {
+			switch b[j] {
+			case '\\':
+				j++
+			case '"':
+				return j + 1
+			}
+		}
+		return len(b)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				j = skipValue(b, j) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return len(b)
+	}
+	j := i
+	for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' && b[j] != ' ' && b[j] != '\n' && b[j] != '\t' && b[j] != '\r' {
+		j++
+	}
+	return j
 }
 
 // ReportSummary describes a completed report stream.

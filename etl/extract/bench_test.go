@@ -1,0 +1,123 @@
+package extract_test
+
+import (
+	"bytes"
+	"context"
+	"net/http/httptest"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/adhouse/adhouse/etl/config"
+	"github.com/adhouse/adhouse/etl/extract"
+	"github.com/adhouse/adhouse/etl/load"
+	"github.com/adhouse/adhouse/etl/tiktok"
+	"github.com/adhouse/adhouse/etl/tiktok/tiktoksim"
+	"github.com/adhouse/adhouse/etl/warehouse/warehousetest"
+)
+
+var resultLine = regexp.MustCompile(`(\d+) advertisers, (\d+) windows, (\d+) rows, (\d+) API calls \((\d+) retries\)`)
+
+// BenchmarkBackfill backfills ad-day rows from the simulator into the embedded
+// ClickHouse with the adhouse binary, twice (half and full size, to show peak
+// RSS does not grow with rows), and inserts the same rows with bare
+// clickhouse-go PrepareBatch as the baseline, all in one run. Full size is 50
+// days of the simulator's large account: 1,000,000 ad-days.
+func BenchmarkBackfill(b *testing.B) {
+	days := 50
+	if s := os.Getenv("ADHOUSE_BENCH_DAYS"); s != "" {
+		days, _ = strconv.Atoi(s)
+	}
+	bin := warehousetest.Binary(b)
+	sc, err := tiktoksim.Scale("large")
+	require.NoError(b, err)
+	sc.Seed, sc.StartDate, sc.Days, sc.RestatementDays = 9, tiktok.NewDate(2026, 6, 1), 90, -1
+	srv := tiktoksim.New(sc)
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	last := tiktok.DateOf(srv.Now()).AddDays(-1)
+
+	for b.Loop() {
+		type run struct {
+			rows, calls int
+			rate        float64
+			rssMB       float64
+		}
+		backfill := func(days int) run {
+			conn, cfg := warehousetest.Migrated(b, config.ProtocolHTTP)
+			_ = conn
+			cfgPath := writeCLIConfig(b, srv, tiktoksim.BaseURLFor(ts.URL), cfg, "daily")
+			// Only the ad level, so the figure is ad-day rows; entities off: one stream.
+			cfgText, err := os.ReadFile(cfgPath)
+			require.NoError(b, err)
+			cfgText = bytes.Replace(cfgText, []byte("batch_size: 300"), []byte("batch_size: 100000"), 1)
+			cfgText = bytes.Replace(cfgText, []byte("page_size: 100"), []byte("page_size: 1000"), 1)
+			cfgText = bytes.Replace(cfgText, []byte("concurrency: 3"), []byte("concurrency: 4\n  levels: [ad]\n  entities: false"), 1)
+			require.NoError(b, os.WriteFile(cfgPath, cfgText, 0o600))
+			from := last.AddDays(1 - days)
+			cmd := runCLI(context.Background(), bin, cfgPath, srv.Now(), "backfill", "--from", from.String(), "--to", last.String())
+			start := time.Now()
+			out, err := cmd.CombinedOutput()
+			elapsed := time.Since(start)
+			require.NoError(b, err, "%s", out)
+			m := resultLine.FindStringSubmatch(string(out))
+			require.NotNil(b, m, "%s", out)
+			rows, _ := strconv.Atoi(m[3])
+			calls, _ := strconv.Atoi(m[4])
+			ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+			return run{rows: rows, calls: calls, rate: float64(rows) / elapsed.Seconds(), rssMB: float64(ru.Maxrss) / 1024}
+		}
+		half := backfill(days / 2)
+		full := backfill(days)
+
+		// The minimum: one call per 1,000 rows of each advertiser's window.
+		minCalls := 0
+		var rows []*load.StatRow
+		tbl, _ := load.NewStatsTable("ad", "daily")
+		for _, adv := range srv.AdvertiserIDs() {
+			info, _ := srv.Advertiser(adv)
+			for _, w := range tiktok.Windows(last.AddDays(1-days), last, tiktok.Daily, 30) {
+				truth, err := srv.Truth(adv, tiktok.LevelAd, tiktok.Daily, w.Start, w.End)
+				require.NoError(b, err)
+				minCalls += (len(truth) + 999) / 1000
+				for i := range truth {
+					rows = append(rows, extract.StatRowOf(tbl, &truth[i], info.Currency))
+				}
+			}
+		}
+		require.Equal(b, full.rows, len(rows), "the backfill loaded every row")
+
+		// Baseline: the same rows with bare PrepareBatch/Append/Send.
+		conn, cfg := warehousetest.Migrated(b, config.ProtocolHTTP)
+		insert := "INSERT INTO " + cfg.ClickHouse.Database + "." + tbl.Name + " (" + strings.Join(append(append([]string(nil), tbl.Columns...), "load_version", "loaded_at"), ", ") + ")"
+		start := time.Now()
+		vals := make([]any, 0, 64)
+		for i := 0; i < len(rows); i += 100_000 {
+			batch, err := conn.PrepareBatch(context.Background(), insert)
+			require.NoError(b, err)
+			now := time.Now().UTC()
+			for _, r := range rows[i:min(i+100_000, len(rows))] {
+				vals = append(r.AppendValues(vals[:0]), uint64(1), now)
+				require.NoError(b, batch.Append(vals...))
+			}
+			require.NoError(b, batch.Send())
+		}
+		rawRate := float64(len(rows)) / time.Since(start).Seconds()
+
+		b.ReportMetric(float64(full.rows), "ad_day_rows")
+		b.ReportMetric(full.rate, "backfill_rows/s")
+		b.ReportMetric(rawRate, "raw_insert_rows/s")
+		b.ReportMetric(full.rate/rawRate, "backfill/raw")
+		b.ReportMetric(float64(full.calls), "api_calls")
+		b.ReportMetric(float64(minCalls), "min_api_calls")
+		b.ReportMetric(full.rssMB, "peak_rss_MB")
+		b.ReportMetric(half.rssMB, "peak_rss_half_MB")
+		b.ReportMetric(full.rssMB/half.rssMB, "rss_full/half")
+	}
+}
