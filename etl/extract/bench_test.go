@@ -56,12 +56,15 @@ func BenchmarkBackfill(b *testing.B) {
 			// Only the ad level, so the figure is ad-day rows; entities off: one stream.
 			cfgText, err := os.ReadFile(cfgPath)
 			require.NoError(b, err)
-			cfgText = bytes.Replace(cfgText, []byte("batch_size: 300"), []byte("batch_size: 100000"), 1)
+			cfgText = bytes.Replace(cfgText, []byte("batch_size: 300"), []byte("batch_size: 20000"), 1)
 			cfgText = bytes.Replace(cfgText, []byte("page_size: 100"), []byte("page_size: 1000"), 1)
 			cfgText = bytes.Replace(cfgText, []byte("concurrency: 3"), []byte("concurrency: 4\n  levels: [ad]\n  entities: false"), 1)
 			require.NoError(b, os.WriteFile(cfgPath, cfgText, 0o600))
 			from := last.AddDays(1 - days)
 			cmd := runCLI(context.Background(), bin, cfgPath, srv.Now(), "backfill", "--from", from.String(), "--to", last.String())
+			if p := os.Getenv("ADHOUSE_BENCH_CPUPROFILE"); p != "" {
+				cmd.Env = append(cmd.Env, "ADHOUSE_CPUPROFILE="+p)
+			}
 			start := time.Now()
 			out, err := cmd.CombinedOutput()
 			elapsed := time.Since(start)

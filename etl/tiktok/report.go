@@ -226,10 +226,23 @@ func DecodeReport(body []byte, opts DecodeOptions) (ReportPage, error) {
 
 // decodeReportData decodes the envelope's data object.
 func decodeReportData(data json.RawMessage, opts DecodeOptions) (ReportPage, error) {
+	// The envelope's json.Unmarshal has validated the whole body; the data
+	// object is walked rather than decoded a second time.
 	var d rawReportData
-	if len(bytes.TrimSpace(data)) > 0 && !bytes.Equal(bytes.TrimSpace(data), []byte("null")) {
-		if err := json.Unmarshal(data, &d); err != nil {
-			return ReportPage{}, &DecodeError{Row: -1, Field: "data", Err: err}
+	top, err := walkObject(data, nil)
+	if err != nil {
+		return ReportPage{}, &DecodeError{Row: -1, Field: "data", Err: err}
+	}
+	for _, f := range top {
+		switch f.key {
+		case "page_info":
+			if err := json.Unmarshal(f.val, &d.PageInfo); err != nil {
+				return ReportPage{}, &DecodeError{Row: -1, Field: "page_info", Err: err}
+			}
+		case "list":
+			if d.List, err = walkList(f.val); err != nil {
+				return ReportPage{}, &DecodeError{Row: -1, Field: "list", Err: err}
+			}
 		}
 	}
 	page := ReportPage{PageInfo: d.PageInfo, Rows: make([]ReportRow, 0, len(d.List))}
@@ -361,6 +374,54 @@ func decodeRow(raw *rawRow, i int, opts DecodeOptions, tz string) (ReportRow, er
 		}
 	}
 	return row, nil
+}
+
+// walkList splits a JSON array of row objects into raw rows.
+func walkList(b []byte) ([]rawRow, error) {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || bytes.Equal(b, []byte("null")) {
+		return nil, nil
+	}
+	if b[0] != '[' {
+		return nil, fmt.Errorf("expected an array, got %s", truncateForError(string(b)))
+	}
+	var rows []rawRow
+	var buf [4]field
+	i := skipSpace(b, 1)
+	if i < len(b) && b[i] == ']' {
+		return rows, nil
+	}
+	for i < len(b) {
+		end := skipValue(b, i)
+		members, err := walkObject(b[i:end], buf[:0])
+		if err != nil {
+			return nil, fmt.Errorf("row %d: %w", len(rows), err)
+		}
+		var r rawRow
+		for _, m := range members {
+			switch m.key {
+			case "dimensions":
+				r.Dimensions = m.val
+			case "metrics":
+				r.Metrics = m.val
+			case "advertiser_id":
+				if err := json.Unmarshal(m.val, &r.AdvertiserID); err != nil {
+					return nil, fmt.Errorf("row %d: advertiser_id: %w", len(rows), err)
+				}
+			}
+		}
+		rows = append(rows, r)
+		i = skipSpace(b, end)
+		if i < len(b) && b[i] == ',' {
+			i = skipSpace(b, i+1)
+			continue
+		}
+		if i < len(b) && b[i] == ']' {
+			return rows, nil
+		}
+		return nil, errors.New("malformed array")
+	}
+	return nil, errors.New("malformed array")
 }
 
 // walkObject appends the members of a JSON object (already validated by
