@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
 )
 
 func testLookup(name string) (string, bool) {
@@ -126,4 +128,44 @@ func mustJSON(t *testing.T, v any) string {
 	b, err := json.Marshal(v)
 	require.NoError(t, err)
 	return string(b)
+}
+
+// TestExampleDocumentsEveryKey keeps configs/adhouse.example.yaml, the
+// configuration reference, complete: every key of the Config struct appears in
+// it, so a new setting cannot ship undocumented.
+func TestExampleDocumentsEveryKey(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "configs", "adhouse.example.yaml"))
+	require.NoError(t, err)
+	var doc map[string]any
+	require.NoError(t, yaml.Unmarshal(data, &doc))
+	var missing []string
+	var walk func(typ reflect.Type, node any, path string)
+	walk = func(typ reflect.Type, node any, path string) {
+		for i := range typ.NumField() {
+			f := typ.Field(i)
+			tag := strings.Split(f.Tag.Get("yaml"), ",")[0]
+			if tag == "" || tag == "-" {
+				continue
+			}
+			key := strings.TrimPrefix(path+"."+tag, ".")
+			m, _ := node.(map[string]any)
+			child, ok := m[tag]
+			if !ok {
+				missing = append(missing, key)
+				continue
+			}
+			ft := f.Type
+			if ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct {
+				if items, _ := child.([]any); len(items) > 0 {
+					walk(ft.Elem(), items[0], key+"[]")
+				}
+				continue
+			}
+			if ft.Kind() == reflect.Struct && ft != reflect.TypeOf(time.Duration(0)) {
+				walk(ft, child, key)
+			}
+		}
+	}
+	walk(reflect.TypeOf(Config{}), doc, "")
+	require.Empty(t, missing, "keys missing from configs/adhouse.example.yaml")
 }
