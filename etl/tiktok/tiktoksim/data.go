@@ -421,9 +421,6 @@ func roundDiv(num, mul, den uint64) uint64 {
 	return q
 }
 
-// hundredths formats v/100 with two decimals.
-func hundredths(v uint64) string { return formatUnits(v, 2) }
-
 // formatUnits formats units·10^-scale with exactly scale decimals.
 func formatUnits(units uint64, scale int32) string {
 	s := strconv.FormatUint(units, 10)

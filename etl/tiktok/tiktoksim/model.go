@@ -85,37 +85,6 @@ func (s *Server) parseAdvertiserID(id string) int {
 	return n - 1
 }
 
-// parseEntityID decodes a campaign, ad group or ad ID.
-func (s *Server) parseEntityID(id string) (kind byte, r ref, ok bool) {
-	if len(id) != 17 || id[0] != '1' {
-		return 0, ref{}, false
-	}
-	num := func(from, to int) int {
-		n, err := strconv.Atoi(id[from:to])
-		if err != nil {
-			return -1
-		}
-		return n
-	}
-	r = ref{adv: num(2, 7), camp: num(7, 11), group: num(11, 14), ad: num(14, 17)}
-	kind = id[1]
-	switch kind {
-	case kindCampaign:
-		r.group, r.ad = -1, -1
-	case kindAdGroup:
-		r.ad = -1
-	case kindAd:
-	default:
-		return 0, ref{}, false
-	}
-	c := s.cfg
-	if r.adv < 0 || r.adv >= c.Advertisers || r.camp < 0 || r.camp >= c.CampaignsPerAdvertiser ||
-		(r.group != -1 && (r.group < 0 || r.group >= c.AdGroupsPerCampaign)) ||
-		(r.ad != -1 && (r.ad < 0 || r.ad >= c.AdsPerAdGroup)) {
-		return 0, ref{}, false
-	}
-	return kind, r, true
-}
 
 // advertiser is the static description of one simulated account.
 type advertiser struct {
