@@ -85,7 +85,6 @@ func (s *Server) parseAdvertiserID(id string) int {
 	return n - 1
 }
 
-
 // advertiser is the static description of one simulated account.
 type advertiser struct {
 	idx     int
