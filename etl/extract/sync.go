@@ -66,6 +66,34 @@ type Syncer struct {
 	conn   driver.Conn
 	opts   Options
 	log    zerolog.Logger
+
+	mu   sync.Mutex
+	days map[string][2]tiktok.Date // table → days re-pulled by the current run
+}
+
+// touched records that the run loaded days from..to of a table.
+func (s *Syncer) touched(table string, from, to tiktok.Date) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.days == nil {
+		s.days = map[string][2]tiktok.Date{}
+	}
+	span, ok := s.days[table]
+	if !ok || from.Before(span[0]) {
+		span[0] = from
+	}
+	if !ok || to.After(span[1]) {
+		span[1] = to
+	}
+	s.days[table] = span
+}
+
+func (s *Syncer) takeTouched() map[string][2]tiktok.Date {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.days
+	s.days = nil
+	return d
 }
 
 // New returns a Syncer pulling with api and writing through loader over conn.
@@ -287,6 +315,14 @@ func (s *Syncer) Run(ctx context.Context, advertiserIDs []string, job Job) (Resu
 		return res, err
 	}
 
+	// Superseded versions of the days this run re-pulled are garbage: reclaim
+	// them, one delete per table (answers never depended on it).
+	for table, span := range s.takeTouched() {
+		if err := s.loader.PruneDays(ctx, table, span[0].Time(), span[1].Time()); err != nil {
+			log.Warn().Err(err).Str("table", table).Msg("pruning superseded versions failed; the next run retries")
+		}
+	}
+
 	// Reconciliation over what this run loaded.
 	for _, id := range mine {
 		for _, gr := range s.opts.Granularities {
@@ -422,6 +458,9 @@ func (s *Syncer) runStream(ctx context.Context, st stream, a *advertiser, job Jo
 	table, ok := load.NewStatsTable(st.level.Short(), grain(st.granularity))
 	if !ok {
 		return 0, 0, 0, 0, errors.New("no warehouse table")
+	}
+	if len(plan) > 0 {
+		s.touched(table.Name, plan[0].Start, plan[len(plan)-1].End)
 	}
 	for _, w := range plan {
 		if done[w] {

@@ -186,5 +186,13 @@ func TestSyncEqualsSimulatorTruthWithRestatement(t *testing.T) {
 		require.NotZero(t, okRuns)
 		require.NoError(t, conn.QueryRow(ctx, "SELECT count() FROM "+db+".reconciliation FINAL WHERE spend != advertiser_spend").Scan(&recon))
 		require.Zero(t, recon, "the simulator's levels add up exactly")
+
+		// Superseded versions of re-pulled days were pruned: storage holds one copy.
+		for _, view := range []string{"ad_stats_daily", "campaign_stats_hourly"} {
+			var stored, visible uint64
+			require.NoError(t, conn.QueryRow(ctx, "SELECT count() FROM "+db+".load_"+view).Scan(&stored))
+			require.NoError(t, conn.QueryRow(ctx, "SELECT count() FROM "+db+"."+view).Scan(&visible))
+			require.Equal(t, visible, stored, "%s holds only the committed copy", view)
+		}
 	})
 }

@@ -159,17 +159,28 @@ func (c commitRow) AppendValues(dst []any) []any {
 // never touches a load in progress, whose versions are newer. Views are right
 // without it; it only reclaims space.
 func (l *Loader) Prune(ctx context.Context, table string) error {
+	return l.prune(ctx, table, "", map[string]string{"table": table})
+}
+
+// PruneDays is [Loader.Prune] limited to the days from..to, cheap enough to
+// run after every sync of those days.
+func (l *Loader) PruneDays(ctx context.Context, table string, from, to time.Time) error {
+	return l.prune(ctx, table, "AND stat_date BETWEEN {from:Date} AND {to:Date}",
+		map[string]string{"table": table, "from": from.Format(time.DateOnly), "to": to.Format(time.DateOnly)})
+}
+
+func (l *Loader) prune(ctx context.Context, table, scope string, params map[string]string) error {
 	db := l.opts.Database
 	q := fmt.Sprintf(`DELETE FROM %[1]s.%[2]s WHERE (advertiser_id, stat_date, load_version) IN (
     SELECT s.advertiser_id, s.stat_date, s.load_version
     FROM %[1]s.%[2]s AS s
     INNER JOIN (
         SELECT advertiser_id, stat_date, max(window_version) AS committed
-        FROM %[1]s.load_commits WHERE table_name = {table:String}
+        FROM %[1]s.load_commits WHERE table_name = {table:String} %[3]s
         GROUP BY advertiser_id, stat_date
     ) AS c USING (advertiser_id, stat_date)
-    WHERE s.load_version < c.committed)`, db, table)
-	if err := l.conn.Exec(withParams(ctx, map[string]string{"table": table}), q); err != nil {
+    WHERE s.load_version < c.committed %[3]s) %[3]s`, db, table, scope)
+	if err := l.conn.Exec(withParams(ctx, params), q); err != nil {
 		return fmt.Errorf("prune %s.%s: %w", db, table, err)
 	}
 	return nil
