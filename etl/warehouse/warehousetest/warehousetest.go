@@ -115,7 +115,13 @@ func Migrated(t testing.TB, proto config.Protocol) (driver.Conn, config.Config) 
 // that stop or kill it; it is stopped when the test ends.
 func Private(t testing.TB) warehouse.State {
 	t.Helper()
-	dir := t.TempDir()
+	return PrivateIn(t, t.TempDir())
+}
+
+// PrivateIn is [Private] with the engine's folder at dir (e.g. on a small or
+// read-only filesystem the test mounted).
+func PrivateIn(t testing.TB, dir string) warehouse.State {
+	t.Helper()
 	if _, err := startPrivate(dir); err != nil {
 		Unavailable(t, err)
 	}
