@@ -98,7 +98,7 @@ func TestAnalystQueries(t *testing.T) {
 		conn, cfg := setup(t, proto)
 		l := load.New(conn, load.Options{Database: cfg.ClickHouse.Database})
 		for level, rows := range analystData() {
-			loadLevel(t, l, level, time.Date(2024, 5, 6, 0, 0, 0, 0, time.UTC), time.Date(2024, 5, 19, 0, 0, 0, 0, time.UTC), rows)
+			loadLevel(t, l, level, "daily", time.Date(2024, 5, 6, 0, 0, 0, 0, time.UTC), time.Date(2024, 5, 19, 0, 0, 0, 0, time.UTC), rows)
 		}
 		for _, tc := range cases {
 			t.Run(tc.file, func(t *testing.T) {

@@ -38,6 +38,8 @@ type dataset struct {
 	advertisers []advertiser
 	from, to    time.Time
 	levels      map[string][]*load.StatRow // by level name
+	// hourly holds hourly rows by level name, when withHours made them.
+	hourly map[string][]*load.StatRow
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -126,6 +128,47 @@ func (ds *dataset) dropAds(n int) {
 	ds.rollUpLevels()
 }
 
+// withHours gives every level hourly rows: each daily row split over the
+// given local hours, its counts and money divided by their number with the
+// remainder in the first hour, so the hours of a day sum to the day.
+func (ds *dataset) withHours(hours ...uint8) *dataset {
+	ds.hourly = map[string][]*load.StatRow{}
+	n := uint64(len(hours))
+	for level, rows := range ds.levels {
+		for _, r := range rows {
+			for i, h := range hours {
+				hr := *r
+				hr.Hour = h
+				hr.TimeUTC = r.Date.Add(time.Duration(h) * time.Hour)
+				share := func(v *uint64) *uint64 {
+					if v == nil {
+						return nil
+					}
+					if i == 0 {
+						return ptr(*v/n + *v%n)
+					}
+					return ptr(*v / n)
+				}
+				shareD := func(v *decimal.Decimal) *decimal.Decimal {
+					if v == nil {
+						return nil
+					}
+					part := v.Div(decimal.NewFromInt(int64(n))).Truncate(6)
+					if i == 0 {
+						return ptr(v.Sub(part.Mul(decimal.NewFromInt(int64(n - 1)))))
+					}
+					return ptr(part)
+				}
+				hr.Impressions, hr.Clicks, hr.Conversion = share(r.Impressions), share(r.Clicks), share(r.Conversion)
+				hr.AppInstall, hr.RealTimeAppInstall, hr.CompletePayment = share(r.AppInstall), share(r.RealTimeAppInstall), share(r.CompletePayment)
+				hr.Spend, hr.CompletePaymentValue, hr.TotalPurchaseValue = shareD(r.Spend), shareD(r.CompletePaymentValue), shareD(r.TotalPurchaseValue)
+				ds.hourly[level] = append(ds.hourly[level], &hr)
+			}
+		}
+	}
+	return ds
+}
+
 // rollUpLevels derives the ad group, campaign and advertiser rows from the
 // ad rows.
 func (ds *dataset) rollUpLevels() {
@@ -193,7 +236,10 @@ func (ds *dataset) load(t testing.TB, conn driver.Conn, cfg config.Config) {
 	ctx := context.Background()
 	l := load.New(conn, load.Options{Database: cfg.ClickHouse.Database, BatchSize: 200_000})
 	for level, rows := range ds.levels {
-		loadLevel(t, l, level, ds.from, ds.to, rows)
+		loadLevel(t, l, level, "daily", ds.from, ds.to, rows)
+	}
+	for level, rows := range ds.hourly {
+		loadLevel(t, l, level, "hourly", ds.from, ds.to, rows)
 	}
 	var advs, camps, groups, ads []load.Row
 	seen := map[string]bool{}
@@ -228,13 +274,13 @@ func (ds *dataset) load(t testing.TB, conn driver.Conn, cfg config.Config) {
 	}
 }
 
-// loadLevel loads rows of one level as daily windows from..to, one window per
-// advertiser, exactly as a sync does; an advertiser without rows in the
-// window still gets a (empty) window, so a re-load can make rows vanish.
-func loadLevel(t testing.TB, l *load.Loader, level string, from, to time.Time, rows []*load.StatRow) {
+// loadLevel loads rows of one level and granularity as windows from..to, one
+// window per advertiser, exactly as a sync does; an advertiser without rows in
+// the window still gets a (empty) window, so a re-load can make rows vanish.
+func loadLevel(t testing.TB, l *load.Loader, level, grain string, from, to time.Time, rows []*load.StatRow) {
 	t.Helper()
 	ctx := context.Background()
-	tbl, ok := load.NewStatsTable(level, "daily")
+	tbl, ok := load.NewStatsTable(level, grain)
 	require.True(t, ok)
 	byAdv := map[string][]*load.StatRow{}
 	var advs []string
