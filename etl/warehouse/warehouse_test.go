@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -170,4 +171,36 @@ func TestResolveRemote(t *testing.T) {
 	require.NotNil(t, ep.TLS)
 	require.NotContains(t, fmt.Sprint(ep), "pw-123")
 	require.NotContains(t, fmt.Sprintf("%+v", ep), "pw-123")
+}
+
+// TestListensOnLoopbackOnly reads the kernel's socket table: both of the
+// engine's listening ports are bound to 127.0.0.1 and nothing else.
+func TestListensOnLoopbackOnly(t *testing.T) {
+	st, err := warehouse.Status(context.Background(), warehousetest.Dir(t))
+	require.NoError(t, err)
+	found := map[int]string{}
+	for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		data, err := os.ReadFile(table)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(data), "\n")[1:] {
+			f := strings.Fields(line)
+			if len(f) < 4 || f[3] != "0A" { // 0A is LISTEN
+				continue
+			}
+			host, port, ok := strings.Cut(f[1], ":")
+			if !ok {
+				continue
+			}
+			p, _ := strconv.ParseInt(port, 16, 32)
+			if int(p) == st.TCPPort || int(p) == st.HTTPPort {
+				found[int(p)] += host + " "
+			}
+		}
+	}
+	require.Len(t, found, 2, "both ports listen")
+	for port, hosts := range found {
+		require.Equal(t, "0100007F ", hosts, "port %d listens on %s, not only 127.0.0.1", port, hosts)
+	}
 }
