@@ -66,7 +66,10 @@ func TestClusterDDLShape(t *testing.T) {
 	for _, m := range ms {
 		for _, s := range m.Statements {
 			body := stripLeadingComments(s)
-			require.Contains(t, body, "ON CLUSTER `c1`", "statement without ON CLUSTER:\n%s", s)
+			if strings.HasPrefix(strings.TrimSpace(body), "INSERT") {
+				continue // seed data goes through the Distributed table, once
+			}
+			require.Contains(t, body, "ON CLUSTER `c1`", "DDL without ON CLUSTER:\n%s", s)
 			if strings.Contains(body, "MergeTree") {
 				require.Contains(t, body, "Replicated", "non-replicated engine on a cluster:\n%s", s)
 			}

@@ -250,7 +250,7 @@ func TestServeDaemonEndToEnd(t *testing.T) {
 	require.Eventually(t, func() bool {
 		body, err := httpGet(base + "/metrics")
 		return err == nil && strings.Contains(body, `adhouse_runs_total{job="often",outcome="ok"}`)
-	}, 60*time.Second, 200*time.Millisecond, "no successful run on /metrics:\n%s", &out)
+	}, 60*time.Second, 200*time.Millisecond, "no successful run on /metrics")
 	body, err := httpGet(base + "/metrics")
 	require.NoError(t, err)
 	require.Contains(t, body, "adhouse_lag_seconds{advertiser=")
@@ -258,7 +258,6 @@ func TestServeDaemonEndToEnd(t *testing.T) {
 	health, err := httpGet(base + "/healthz")
 	require.NoError(t, err)
 	require.Contains(t, health, `"status":"ok"`)
-	require.NotContains(t, body+health+out.String(), srv.AccessToken(), "the token never reaches logs or metrics")
 
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	select {
@@ -266,8 +265,10 @@ func TestServeDaemonEndToEnd(t *testing.T) {
 		require.NoError(t, err, "serve exits 0 on SIGTERM:\n%s", &out)
 	case <-time.After(40 * time.Second):
 		_ = cmd.Process.Kill()
+		<-done
 		t.Fatalf("serve did not stop on SIGTERM:\n%s", &out)
 	}
+	require.NotContains(t, body+health+out.String(), srv.AccessToken(), "the token never reaches logs or metrics")
 	requireWarehouseEqualsTruth(t, srv, conn, cfg.ClickHouse.Database, []tiktok.Granularity{tiktok.Daily}, 12)
 }
 
