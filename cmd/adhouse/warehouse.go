@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -97,9 +98,28 @@ func newEngineCmd() *cobra.Command {
 func (a *app) engineOptions() warehouse.EngineOptions {
 	w := a.cfg.Warehouse
 	return warehouse.EngineOptions{
-		Dir: w.Dir, Library: w.Library, TCPPort: w.TCPPort, HTTPPort: w.HTTPPort, StartTimeout: w.StartTimeout,
+		Dir: w.Dir, Library: libraryPath(w.Library), TCPPort: w.TCPPort, HTTPPort: w.HTTPPort, StartTimeout: w.StartTimeout,
 		Database: a.cfg.ClickHouse.Database,
 	}
+}
+
+// libraryPath finds a relative engine library from the working folder, or
+// else from the checkout the binary was built into (bin/adhouse), so
+// `bin/adhouse demo` works from any folder.
+func libraryPath(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	if _, err := os.Stat(p); err == nil {
+		return p
+	}
+	if exe, err := os.Executable(); err == nil {
+		candidate := filepath.Join(filepath.Dir(exe), "..", p)
+		if _, err := os.Stat(candidate); err == nil {
+			return candidate
+		}
+	}
+	return p
 }
 
 func printState(cmd *cobra.Command, st warehouse.State) {
