@@ -141,8 +141,6 @@ func RenderFile(t schema.Target, name string) (string, error) {
 //
 //	levels, grains          schema.Levels and schema.Granularities
 //	statsView l g           the one-copy statistics view, e.g. campaign_stats_daily
-//	rollupTable l           the daily rollup of level l (see [Refresh]), e.g. rollup_campaign_daily
-//	sumType c               the ClickHouse type of the sum of column c
 //	entities l              the id columns of level l with their entity table and name column
 //	sumColumns              the additive statistics columns a view sums
 //	metricColumns indent    every metric over the TikTok sum columns, "expr AS name"
@@ -172,8 +170,6 @@ func Render(t schema.Target, name, text string) (string, error) {
 		"levels":      func() []schema.Level { return schema.Levels },
 		"grains":      func() []string { return schema.Granularities },
 		"statsView":   schema.StatsView,
-		"rollupTable": RollupTable,
-		"sumType":     sumType,
 		"statsTable":  schema.StatsTable,
 		"entities":    entitiesOf,
 		"sumColumns":  func() []string { return SumColumns },
