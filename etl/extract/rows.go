@@ -39,35 +39,40 @@ func statRow(t load.StatsTable, r *tiktok.ReportRow, currency string, p *parents
 // StatRowOf turns a decoded report row into the warehouse row of t; parents
 // come only from attribute metrics (campaign_id, adgroup_id) if requested.
 func StatRowOf(t load.StatsTable, r *tiktok.ReportRow, currency string) *load.StatRow {
-	m := &r.Metrics
-	out := &load.StatRow{
+	// One allocation holds the row and a copy of its metrics, and the row's
+	// nullable fields point into that copy: a pointer per metric would cost a
+	// score of allocations per row, on millions of rows.
+	a := &rowAlloc{m: r.Metrics}
+	m := &a.m
+	out := &a.row
+	*out = load.StatRow{
 		AdvertiserID: r.AdvertiserID,
 		Date:         r.Date.Time(),
 		Timezone:     r.Timezone,
 		Currency:     currency,
 
-		Spend:                m.Spend.Ptr(),
-		Impressions:          m.Impressions.Ptr(),
-		Clicks:               m.Clicks.Ptr(),
-		Reach:                m.Reach.Ptr(),
-		Conversion:           m.Conversion.Ptr(),
-		RealTimeConversion:   m.RealTimeConversion.Ptr(),
-		AppInstall:           m.AppInstall.Ptr(),
-		RealTimeAppInstall:   m.RealTimeAppInstall.Ptr(),
-		CompletePayment:      m.CompletePayment.Ptr(),
-		CompletePaymentValue: m.TotalCompletePaymentRate.Ptr(),
-		TotalPurchaseValue:   m.TotalPurchaseValue.Ptr(),
-		VideoPlayActions:     m.VideoPlayActions.Ptr(),
-		VideoWatched2s:       m.VideoWatched2s.Ptr(),
-		VideoWatched6s:       m.VideoWatched6s.Ptr(),
-		Likes:                m.Likes.Ptr(),
-		Comments:             m.Comments.Ptr(),
-		Shares:               m.Shares.Ptr(),
-		Follows:              m.Follows.Ptr(),
-		ProfileVisits:        m.ProfileVisits.Ptr(),
-		ReportedCTR:          m.CTR.Ptr(),
-		ReportedCPC:          m.CPC.Ptr(),
-		ReportedCPM:          m.CPM.Ptr(),
+		Spend:                decp(&m.Spend),
+		Impressions:          u64p(&m.Impressions),
+		Clicks:               u64p(&m.Clicks),
+		Reach:                u64p(&m.Reach),
+		Conversion:           u64p(&m.Conversion),
+		RealTimeConversion:   u64p(&m.RealTimeConversion),
+		AppInstall:           u64p(&m.AppInstall),
+		RealTimeAppInstall:   u64p(&m.RealTimeAppInstall),
+		CompletePayment:      u64p(&m.CompletePayment),
+		CompletePaymentValue: decp(&m.TotalCompletePaymentRate),
+		TotalPurchaseValue:   decp(&m.TotalPurchaseValue),
+		VideoPlayActions:     u64p(&m.VideoPlayActions),
+		VideoWatched2s:       u64p(&m.VideoWatched2s),
+		VideoWatched6s:       u64p(&m.VideoWatched6s),
+		Likes:                u64p(&m.Likes),
+		Comments:             u64p(&m.Comments),
+		Shares:               u64p(&m.Shares),
+		Follows:              u64p(&m.Follows),
+		ProfileVisits:        u64p(&m.ProfileVisits),
+		ReportedCTR:          decp(&m.CTR),
+		ReportedCPC:          decp(&m.CPC),
+		ReportedCPM:          decp(&m.CPM),
 		Extra:                extras(m),
 	}
 	if r.Granularity == tiktok.Hourly {
@@ -121,6 +126,28 @@ func extras(m *tiktok.Metrics) map[string]string {
 		}
 	}
 	return out
+}
+
+// rowAlloc is a statistics row together with the metric values it points to.
+type rowAlloc struct {
+	row load.StatRow
+	m   tiktok.Metrics
+}
+
+// u64p points at a count's value, or is nil when TikTok sent "-".
+func u64p(v *tiktok.NullUint64) *uint64 {
+	if !v.Valid {
+		return nil
+	}
+	return &v.Uint64
+}
+
+// decp points at a decimal's value, or is nil when TikTok sent "-".
+func decp(v *tiktok.NullDecimal) *decimal.Decimal {
+	if !v.Valid {
+		return nil
+	}
+	return &v.Decimal
 }
 
 func firstOf(a, b string) string {
