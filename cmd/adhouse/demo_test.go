@@ -52,3 +52,17 @@ func TestDemoRunsEndToEnd(t *testing.T) {
 	require.Contains(t, text, "undefined", "campaigns without installs have an undefined CPI, not 0")
 	require.Contains(t, text, "Stop it with `adhouse warehouse stop`")
 }
+
+// TestSyncBeforeMigrateSaysWhatToDo: a new user who runs sync first is told
+// to migrate, instead of meeting UNKNOWN_DATABASE halfway through.
+func TestSyncBeforeMigrateSaysWhatToDo(t *testing.T) {
+	bin := warehousetest.Binary(t)
+	cfg := warehousetest.Config(t, config.ProtocolHTTP)
+	cfgPath := filepath.Join(t.TempDir(), "a.yaml")
+	require.NoError(t, os.WriteFile(cfgPath, fmt.Appendf(nil,
+		"clickhouse:\n  database: %s\nwarehouse:\n  dir: %s\ntiktok:\n  access_token: x\nsync:\n  advertisers: [\"1\"]\n",
+		cfg.ClickHouse.Database, cfg.Warehouse.Dir), 0o600))
+	out, err := exec.Command(bin, "-c", cfgPath, "sync").CombinedOutput()
+	require.Error(t, err)
+	require.Contains(t, string(out), "run `adhouse migrate` first")
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/adhouse/adhouse/etl/load"
 	"github.com/adhouse/adhouse/etl/tiktok"
 	"github.com/adhouse/adhouse/etl/warehouse"
+	"github.com/adhouse/adhouse/schema"
 )
 
 // pipeline is what sync, backfill, serve and demo share: the API client, the
@@ -47,6 +48,10 @@ func (a *app) newPipeline(ctx context.Context, now func() time.Time, progress *e
 	}
 	conn, _, err := warehouse.Connect(ctx, cfg)
 	if err != nil {
+		return nil, err
+	}
+	if err := requireSchema(ctx, conn, a.target()); err != nil {
+		conn.Close()
 		return nil, err
 	}
 	loader := load.New(conn, load.Options{
@@ -277,4 +282,26 @@ func clockFromEnv() (func() time.Time, error) {
 		return nil, fmt.Errorf("ADHOUSE_NOW: %w", err)
 	}
 	return func() time.Time { return t }, nil
+}
+
+// requireSchema turns a missing or outdated schema into an instruction
+// instead of an UNKNOWN_DATABASE halfway through a sync.
+func requireSchema(ctx context.Context, conn driver.Conn, t schema.Target) error {
+	statuses, err := schema.Status(ctx, conn, t)
+	if err != nil {
+		if code, ok := warehouse.ExceptionCode(err); ok && (code == 81 || code == 60) {
+			return fmt.Errorf("the warehouse has no %s schema yet: run `adhouse migrate` first", t.Database)
+		}
+		return err
+	}
+	pending := 0
+	for _, st := range statuses {
+		if st.Applied == nil {
+			pending++
+		}
+	}
+	if pending > 0 {
+		return fmt.Errorf("%d schema migration(s) pending in %s: run `adhouse migrate` first", pending, t.Database)
+	}
+	return nil
 }

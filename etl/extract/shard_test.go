@@ -104,3 +104,20 @@ func TestBackfillResumes(t *testing.T) {
 		}
 	}
 }
+
+// TestTodayFirstDoesNotSkipHistory: when the hourly today job runs before any
+// full sync, the next sync still pulls the initial history.
+func TestTodayFirstDoesNotSkipHistory(t *testing.T) {
+	ctx := context.Background()
+	srv := tiktoksim.StartTest(t, simConfig())
+	conn, cfg := warehousetest.Migrated(t, config.ProtocolHTTP)
+	s := newSyncer(t, srv, conn, cfg, []tiktok.Granularity{tiktok.Daily}, 10)
+	_, err := s.Run(ctx, srv.AdvertiserIDs(), extract.Job{Name: "today", Stats: true, TodayOnly: true})
+	require.NoError(t, err)
+	var checkpoints uint64
+	require.NoError(t, conn.QueryRow(ctx, "SELECT count() FROM "+cfg.ClickHouse.Database+".sync_checkpoints").Scan(&checkpoints))
+	require.Zero(t, checkpoints, "today alone claims no checkpoint")
+	_, err = s.Run(ctx, srv.AdvertiserIDs(), extract.Job{Name: "sync", Entities: true, Stats: true})
+	require.NoError(t, err)
+	requireWarehouseEqualsTruth(t, srv, conn, cfg.ClickHouse.Database, []tiktok.Granularity{tiktok.Daily}, 10)
+}

@@ -477,7 +477,10 @@ func (s *Syncer) runStream(ctx context.Context, st stream, a *advertiser, job Jo
 			s.opts.Progress.Failures.Add(1)
 			return windows, rows, calls, retries, err
 		}
-		if cp.IsZero() || !w.Start.After(cp.AddDays(1)) {
+		// Advance only without a gap; and a first run that pulls only today
+		// must not claim a checkpoint, or the history before it would never
+		// be pulled.
+		if (cp.IsZero() && !job.TodayOnly) || (!cp.IsZero() && !w.Start.After(cp.AddDays(1))) {
 			if w.End.After(cp) || cp.IsZero() {
 				if err := s.advance(ctx, st, w.End, runID); err != nil {
 					return windows, rows, calls, retries, err
