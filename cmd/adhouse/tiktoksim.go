@@ -70,6 +70,17 @@ URL and use the printed token.`,
 					return fmt.Errorf("--now: %w", err)
 				}
 			}
+			if start == "" && now == "" {
+				// By default the data runs up to the wall clock, so `adhouse
+				// sync` against the simulator finds today's data where it looks.
+				history := days
+				if history <= 0 {
+					history = 60
+				}
+				cfg.Now = time.Now().UTC()
+				cfg.StartDate = tiktok.DateOf(cfg.Now).AddDays(-history)
+				cfg.Days = history
+			}
 			cfg.RestatementDays = restatement
 			if tier != "" && tier != "none" {
 				t, err := tiktok.ParseTier(tier)
@@ -133,9 +144,9 @@ URL and use the printed token.`,
 	f.IntVar(&campaigns, "campaigns", 0, "campaigns per advertiser (overrides --scale)")
 	f.IntVar(&adgroups, "adgroups", 0, "ad groups per campaign (overrides --scale)")
 	f.IntVar(&ads, "ads", 0, "ads per ad group (overrides --scale)")
-	f.StringVar(&start, "start", "", "first local day with data, YYYY-MM-DD (default 2024-01-01)")
+	f.StringVar(&start, "start", "", "first local day with data, YYYY-MM-DD (default: --days before today)")
 	f.IntVar(&days, "days", 0, "days of history before the clock (default 60)")
-	f.StringVar(&now, "now", "", "the simulator's clock, RFC 3339 (default: start + days, 12:00 UTC)")
+	f.StringVar(&now, "now", "", "the simulator's clock, RFC 3339 (default: the wall clock, or start + days at 12:00 UTC when --start is given)")
 	f.IntVar(&restatement, "restatement-days", 0, "days over which attributed metrics keep growing (default 7, negative: never)")
 	f.StringVar(&tier, "tier", "basic", "enforced rate-limit tier: basic, advanced, premium, ultimate or none")
 	f.IntVar(&qps, "qps", 0, "enforced queries per second (overrides --tier)")
