@@ -97,6 +97,18 @@ func TestExampleConfigLoads(t *testing.T) {
 	require.True(t, cfg.ClickHouse.Embedded)
 }
 
+func TestEveryShippedConfigLoads(t *testing.T) {
+	t.Setenv("TIKTOK_BASE_URL", "http://127.0.0.1:1/open_api/v1.3/")
+	t.Setenv("TIKTOK_ACCESS_TOKEN", "t")
+	files, err := filepath.Glob(filepath.Join("..", "..", "configs", "*.yaml"))
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(files), 2)
+	for _, f := range files {
+		_, err := LoadFile(f)
+		require.NoError(t, err, f)
+	}
+}
+
 func TestEmptyPathIsDefault(t *testing.T) {
 	cfg, err := LoadFile("")
 	require.NoError(t, err)
