@@ -121,3 +121,28 @@ func TestTodayFirstDoesNotSkipHistory(t *testing.T) {
 	require.NoError(t, err)
 	requireWarehouseEqualsTruth(t, srv, conn, cfg.ClickHouse.Database, []tiktok.Granularity{tiktok.Daily}, 10)
 }
+
+// TestZeroLookbackStillCompletesToday: the checkpoint claims only finished
+// days, so even without a lookback the day that was still running at the
+// last sync is pulled again, complete.
+func TestZeroLookbackStillCompletesToday(t *testing.T) {
+	ctx := context.Background()
+	sc := simConfig()
+	sc.RestatementDays = -1 // only today's incompleteness, no attribution changes
+	srv := tiktoksim.StartTest(t, sc)
+	conn, cfg := warehousetest.Migrated(t, config.ProtocolHTTP)
+	api, err := tiktok.New(tiktok.Options{BaseURL: srv.BaseURL(), AccessToken: srv.AccessToken(),
+		Limiter: tiktok.NewLimiter(tiktok.LimiterConfig{QPS: 1000, QPM: 60000})})
+	require.NoError(t, err)
+	s := extract.New(api, load.New(conn, load.Options{Database: cfg.ClickHouse.Database}), conn, extract.Options{
+		Database: cfg.ClickHouse.Database, Levels: allLevels, Granularities: []tiktok.Granularity{tiktok.Daily},
+		LookbackDays: 0, InitialDays: 3, Concurrency: 2, Now: srv.Now,
+	})
+	job := extract.Job{Name: "sync", Entities: true, Stats: true}
+	_, err = s.Run(ctx, srv.AdvertiserIDs(), job)
+	require.NoError(t, err)
+	srv.Advance(24 * time.Hour)
+	_, err = s.Run(ctx, srv.AdvertiserIDs(), job)
+	require.NoError(t, err)
+	requireWarehouseEqualsTruth(t, srv, conn, cfg.ClickHouse.Database, []tiktok.Granularity{tiktok.Daily}, 4)
+}

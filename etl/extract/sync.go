@@ -59,7 +59,8 @@ type Options struct {
 	Progress *Progress
 }
 
-// Syncer runs syncs and backfills. It is safe for one run at a time.
+// Syncer runs syncs and backfills. Runs may overlap (the daemon's today and
+// sync jobs): each keeps its own state, and the newest-begun window wins.
 type Syncer struct {
 	api    *tiktok.Client
 	loader *load.Loader
@@ -67,33 +68,28 @@ type Syncer struct {
 	opts   Options
 	log    zerolog.Logger
 
-	mu   sync.Mutex
-	days map[string][2]tiktok.Date // table → days re-pulled by the current run
 }
 
-// touched records that the run loaded days from..to of a table.
-func (s *Syncer) touched(table string, from, to tiktok.Date) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.days == nil {
-		s.days = map[string][2]tiktok.Date{}
+// touchedDays records, per table, the days a run re-pulled, for pruning.
+type touchedDays struct {
+	mu   sync.Mutex
+	days map[string][2]tiktok.Date
+}
+
+func (t *touchedDays) add(table string, from, to tiktok.Date) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.days == nil {
+		t.days = map[string][2]tiktok.Date{}
 	}
-	span, ok := s.days[table]
+	span, ok := t.days[table]
 	if !ok || from.Before(span[0]) {
 		span[0] = from
 	}
 	if !ok || to.After(span[1]) {
 		span[1] = to
 	}
-	s.days[table] = span
-}
-
-func (s *Syncer) takeTouched() map[string][2]tiktok.Date {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	d := s.days
-	s.days = nil
-	return d
+	t.days[table] = span
 }
 
 // New returns a Syncer pulling with api and writing through loader over conn.
@@ -285,6 +281,7 @@ func (s *Syncer) Run(ctx context.Context, advertiserIDs []string, job Job) (Resu
 	}
 
 	// Phase 2: every stream; windows of one stream in order, streams in parallel.
+	touched := &touchedDays{}
 	var streams []stream
 	for _, id := range mine {
 		if infos[id].parents == nil {
@@ -300,7 +297,7 @@ func (s *Syncer) Run(ctx context.Context, advertiserIDs []string, job Job) (Resu
 	g.SetLimit(s.opts.Concurrency)
 	for _, st := range streams {
 		g.Go(func() error {
-			windows, rows, calls, retries, err := s.runStream(gctx, st, infos[st.advertiser], job, res.RunID)
+			windows, rows, calls, retries, err := s.runStream(gctx, st, infos[st.advertiser], job, res.RunID, touched)
 			add(windows, rows, calls, retries)
 			if err != nil {
 				if fatal(err) {
@@ -317,7 +314,7 @@ func (s *Syncer) Run(ctx context.Context, advertiserIDs []string, job Job) (Resu
 
 	// Superseded versions of the days this run re-pulled are garbage: reclaim
 	// them, one delete per table (answers never depended on it).
-	for table, span := range s.takeTouched() {
+	for table, span := range touched.days {
 		if err := s.loader.PruneDays(ctx, table, span[0].Time(), span[1].Time()); err != nil {
 			log.Warn().Err(err).Str("table", table).Msg("pruning superseded versions failed; the next run retries")
 		}
@@ -443,7 +440,7 @@ func (s *Syncer) plan(ctx context.Context, st stream, a *advertiser, job Job) ([
 
 // runStream loads the windows of one stream in order and advances its
 // checkpoint after each committed window that extends it without a gap.
-func (s *Syncer) runStream(ctx context.Context, st stream, a *advertiser, job Job, runID string) (windows, rows int, calls, retries uint64, err error) {
+func (s *Syncer) runStream(ctx context.Context, st stream, a *advertiser, job Job, runID string, touched *touchedDays) (windows, rows int, calls, retries uint64, err error) {
 	plan, cp, err := s.plan(ctx, st, a, job)
 	if err != nil {
 		return 0, 0, 0, 0, err
@@ -460,7 +457,7 @@ func (s *Syncer) runStream(ctx context.Context, st stream, a *advertiser, job Jo
 		return 0, 0, 0, 0, errors.New("no warehouse table")
 	}
 	if len(plan) > 0 {
-		s.touched(table.Name, plan[0].Start, plan[len(plan)-1].End)
+		touched.add(table.Name, plan[0].Start, plan[len(plan)-1].End)
 	}
 	for _, w := range plan {
 		if done[w] {
@@ -477,16 +474,21 @@ func (s *Syncer) runStream(ctx context.Context, st stream, a *advertiser, job Jo
 			s.opts.Progress.Failures.Add(1)
 			return windows, rows, calls, retries, err
 		}
-		// Advance only without a gap; and a first run that pulls only today
-		// must not claim a checkpoint, or the history before it would never
-		// be pulled.
-		if (cp.IsZero() && !job.TodayOnly) || (!cp.IsZero() && !w.Start.After(cp.AddDays(1))) {
-			if w.End.After(cp) || cp.IsZero() {
-				if err := s.advance(ctx, st, w.End, runID); err != nil {
-					return windows, rows, calls, retries, err
-				}
-				cp = w.End
+		// The checkpoint claims only finished days: today is still changing
+		// and is pulled again by every run. It advances only without a gap,
+		// and a first run that pulls only today claims nothing, or the
+		// history before it would never be pulled.
+		through := w.End
+		if yesterday := tiktok.DateOf(s.opts.Now().In(a.loc)).AddDays(-1); through.After(yesterday) {
+			through = yesterday
+		}
+		contiguous := (cp.IsZero() && !job.TodayOnly && !through.Before(w.Start)) ||
+			(!cp.IsZero() && !w.Start.After(cp.AddDays(1)))
+		if contiguous && (cp.IsZero() || through.After(cp)) {
+			if err := s.advance(ctx, st, through, runID); err != nil {
+				return windows, rows, calls, retries, err
 			}
+			cp = through
 		}
 	}
 	return windows, rows, calls, retries, nil
