@@ -95,6 +95,15 @@ func Migrations(t Target) ([]Migration, error) {
 func Render(t Target, name, text string) (string, error) {
 	q := func(s string) string { return "`" + s + "`" }
 	funcs := template.FuncMap{
+		// globalIn filters a Distributed table by a subquery over another one:
+		// a plain IN would be a double-distributed subquery, which ClickHouse
+		// refuses on clusters of more than one shard.
+		"globalIn": func() string {
+			if t.Cluster == "" {
+				return "IN"
+			}
+			return "GLOBAL IN"
+		},
 		"onCluster": func() string {
 			if t.Cluster == "" {
 				return ""
@@ -139,11 +148,13 @@ func Render(t Target, name, text string) (string, error) {
 	return strings.TrimSpace(buf.String()) + "\n", nil
 }
 
+var statementEnd = regexp.MustCompile(`;[ \t]*(\n|$)`)
+
 // SplitStatements cuts rendered SQL at semicolons that end a line, dropping
 // comment-only pieces. Our DDL never has such a semicolon inside a string.
 func SplitStatements(sql string) []string {
 	var out []string
-	for _, part := range regexp.MustCompile(`;[ \t]*(\n|$)`).Split(sql, -1) {
+	for _, part := range statementEnd.Split(sql, -1) {
 		if s := strings.TrimSpace(stripComments(part)); s != "" {
 			out = append(out, strings.TrimSpace(part))
 		}

@@ -55,7 +55,7 @@ func (a *app) newPipeline(ctx context.Context, now func() time.Time, progress *e
 		return nil, err
 	}
 	loader := load.New(conn, load.Options{
-		Database: cfg.ClickHouse.Database, BatchSize: cfg.Load.BatchSize,
+		Database: cfg.ClickHouse.Database, Cluster: cfg.ClickHouse.Cluster, BatchSize: cfg.Load.BatchSize,
 		MaxRetries: cfg.Load.MaxRetries, RetryBackoff: cfg.Load.RetryBackoff, Logger: &a.log,
 	})
 	opts := extract.Options{

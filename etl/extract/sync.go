@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -67,7 +68,6 @@ type Syncer struct {
 	conn   driver.Conn
 	opts   Options
 	log    zerolog.Logger
-
 }
 
 // touchedDays records, per table, the days a run re-pulled, for pruning.
@@ -248,7 +248,7 @@ func (s *Syncer) Run(ctx context.Context, advertiserIDs []string, job Job) (Resu
 	g.SetLimit(s.opts.Concurrency)
 	for _, id := range mine {
 		a := infos[id]
-		g.Go(func() error {
+		g.Go(recovered(id, func() error {
 			var err error
 			if job.Entities {
 				a.parents, err = s.loadEntities(gctx, id)
@@ -263,7 +263,7 @@ func (s *Syncer) Run(ctx context.Context, advertiserIDs []string, job Job) (Resu
 				log.Error().Err(err).Str("advertiser", id).Msg("entities failed")
 			}
 			return nil
-		})
+		}))
 	}
 	if err := g.Wait(); err != nil {
 		return res, err
@@ -296,7 +296,7 @@ func (s *Syncer) Run(ctx context.Context, advertiserIDs []string, job Job) (Resu
 	g, gctx = errgroup.WithContext(ctx)
 	g.SetLimit(s.opts.Concurrency)
 	for _, st := range streams {
-		g.Go(func() error {
+		g.Go(recovered(st.String(), func() error {
 			windows, rows, calls, retries, err := s.runStream(gctx, st, infos[st.advertiser], job, res.RunID, touched)
 			add(windows, rows, calls, retries)
 			if err != nil {
@@ -306,7 +306,7 @@ func (s *Syncer) Run(ctx context.Context, advertiserIDs []string, job Job) (Resu
 				fail(st.advertiser, st.String(), err)
 			}
 			return nil
-		})
+		}))
 	}
 	if err := g.Wait(); err != nil {
 		return res, err
@@ -333,6 +333,19 @@ func (s *Syncer) Run(ctx context.Context, advertiserIDs []string, job Job) (Resu
 	log.Info().Int("windows", res.Windows).Int("rows", res.Rows).Uint64("api_calls", res.APICalls).
 		Uint64("retries", res.Retries).Int("failed", len(res.Failed)).Msg("run finished")
 	return res, joinFailures(res.Failed)
+}
+
+// recovered turns a panic in a worker into an error of the run: the daemon's
+// panic recovery only covers its own goroutine, not the syncer's workers.
+func recovered(what string, fn func() error) func() error {
+	return func() (err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("%s: panic: %v\n%s", what, p, debug.Stack())
+			}
+		}()
+		return fn()
+	}
 }
 
 // fatal errors stop the whole run: no advertiser can succeed after them.

@@ -33,6 +33,9 @@ import (
 type Options struct {
 	// Database holds the target tables.
 	Database string
+	// Cluster, when set, makes Prune delete from each shard's _local table
+	// ON CLUSTER: lightweight deletes do not go through Distributed tables.
+	Cluster string
 	// BatchSize bounds the rows held in memory and sent in one INSERT.
 	BatchSize int
 	// MaxRetries is how many times a failed batch is resent.

@@ -113,9 +113,10 @@ func (w *Window) Commit(ctx context.Context) error {
 			from: w.spec.From, to: w.spec.To, runID: w.spec.RunID, at: now,
 		})
 	}
-	// One INSERT of at most a few hundred rows into an unpartitioned table is
-	// one block, one part: ClickHouse applies it whole or not at all.
-	if err := w.l.Insert(ctx, commitsTable, rows); err != nil {
+	// One INSERT (never split by the batch size) of at most a few hundred
+	// rows into an unpartitioned table is one block, one part: ClickHouse
+	// applies it whole or not at all.
+	if _, err := w.l.send(ctx, commitsTable, rows, 0); err != nil {
 		return fmt.Errorf("commit advertiser %s window %s..%s: %w", w.spec.AdvertiserID,
 			w.spec.From.Format(time.DateOnly), w.spec.To.Format(time.DateOnly), err)
 	}
@@ -171,15 +172,19 @@ func (l *Loader) PruneDays(ctx context.Context, table string, from, to time.Time
 
 func (l *Loader) prune(ctx context.Context, table, scope string, params map[string]string) error {
 	db := l.opts.Database
-	q := fmt.Sprintf(`DELETE FROM %[1]s.%[2]s WHERE (advertiser_id, stat_date, load_version) IN (
+	target, onCluster := table, ""
+	if l.opts.Cluster != "" {
+		target, onCluster = table+"_local", " ON CLUSTER `"+l.opts.Cluster+"`"
+	}
+	q := fmt.Sprintf(`DELETE FROM %[1]s.%[4]s%[5]s WHERE (advertiser_id, stat_date, load_version) IN (
     SELECT s.advertiser_id, s.stat_date, s.load_version
-    FROM %[1]s.%[2]s AS s
+    FROM %[1]s.%[4]s AS s
     INNER JOIN (
         SELECT advertiser_id, stat_date, max(window_version) AS committed
         FROM %[1]s.load_commits WHERE table_name = {table:String} %[3]s
         GROUP BY advertiser_id, stat_date
     ) AS c USING (advertiser_id, stat_date)
-    WHERE s.load_version < c.committed %[3]s) %[3]s`, db, table, scope)
+    WHERE s.load_version < c.committed %[3]s) %[3]s`, db, table, scope, target, onCluster)
 	if err := l.conn.Exec(withParams(ctx, params), q); err != nil {
 		return fmt.Errorf("prune %s.%s: %w", db, table, err)
 	}

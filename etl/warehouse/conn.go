@@ -94,6 +94,11 @@ func Open(ctx context.Context, ep Endpoint) (driver.Conn, error) {
 			{Name: "adhouse", Version: Version},
 		}},
 	}
+	if ep.Cluster != "" {
+		// Inserts into Distributed tables are queued in the background by
+		// default: a window's commit could reach its shard before its rows.
+		opts.Settings["insert_distributed_sync"] = 1
+	}
 	if opts.DialTimeout == 0 {
 		opts.DialTimeout = config.Default().ClickHouse.DialTimeout
 	}
@@ -142,10 +147,20 @@ func redact(err error, pw config.Secret) error {
 		return err
 	}
 	if msg := err.Error(); containsSecret(msg, pw.Reveal()) {
-		return errors.New(replaceSecret(msg, pw.Reveal()))
+		return &redactedError{msg: replaceSecret(msg, pw.Reveal()), err: err}
 	}
 	return err
 }
+
+// redactedError hides a secret from the message but keeps the chain, so
+// callers can still match the ClickHouse exception code.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
 
 func containsSecret(s, secret string) bool { return secret != "" && strings.Contains(s, secret) }
 

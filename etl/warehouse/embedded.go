@@ -110,6 +110,18 @@ func Start(ctx context.Context, opts EngineOptions) (State, error) {
 	if st, err := Status(ctx, dir); err == nil {
 		return st, nil
 	}
+	timeout := opts.StartTimeout
+	if timeout <= 0 {
+		timeout = time.Minute
+	}
+	// A live engine that does not answer (its supervisor restarting it) is
+	// waited for, never doubled: two engines on one folder would fight.
+	if st, err := readState(dir); err == nil && isEngine(st.PID, st.Dir) {
+		if err := WaitReady(ctx, dir, timeout); err != nil {
+			return State{}, fmt.Errorf("warehouse: engine %d runs but does not answer (stop it with `adhouse warehouse stop`): %w", st.PID, err)
+		}
+		return Status(ctx, dir)
+	}
 	library, err := filepath.Abs(opts.Library)
 	if err != nil {
 		return State{}, fmt.Errorf("warehouse: %w", err)
@@ -183,10 +195,6 @@ func Start(ctx context.Context, opts EngineOptions) (State, error) {
 	go func() { exited <- cmd.Wait() }() // reaps the child when this process outlives it
 
 	st := State{PID: cmd.Process.Pid, TCPPort: tcpPort, HTTPPort: httpPort, StartedAt: time.Now().UTC(), Dir: dir}
-	timeout := opts.StartTimeout
-	if timeout <= 0 {
-		timeout = time.Minute
-	}
 	if err := waitReady(ctx, st, exited, timeout); err != nil {
 		_ = cmd.Process.Kill()
 		return State{}, fmt.Errorf("%w\n%s", err, logTail(filepath.Join(dir, logFile)))
@@ -203,16 +211,9 @@ func Start(ctx context.Context, opts EngineOptions) (State, error) {
 
 // Status returns the state of the engine serving dir, or [ErrNotRunning].
 func Status(ctx context.Context, dir string) (State, error) {
-	var st State
-	data, err := os.ReadFile(filepath.Join(dir, stateFile))
-	if errors.Is(err, os.ErrNotExist) {
-		return State{}, ErrNotRunning
-	}
+	st, err := readState(dir)
 	if err != nil {
-		return State{}, fmt.Errorf("warehouse: %w", err)
-	}
-	if err := json.Unmarshal(data, &st); err != nil {
-		return State{}, fmt.Errorf("warehouse: %s: %w", stateFile, err)
+		return State{}, err
 	}
 	if !isEngine(st.PID, st.Dir) {
 		return State{}, fmt.Errorf("%w (stale state: process %d is gone)", ErrNotRunning, st.PID)
@@ -225,19 +226,36 @@ func Status(ctx context.Context, dir string) (State, error) {
 	return st, nil
 }
 
+// readState reads the state file of dir, or returns [ErrNotRunning].
+func readState(dir string) (State, error) {
+	var st State
+	data, err := os.ReadFile(filepath.Join(dir, stateFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return State{}, ErrNotRunning
+	}
+	if err != nil {
+		return State{}, fmt.Errorf("warehouse: %w", err)
+	}
+	if err := json.Unmarshal(data, &st); err != nil {
+		return State{}, fmt.Errorf("warehouse: %s: %w", stateFile, err)
+	}
+	return st, nil
+}
+
 // Stop ends the engine serving dir and waits until it is gone. Stopping a
 // stopped warehouse is not an error.
 func Stop(ctx context.Context, dir string) error {
-	data, err := os.ReadFile(filepath.Join(dir, stateFile))
-	if errors.Is(err, os.ErrNotExist) {
+	st, err := readState(dir)
+	if errors.Is(err, ErrNotRunning) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("warehouse: %w", err)
+		return err
 	}
-	var st State
-	if err := json.Unmarshal(data, &st); err != nil {
-		return fmt.Errorf("warehouse: %s: %w", stateFile, err)
+	// Not while a Start of the same folder is under way (unless the folder
+	// cannot even hold the lock, e.g. a disk gone read-only: stop anyway).
+	if unlock, err := lock(filepath.Join(dir, lockFile)); err == nil {
+		defer unlock()
 	}
 	if isEngine(st.PID, st.Dir) {
 		_ = syscall.Kill(st.PID, syscall.SIGTERM)

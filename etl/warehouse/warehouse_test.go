@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -203,4 +204,45 @@ func TestListensOnLoopbackOnly(t *testing.T) {
 	for port, hosts := range found {
 		require.Equal(t, "0100007F ", hosts, "port %d listens on %s, not only 127.0.0.1", port, hosts)
 	}
+}
+
+// TestStartNeverDoublesAnEngine: an engine that is alive but does not answer
+// (here: frozen with SIGSTOP) makes Start wait and fail, not start a second
+// engine on the same folder.
+func TestStartNeverDoublesAnEngine(t *testing.T) {
+	st := warehousetest.Private(t)
+	pids := servingPIDs(t, st.Dir)
+	require.Len(t, pids, 2, "supervisor and engine")
+	child := pids[0]
+	if child == st.PID {
+		child = pids[1]
+	}
+	require.NoError(t, syscall.Kill(child, syscall.SIGSTOP))
+	defer syscall.Kill(child, syscall.SIGCONT)
+
+	opts := warehouse.EngineOptions{Dir: st.Dir, Library: "unused-when-running", StartTimeout: 2 * time.Second}
+	_, err := warehouse.Start(context.Background(), opts)
+	require.ErrorContains(t, err, "runs but does not answer")
+	require.Len(t, servingPIDs(t, st.Dir), 2, "no second engine was started")
+
+	require.NoError(t, syscall.Kill(child, syscall.SIGCONT))
+	require.NoError(t, warehouse.WaitReady(context.Background(), st.Dir, 30*time.Second))
+}
+
+func servingPIDs(t *testing.T, dir string) []int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	require.NoError(t, err)
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && strings.Contains(string(cmdline), "--dir\x00"+dir+"\x00") {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }

@@ -104,7 +104,10 @@ CREATE TABLE IF NOT EXISTS {{local (statsTable $l.Name $g)}}{{onCluster}}
 {{- if eq $g "hourly"}}{{template "hourly_time"}}{{else}}{{template "daily_time"}}{{end}}
 {{- template "stat_metrics"}}
 )
-ENGINE = {{engine "ReplacingMergeTree" ""}}
+-- Plain MergeTree: versions, not merges, decide what is visible. (A
+-- Replacing engine keyed on the UTC hour could merge away one of two local
+-- hours that a daylight-saving change maps to the same instant.)
+ENGINE = {{engine "MergeTree" ""}}
 PARTITION BY toYYYYMM(stat_date)
 ORDER BY (advertiser_id, stat_date{{if $l.Key}}, {{$l.Key}}{{end}}{{if eq $g "hourly"}}, stat_time_utc{{end}}, load_version);
 {{distributed (statsTable $l.Name $g) "cityHash64(advertiser_id)"}}
@@ -129,7 +132,7 @@ ORDER BY (table_name, advertiser_id, stat_date);
 CREATE OR REPLACE VIEW {{$.DB}}.{{statsView $l.Name $g}}{{onCluster}} AS
 SELECT * EXCEPT (load_version)
 FROM {{$.DB}}.{{statsTable $l.Name $g}}
-WHERE (advertiser_id, stat_date, load_version) IN (
+WHERE (advertiser_id, stat_date, load_version) {{globalIn}} (
     SELECT advertiser_id, stat_date, arrayJoin(argMax(batch_versions, window_version))
     FROM {{$.DB}}.load_commits
     WHERE table_name = '{{statsTable $l.Name $g}}'

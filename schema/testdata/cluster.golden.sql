@@ -187,7 +187,10 @@ CREATE TABLE IF NOT EXISTS adhouse.load_advertiser_stats_daily_local ON CLUSTER 
     load_version           UInt64 COMMENT 'the load batch that wrote the row; see load_commits',
     loaded_at              DateTime64(3, 'UTC')
 )
-ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
+-- Plain MergeTree: versions, not merges, decide what is visible. (A
+-- Replacing engine keyed on the UTC hour could merge away one of two local
+-- hours that a daylight-saving change maps to the same instant.)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
 PARTITION BY toYYYYMM(stat_date)
 ORDER BY (advertiser_id, stat_date, load_version);
 
@@ -227,7 +230,10 @@ CREATE TABLE IF NOT EXISTS adhouse.load_campaign_stats_daily_local ON CLUSTER `a
     load_version           UInt64 COMMENT 'the load batch that wrote the row; see load_commits',
     loaded_at              DateTime64(3, 'UTC')
 )
-ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
+-- Plain MergeTree: versions, not merges, decide what is visible. (A
+-- Replacing engine keyed on the UTC hour could merge away one of two local
+-- hours that a daylight-saving change maps to the same instant.)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
 PARTITION BY toYYYYMM(stat_date)
 ORDER BY (advertiser_id, stat_date, campaign_id, load_version);
 
@@ -268,7 +274,10 @@ CREATE TABLE IF NOT EXISTS adhouse.load_adgroup_stats_daily_local ON CLUSTER `ad
     load_version           UInt64 COMMENT 'the load batch that wrote the row; see load_commits',
     loaded_at              DateTime64(3, 'UTC')
 )
-ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
+-- Plain MergeTree: versions, not merges, decide what is visible. (A
+-- Replacing engine keyed on the UTC hour could merge away one of two local
+-- hours that a daylight-saving change maps to the same instant.)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
 PARTITION BY toYYYYMM(stat_date)
 ORDER BY (advertiser_id, stat_date, adgroup_id, load_version);
 
@@ -310,7 +319,10 @@ CREATE TABLE IF NOT EXISTS adhouse.load_ad_stats_daily_local ON CLUSTER `ads_clu
     load_version           UInt64 COMMENT 'the load batch that wrote the row; see load_commits',
     loaded_at              DateTime64(3, 'UTC')
 )
-ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
+-- Plain MergeTree: versions, not merges, decide what is visible. (A
+-- Replacing engine keyed on the UTC hour could merge away one of two local
+-- hours that a daylight-saving change maps to the same instant.)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
 PARTITION BY toYYYYMM(stat_date)
 ORDER BY (advertiser_id, stat_date, ad_id, load_version);
 
@@ -351,7 +363,10 @@ CREATE TABLE IF NOT EXISTS adhouse.load_advertiser_stats_hourly_local ON CLUSTER
     load_version           UInt64 COMMENT 'the load batch that wrote the row; see load_commits',
     loaded_at              DateTime64(3, 'UTC')
 )
-ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
+-- Plain MergeTree: versions, not merges, decide what is visible. (A
+-- Replacing engine keyed on the UTC hour could merge away one of two local
+-- hours that a daylight-saving change maps to the same instant.)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
 PARTITION BY toYYYYMM(stat_date)
 ORDER BY (advertiser_id, stat_date, stat_time_utc, load_version);
 
@@ -393,7 +408,10 @@ CREATE TABLE IF NOT EXISTS adhouse.load_campaign_stats_hourly_local ON CLUSTER `
     load_version           UInt64 COMMENT 'the load batch that wrote the row; see load_commits',
     loaded_at              DateTime64(3, 'UTC')
 )
-ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
+-- Plain MergeTree: versions, not merges, decide what is visible. (A
+-- Replacing engine keyed on the UTC hour could merge away one of two local
+-- hours that a daylight-saving change maps to the same instant.)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
 PARTITION BY toYYYYMM(stat_date)
 ORDER BY (advertiser_id, stat_date, campaign_id, stat_time_utc, load_version);
 
@@ -436,7 +454,10 @@ CREATE TABLE IF NOT EXISTS adhouse.load_adgroup_stats_hourly_local ON CLUSTER `a
     load_version           UInt64 COMMENT 'the load batch that wrote the row; see load_commits',
     loaded_at              DateTime64(3, 'UTC')
 )
-ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
+-- Plain MergeTree: versions, not merges, decide what is visible. (A
+-- Replacing engine keyed on the UTC hour could merge away one of two local
+-- hours that a daylight-saving change maps to the same instant.)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
 PARTITION BY toYYYYMM(stat_date)
 ORDER BY (advertiser_id, stat_date, adgroup_id, stat_time_utc, load_version);
 
@@ -480,7 +501,10 @@ CREATE TABLE IF NOT EXISTS adhouse.load_ad_stats_hourly_local ON CLUSTER `ads_cl
     load_version           UInt64 COMMENT 'the load batch that wrote the row; see load_commits',
     loaded_at              DateTime64(3, 'UTC')
 )
-ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
+-- Plain MergeTree: versions, not merges, decide what is visible. (A
+-- Replacing engine keyed on the UTC hour could merge away one of two local
+-- hours that a daylight-saving change maps to the same instant.)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
 PARTITION BY toYYYYMM(stat_date)
 ORDER BY (advertiser_id, stat_date, ad_id, stat_time_utc, load_version);
 
@@ -509,7 +533,7 @@ ENGINE = Distributed(`ads_cluster`, adhouse, load_commits_local, cityHash64(adve
 CREATE OR REPLACE VIEW adhouse.advertiser_stats_daily ON CLUSTER `ads_cluster` AS
 SELECT * EXCEPT (load_version)
 FROM adhouse.load_advertiser_stats_daily
-WHERE (advertiser_id, stat_date, load_version) IN (
+WHERE (advertiser_id, stat_date, load_version) GLOBAL IN (
     SELECT advertiser_id, stat_date, arrayJoin(argMax(batch_versions, window_version))
     FROM adhouse.load_commits
     WHERE table_name = 'load_advertiser_stats_daily'
@@ -519,7 +543,7 @@ WHERE (advertiser_id, stat_date, load_version) IN (
 CREATE OR REPLACE VIEW adhouse.campaign_stats_daily ON CLUSTER `ads_cluster` AS
 SELECT * EXCEPT (load_version)
 FROM adhouse.load_campaign_stats_daily
-WHERE (advertiser_id, stat_date, load_version) IN (
+WHERE (advertiser_id, stat_date, load_version) GLOBAL IN (
     SELECT advertiser_id, stat_date, arrayJoin(argMax(batch_versions, window_version))
     FROM adhouse.load_commits
     WHERE table_name = 'load_campaign_stats_daily'
@@ -529,7 +553,7 @@ WHERE (advertiser_id, stat_date, load_version) IN (
 CREATE OR REPLACE VIEW adhouse.adgroup_stats_daily ON CLUSTER `ads_cluster` AS
 SELECT * EXCEPT (load_version)
 FROM adhouse.load_adgroup_stats_daily
-WHERE (advertiser_id, stat_date, load_version) IN (
+WHERE (advertiser_id, stat_date, load_version) GLOBAL IN (
     SELECT advertiser_id, stat_date, arrayJoin(argMax(batch_versions, window_version))
     FROM adhouse.load_commits
     WHERE table_name = 'load_adgroup_stats_daily'
@@ -539,7 +563,7 @@ WHERE (advertiser_id, stat_date, load_version) IN (
 CREATE OR REPLACE VIEW adhouse.ad_stats_daily ON CLUSTER `ads_cluster` AS
 SELECT * EXCEPT (load_version)
 FROM adhouse.load_ad_stats_daily
-WHERE (advertiser_id, stat_date, load_version) IN (
+WHERE (advertiser_id, stat_date, load_version) GLOBAL IN (
     SELECT advertiser_id, stat_date, arrayJoin(argMax(batch_versions, window_version))
     FROM adhouse.load_commits
     WHERE table_name = 'load_ad_stats_daily'
@@ -549,7 +573,7 @@ WHERE (advertiser_id, stat_date, load_version) IN (
 CREATE OR REPLACE VIEW adhouse.advertiser_stats_hourly ON CLUSTER `ads_cluster` AS
 SELECT * EXCEPT (load_version)
 FROM adhouse.load_advertiser_stats_hourly
-WHERE (advertiser_id, stat_date, load_version) IN (
+WHERE (advertiser_id, stat_date, load_version) GLOBAL IN (
     SELECT advertiser_id, stat_date, arrayJoin(argMax(batch_versions, window_version))
     FROM adhouse.load_commits
     WHERE table_name = 'load_advertiser_stats_hourly'
@@ -559,7 +583,7 @@ WHERE (advertiser_id, stat_date, load_version) IN (
 CREATE OR REPLACE VIEW adhouse.campaign_stats_hourly ON CLUSTER `ads_cluster` AS
 SELECT * EXCEPT (load_version)
 FROM adhouse.load_campaign_stats_hourly
-WHERE (advertiser_id, stat_date, load_version) IN (
+WHERE (advertiser_id, stat_date, load_version) GLOBAL IN (
     SELECT advertiser_id, stat_date, arrayJoin(argMax(batch_versions, window_version))
     FROM adhouse.load_commits
     WHERE table_name = 'load_campaign_stats_hourly'
@@ -569,7 +593,7 @@ WHERE (advertiser_id, stat_date, load_version) IN (
 CREATE OR REPLACE VIEW adhouse.adgroup_stats_hourly ON CLUSTER `ads_cluster` AS
 SELECT * EXCEPT (load_version)
 FROM adhouse.load_adgroup_stats_hourly
-WHERE (advertiser_id, stat_date, load_version) IN (
+WHERE (advertiser_id, stat_date, load_version) GLOBAL IN (
     SELECT advertiser_id, stat_date, arrayJoin(argMax(batch_versions, window_version))
     FROM adhouse.load_commits
     WHERE table_name = 'load_adgroup_stats_hourly'
@@ -579,7 +603,7 @@ WHERE (advertiser_id, stat_date, load_version) IN (
 CREATE OR REPLACE VIEW adhouse.ad_stats_hourly ON CLUSTER `ads_cluster` AS
 SELECT * EXCEPT (load_version)
 FROM adhouse.load_ad_stats_hourly
-WHERE (advertiser_id, stat_date, load_version) IN (
+WHERE (advertiser_id, stat_date, load_version) GLOBAL IN (
     SELECT advertiser_id, stat_date, arrayJoin(argMax(batch_versions, window_version))
     FROM adhouse.load_commits
     WHERE table_name = 'load_ad_stats_hourly'

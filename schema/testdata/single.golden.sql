@@ -163,7 +163,10 @@ CREATE TABLE IF NOT EXISTS adhouse.load_advertiser_stats_daily
     load_version           UInt64 COMMENT 'the load batch that wrote the row; see load_commits',
     loaded_at              DateTime64(3, 'UTC')
 )
-ENGINE = ReplacingMergeTree()
+-- Plain MergeTree: versions, not merges, decide what is visible. (A
+-- Replacing engine keyed on the UTC hour could merge away one of two local
+-- hours that a daylight-saving change maps to the same instant.)
+ENGINE = MergeTree()
 PARTITION BY toYYYYMM(stat_date)
 ORDER BY (advertiser_id, stat_date, load_version);
 
@@ -200,7 +203,10 @@ CREATE TABLE IF NOT EXISTS adhouse.load_campaign_stats_daily
     load_version           UInt64 COMMENT 'the load batch that wrote the row; see load_commits',
     loaded_at              DateTime64(3, 'UTC')
 )
-ENGINE = ReplacingMergeTree()
+-- Plain MergeTree: versions, not merges, decide what is visible. (A
+-- Replacing engine keyed on the UTC hour could merge away one of two local
+-- hours that a daylight-saving change maps to the same instant.)
+ENGINE = MergeTree()
 PARTITION BY toYYYYMM(stat_date)
 ORDER BY (advertiser_id, stat_date, campaign_id, load_version);
 
@@ -238,7 +244,10 @@ CREATE TABLE IF NOT EXISTS adhouse.load_adgroup_stats_daily
     load_version           UInt64 COMMENT 'the load batch that wrote the row; see load_commits',
     loaded_at              DateTime64(3, 'UTC')
 )
-ENGINE = ReplacingMergeTree()
+-- Plain MergeTree: versions, not merges, decide what is visible. (A
+-- Replacing engine keyed on the UTC hour could merge away one of two local
+-- hours that a daylight-saving change maps to the same instant.)
+ENGINE = MergeTree()
 PARTITION BY toYYYYMM(stat_date)
 ORDER BY (advertiser_id, stat_date, adgroup_id, load_version);
 
@@ -277,7 +286,10 @@ CREATE TABLE IF NOT EXISTS adhouse.load_ad_stats_daily
     load_version           UInt64 COMMENT 'the load batch that wrote the row; see load_commits',
     loaded_at              DateTime64(3, 'UTC')
 )
-ENGINE = ReplacingMergeTree()
+-- Plain MergeTree: versions, not merges, decide what is visible. (A
+-- Replacing engine keyed on the UTC hour could merge away one of two local
+-- hours that a daylight-saving change maps to the same instant.)
+ENGINE = MergeTree()
 PARTITION BY toYYYYMM(stat_date)
 ORDER BY (advertiser_id, stat_date, ad_id, load_version);
 
@@ -315,7 +327,10 @@ CREATE TABLE IF NOT EXISTS adhouse.load_advertiser_stats_hourly
     load_version           UInt64 COMMENT 'the load batch that wrote the row; see load_commits',
     loaded_at              DateTime64(3, 'UTC')
 )
-ENGINE = ReplacingMergeTree()
+-- Plain MergeTree: versions, not merges, decide what is visible. (A
+-- Replacing engine keyed on the UTC hour could merge away one of two local
+-- hours that a daylight-saving change maps to the same instant.)
+ENGINE = MergeTree()
 PARTITION BY toYYYYMM(stat_date)
 ORDER BY (advertiser_id, stat_date, stat_time_utc, load_version);
 
@@ -354,7 +369,10 @@ CREATE TABLE IF NOT EXISTS adhouse.load_campaign_stats_hourly
     load_version           UInt64 COMMENT 'the load batch that wrote the row; see load_commits',
     loaded_at              DateTime64(3, 'UTC')
 )
-ENGINE = ReplacingMergeTree()
+-- Plain MergeTree: versions, not merges, decide what is visible. (A
+-- Replacing engine keyed on the UTC hour could merge away one of two local
+-- hours that a daylight-saving change maps to the same instant.)
+ENGINE = MergeTree()
 PARTITION BY toYYYYMM(stat_date)
 ORDER BY (advertiser_id, stat_date, campaign_id, stat_time_utc, load_version);
 
@@ -394,7 +412,10 @@ CREATE TABLE IF NOT EXISTS adhouse.load_adgroup_stats_hourly
     load_version           UInt64 COMMENT 'the load batch that wrote the row; see load_commits',
     loaded_at              DateTime64(3, 'UTC')
 )
-ENGINE = ReplacingMergeTree()
+-- Plain MergeTree: versions, not merges, decide what is visible. (A
+-- Replacing engine keyed on the UTC hour could merge away one of two local
+-- hours that a daylight-saving change maps to the same instant.)
+ENGINE = MergeTree()
 PARTITION BY toYYYYMM(stat_date)
 ORDER BY (advertiser_id, stat_date, adgroup_id, stat_time_utc, load_version);
 
@@ -435,7 +456,10 @@ CREATE TABLE IF NOT EXISTS adhouse.load_ad_stats_hourly
     load_version           UInt64 COMMENT 'the load batch that wrote the row; see load_commits',
     loaded_at              DateTime64(3, 'UTC')
 )
-ENGINE = ReplacingMergeTree()
+-- Plain MergeTree: versions, not merges, decide what is visible. (A
+-- Replacing engine keyed on the UTC hour could merge away one of two local
+-- hours that a daylight-saving change maps to the same instant.)
+ENGINE = MergeTree()
 PARTITION BY toYYYYMM(stat_date)
 ORDER BY (advertiser_id, stat_date, ad_id, stat_time_utc, load_version);
 
