@@ -140,8 +140,17 @@ func (d *Daemon) Run(ctx context.Context) error {
 	logger := cronLogger{d.opts.Logger}
 	c := cron.New(cron.WithLocation(d.opts.Location), cron.WithLogger(logger),
 		cron.WithChain(cron.Recover(logger)))
+	// One token per job, not per schedule: two schedules of the same job
+	// (say, hourly and nightly sync) never run it twice at once either.
+	tokens := map[string]chan struct{}{}
 	for _, e := range d.opts.Entries {
-		job := cron.NewChain(d.skipIfRunning(e), cron.Recover(panicCounter{d, e, logger})).Then(cron.FuncJob(func() { d.runOnce(jobCtx, e) }))
+		if tokens[e.Job] == nil {
+			tokens[e.Job] = make(chan struct{}, 1)
+			tokens[e.Job] <- struct{}{}
+		}
+	}
+	for _, e := range d.opts.Entries {
+		job := cron.NewChain(d.skipIfRunning(e, tokens[e.Job]), cron.Recover(panicCounter{d, e, logger})).Then(cron.FuncJob(func() { d.runOnce(jobCtx, e) }))
 		if _, err := c.AddJob(e.Cron, job); err != nil {
 			return fmt.Errorf("schedule %s: %w", e.Name, err)
 		}
@@ -171,11 +180,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 	return nil
 }
 
-// skipIfRunning is cron.SkipIfStillRunning that also counts the skips.
-func (d *Daemon) skipIfRunning(e Entry) cron.JobWrapper {
+// skipIfRunning is cron.SkipIfStillRunning over a token shared by every
+// schedule of the same job, and counts the skips.
+func (d *Daemon) skipIfRunning(e Entry, ch chan struct{}) cron.JobWrapper {
 	return func(j cron.Job) cron.Job {
-		ch := make(chan struct{}, 1)
-		ch <- struct{}{}
 		return cron.FuncJob(func() {
 			select {
 			case v := <-ch:

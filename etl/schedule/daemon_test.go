@@ -54,9 +54,16 @@ func startDaemon(t *testing.T, opts schedule.Options) (d *schedule.Daemon, cance
 }
 
 func TestNoOverlapPanicsRecoveredAndMetrics(t *testing.T) {
-	var running, maxRunning, calls atomic.Int32
+	var running, maxRunning, calls, syncRunning, maxSync atomic.Int32
 	run := func(ctx context.Context, job string) (extract.Result, error) {
 		n := calls.Add(1)
+		if job == "sync" {
+			cur := syncRunning.Add(1)
+			defer syncRunning.Add(-1)
+			if cur > maxSync.Load() {
+				maxSync.Store(cur)
+			}
+		}
 		cur := running.Add(1)
 		defer running.Add(-1)
 		for {
@@ -75,7 +82,8 @@ func TestNoOverlapPanicsRecoveredAndMetrics(t *testing.T) {
 		return extract.Result{Rows: 10, APICalls: 3, Succeeded: []string{"adv-1"}}, nil
 	}
 	d, _, _, _ := startDaemon(t, schedule.Options{
-		Entries: []schedule.Entry{{Name: "slow", Cron: "@every 1s", Job: "sync"}, {Name: "boom", Cron: "@every 1s", Job: "boom"}},
+		Entries: []schedule.Entry{{Name: "slow", Cron: "@every 1s", Job: "sync"}, {Name: "slow-too", Cron: "@every 1s", Job: "sync"},
+			{Name: "boom", Cron: "@every 1s", Job: "boom"}},
 		Run:     run,
 	})
 	base := "http://" + d.Addr()
@@ -89,7 +97,8 @@ func TestNoOverlapPanicsRecoveredAndMetrics(t *testing.T) {
 	require.Contains(t, body, `adhouse_errors_total{code="40105",job="boom",source="tiktok"}`)
 	require.Contains(t, body, `adhouse_lag_seconds{advertiser="adv-1"}`)
 	require.Contains(t, body, `adhouse_rows_loaded_total{job="slow"} 10`)
-	require.LessOrEqual(t, maxRunning.Load(), int32(2), "each job at most once at a time (two jobs)")
+	require.LessOrEqual(t, maxRunning.Load(), int32(2), "each job at most once at a time (two jobs, three schedules)")
+	require.LessOrEqual(t, maxSync.Load(), int32(1), "two schedules of the same job never overlap")
 
 	code, health := get(t, base+"/healthz")
 	require.Equal(t, http.StatusOK, code)
