@@ -125,12 +125,15 @@ func (im *Importer) Import(ctx context.Context, path string, f Format, key strin
 		res.SHA256 = in.SHA256()
 		err = im.validate(ctx, st)
 	}
-	if err == nil {
-		err = im.commit(ctx, st, in, res.SHA256)
-	}
 	if err != nil {
 		im.cleanup(st)
 		return res, fmt.Errorf("import %s (%s): nothing of the file was imported: %w", path, f.Name(), err)
+	}
+	if err := im.commit(ctx, st, in, res.SHA256); err != nil {
+		// The commit row may have landed even though the client saw an error:
+		// deleting the staged rows could then publish an empty file. Unpublished
+		// rows are invisible; leave them.
+		return res, fmt.Errorf("import %s (%s): publishing failed; if it did not land, nothing of the file is visible: %w", path, f.Name(), err)
 	}
 	res.Rows, res.Version = st.rows(), st.version
 	return res, nil
