@@ -84,7 +84,7 @@ func TestNoOverlapPanicsRecoveredAndMetrics(t *testing.T) {
 	d, _, _, _ := startDaemon(t, schedule.Options{
 		Entries: []schedule.Entry{{Name: "slow", Cron: "@every 1s", Job: "sync"}, {Name: "slow-too", Cron: "@every 1s", Job: "sync"},
 			{Name: "boom", Cron: "@every 1s", Job: "boom"}},
-		Run:     run,
+		Run: run,
 	})
 	base := "http://" + d.Addr()
 	require.Eventually(t, func() bool {
