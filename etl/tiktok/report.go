@@ -442,8 +442,13 @@ func walkObject(b []byte, dst []field) ([]field, error) {
 	for i < len(b) {
 		end := skipValue(b, i)
 		var key string
-		if s, ok := plainString(b[i:end]); ok {
-			key = s
+		if raw, ok := plainBytes(b[i:end]); ok {
+			// Known names are shared strings: no allocation per key per row.
+			if k, known := internedKeys[string(raw)]; known {
+				key = k
+			} else {
+				key = string(raw)
+			}
 		} else if err := json.Unmarshal(b[i:end], &key); err != nil {
 			return dst, err
 		}
@@ -475,6 +480,23 @@ func walkObject(b []byte, dst []field) ([]field, error) {
 	}
 	return dst, errors.New("malformed object")
 }
+
+// internedKeys holds the object keys TikTok sends on every row: metric names
+// and dimensions.
+var internedKeys = func() map[string]string {
+	m := map[string]string{}
+	for name := range knownMetrics {
+		m[name] = name
+	}
+	for _, l := range Levels {
+		m[l.IDDimension()] = l.IDDimension()
+	}
+	for _, k := range []string{string(Daily), string(Hourly), "dimensions", "metrics", "advertiser_id",
+		"campaign_name", "adgroup_name", "ad_name", "currency", "list", "page_info"} {
+		m[k] = k
+	}
+	return m
+}()
 
 func skipSpace(b []byte, i int) int {
 	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {

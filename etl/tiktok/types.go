@@ -312,6 +312,22 @@ func (n NullUint64) String() string {
 // UnmarshalJSON accepts a JSON string or bare number holding a non-negative
 // integer ("12" or "12.00"), null, "" or "-" (missing).
 func (n *NullUint64) UnmarshalJSON(b []byte) error {
+	// The common case, a quoted run of digits, without allocating.
+	if inner, ok := plainBytes(b); ok && len(inner) > 0 && len(inner) <= 18 {
+		var v uint64
+		digits := true
+		for _, c := range inner {
+			if c < '0' || c > '9' {
+				digits = false
+				break
+			}
+			v = v*10 + uint64(c-'0')
+		}
+		if digits {
+			*n = NullUint64{Uint64: v, Valid: true}
+			return nil
+		}
+	}
 	text, ok, err := scalarText(b)
 	if err != nil {
 		return err
@@ -464,16 +480,25 @@ func scalarText(b []byte) (text string, ok bool, err error) {
 // encoding/json. Decoding each of millions of values with json.Unmarshal was
 // the pipeline's largest cost.
 func plainString(b []byte) (string, bool) {
-	if len(b) < 2 || b[len(b)-1] != '"' {
+	inner, ok := plainBytes(b)
+	if !ok {
 		return "", false
+	}
+	return string(inner), true
+}
+
+// plainBytes is plainString without the copy.
+func plainBytes(b []byte) ([]byte, bool) {
+	if len(b) < 2 || b[len(b)-1] != '"' {
+		return nil, false
 	}
 	inner := b[1 : len(b)-1]
 	for _, c := range inner {
 		if c == '\\' || c == '"' || c < 0x20 || c >= 0x80 {
-			return "", false
+			return nil, false
 		}
 	}
-	return string(inner), true
+	return inner, true
 }
 
 // plainNumber reports whether b is a JSON number made of the usual characters
