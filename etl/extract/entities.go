@@ -53,43 +53,47 @@ func (a adRow) AppendValues(dst []any) []any {
 // page into their tables and returns the parent map statistics rows need.
 func (s *Syncer) loadEntities(ctx context.Context, advertiserID string) (*parents, error) {
 	p := newParents()
-	err := s.api.StreamCampaigns(ctx, advertiserID, func(page []tiktok.Campaign) error {
-		rows := make([]load.Row, len(page))
-		for i := range page {
-			page[i].AdvertiserID = firstOf(page[i].AdvertiserID, advertiserID)
-			rows[i] = campaignRow{&page[i]}
-		}
-		return s.loader.Insert(ctx, campaignsTable, rows)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("advertiser %s: campaigns: %w", advertiserID, err)
+	err := loadPages(ctx, s, advertiserID, "campaigns", s.api.StreamCampaigns, campaignsTable,
+		func(c *tiktok.Campaign) load.Row {
+			c.AdvertiserID = firstOf(c.AdvertiserID, advertiserID)
+			return campaignRow{c}
+		})
+	if err == nil {
+		err = loadPages(ctx, s, advertiserID, "ad groups", s.api.StreamAdGroups, adgroupsTable,
+			func(g *tiktok.AdGroup) load.Row {
+				g.AdvertiserID = firstOf(g.AdvertiserID, advertiserID)
+				p.adgroupCampaign[g.ID] = g.CampaignID
+				return adgroupRow{g}
+			})
 	}
-	err = s.api.StreamAdGroups(ctx, advertiserID, func(page []tiktok.AdGroup) error {
-		rows := make([]load.Row, len(page))
-		for i := range page {
-			page[i].AdvertiserID = firstOf(page[i].AdvertiserID, advertiserID)
-			p.adgroupCampaign[page[i].ID] = page[i].CampaignID
-			rows[i] = adgroupRow{&page[i]}
-		}
-		return s.loader.Insert(ctx, adgroupsTable, rows)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("advertiser %s: ad groups: %w", advertiserID, err)
+	if err == nil {
+		err = loadPages(ctx, s, advertiserID, "ads", s.api.StreamAds, adsTable,
+			func(ad *tiktok.Ad) load.Row {
+				ad.AdvertiserID = firstOf(ad.AdvertiserID, advertiserID)
+				p.adAdGroup[ad.ID], p.adCampaign[ad.ID] = ad.AdGroupID, ad.CampaignID
+				return adRow{ad}
+			})
 	}
-	err = s.api.StreamAds(ctx, advertiserID, func(page []tiktok.Ad) error {
-		rows := make([]load.Row, len(page))
-		for i := range page {
-			page[i].AdvertiserID = firstOf(page[i].AdvertiserID, advertiserID)
-			p.adAdGroup[page[i].ID] = page[i].AdGroupID
-			p.adCampaign[page[i].ID] = page[i].CampaignID
-			rows[i] = adRow{&page[i]}
-		}
-		return s.loader.Insert(ctx, adsTable, rows)
-	})
 	if err != nil {
-		return nil, fmt.Errorf("advertiser %s: ads: %w", advertiserID, err)
+		return nil, err
 	}
 	return p, nil
+}
+
+// loadPages streams one entity list page by page into its table.
+func loadPages[T any](ctx context.Context, s *Syncer, advertiserID, what string,
+	stream func(context.Context, string, func([]T) error) error, table load.Table, row func(*T) load.Row) error {
+	err := stream(ctx, advertiserID, func(page []T) error {
+		rows := make([]load.Row, len(page))
+		for i := range page {
+			rows[i] = row(&page[i])
+		}
+		return s.loader.Insert(ctx, table, rows)
+	})
+	if err != nil {
+		return fmt.Errorf("advertiser %s: %s: %w", advertiserID, what, err)
+	}
+	return nil
 }
 
 // parentsFromWarehouse rebuilds the parent map from the entity tables, for
