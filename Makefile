@@ -23,8 +23,10 @@ $(LIBCHDB): tools/chdb/package.json tools/chdb/package-lock.json
 $(STATICCHECK):
 	GOBIN=$(CURDIR)/tools/bin $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
+VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+
 build:
-	$(GO) build -o $(BIN) ./cmd/adhouse
+	$(GO) build -ldflags "-X github.com/adhouse/adhouse/etl/warehouse.Version=$(VERSION)" -o $(BIN) ./cmd/adhouse
 
 demo: $(LIBCHDB) build
 	$(BIN) demo
