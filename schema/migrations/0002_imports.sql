@@ -175,41 +175,14 @@ CREATE TABLE IF NOT EXISTS {{local "load_product_costs"}}{{onCluster}}
 ENGINE = {{engine "ReplacingMergeTree" ""}}
 ORDER BY (file_key, load_version, line);
 {{distributed "load_product_costs" "cityHash64(file_key)"}}
-CREATE OR REPLACE VIEW {{$.DB}}.ga4_events_committed{{onCluster}} AS
+{{range $v := pairs "ga4_events" "ga4" "crm_deals" "crm" "shop_orders" "orders" "shop_order_lines" "orders" "product_costs" "costs"}}
+CREATE OR REPLACE VIEW {{$.DB}}.{{index $v 0}}_committed{{onCluster}} AS
 SELECT * EXCEPT (load_version)
-FROM {{$.DB}}.load_ga4_events FINAL
-WHERE (file_key, load_version) IN (
-    SELECT file_key, max(version) FROM {{$.DB}}.import_commits WHERE source = 'ga4' GROUP BY file_key
+FROM {{$.DB}}.load_{{index $v 0}} FINAL
+WHERE (file_key, load_version) {{globalIn}} (
+    SELECT file_key, max(version) FROM {{$.DB}}.import_commits WHERE source = '{{index $v 1}}' GROUP BY file_key
 );
-
-CREATE OR REPLACE VIEW {{$.DB}}.crm_deals_committed{{onCluster}} AS
-SELECT * EXCEPT (load_version)
-FROM {{$.DB}}.load_crm_deals FINAL
-WHERE (file_key, load_version) IN (
-    SELECT file_key, max(version) FROM {{$.DB}}.import_commits WHERE source = 'crm' GROUP BY file_key
-);
-
-CREATE OR REPLACE VIEW {{$.DB}}.shop_orders_committed{{onCluster}} AS
-SELECT * EXCEPT (load_version)
-FROM {{$.DB}}.load_shop_orders FINAL
-WHERE (file_key, load_version) IN (
-    SELECT file_key, max(version) FROM {{$.DB}}.import_commits WHERE source = 'orders' GROUP BY file_key
-);
-
-CREATE OR REPLACE VIEW {{$.DB}}.shop_order_lines_committed{{onCluster}} AS
-SELECT * EXCEPT (load_version)
-FROM {{$.DB}}.load_shop_order_lines FINAL
-WHERE (file_key, load_version) IN (
-    SELECT file_key, max(version) FROM {{$.DB}}.import_commits WHERE source = 'orders' GROUP BY file_key
-);
-
-CREATE OR REPLACE VIEW {{$.DB}}.product_costs_committed{{onCluster}} AS
-SELECT * EXCEPT (load_version)
-FROM {{$.DB}}.load_product_costs FINAL
-WHERE (file_key, load_version) IN (
-    SELECT file_key, max(version) FROM {{$.DB}}.import_commits WHERE source = 'costs' GROUP BY file_key
-);
-
+{{end}}
 -- The same deal, order or SKU-and-date in several files (overlapping daily
 -- exports): the newest committed file wins, then the later line.
 CREATE OR REPLACE VIEW {{$.DB}}.ga4_events{{onCluster}} AS

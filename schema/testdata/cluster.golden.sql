@@ -869,35 +869,35 @@ ENGINE = Distributed(`ads_cluster`, adhouse, load_product_costs_local, cityHash6
 CREATE OR REPLACE VIEW adhouse.ga4_events_committed ON CLUSTER `ads_cluster` AS
 SELECT * EXCEPT (load_version)
 FROM adhouse.load_ga4_events FINAL
-WHERE (file_key, load_version) IN (
+WHERE (file_key, load_version) GLOBAL IN (
     SELECT file_key, max(version) FROM adhouse.import_commits WHERE source = 'ga4' GROUP BY file_key
 );
 
 CREATE OR REPLACE VIEW adhouse.crm_deals_committed ON CLUSTER `ads_cluster` AS
 SELECT * EXCEPT (load_version)
 FROM adhouse.load_crm_deals FINAL
-WHERE (file_key, load_version) IN (
+WHERE (file_key, load_version) GLOBAL IN (
     SELECT file_key, max(version) FROM adhouse.import_commits WHERE source = 'crm' GROUP BY file_key
 );
 
 CREATE OR REPLACE VIEW adhouse.shop_orders_committed ON CLUSTER `ads_cluster` AS
 SELECT * EXCEPT (load_version)
 FROM adhouse.load_shop_orders FINAL
-WHERE (file_key, load_version) IN (
+WHERE (file_key, load_version) GLOBAL IN (
     SELECT file_key, max(version) FROM adhouse.import_commits WHERE source = 'orders' GROUP BY file_key
 );
 
 CREATE OR REPLACE VIEW adhouse.shop_order_lines_committed ON CLUSTER `ads_cluster` AS
 SELECT * EXCEPT (load_version)
 FROM adhouse.load_shop_order_lines FINAL
-WHERE (file_key, load_version) IN (
+WHERE (file_key, load_version) GLOBAL IN (
     SELECT file_key, max(version) FROM adhouse.import_commits WHERE source = 'orders' GROUP BY file_key
 );
 
 CREATE OR REPLACE VIEW adhouse.product_costs_committed ON CLUSTER `ads_cluster` AS
 SELECT * EXCEPT (load_version)
 FROM adhouse.load_product_costs FINAL
-WHERE (file_key, load_version) IN (
+WHERE (file_key, load_version) GLOBAL IN (
     SELECT file_key, max(version) FROM adhouse.import_commits WHERE source = 'costs' GROUP BY file_key
 );
 
