@@ -73,14 +73,14 @@ func newWarehouseCmd(a *app) *cobra.Command {
 // newEngineCmd is the child process that serves the engine; users never call it.
 func newEngineCmd() *cobra.Command {
 	var dir, library string
-	var serve bool
+	var serve, native bool
 	cmd := &cobra.Command{
 		Use:               "engine",
 		Hidden:            true,
 		PersistentPreRunE: func(*cobra.Command, []string) error { return nil },
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if serve {
-				return warehouse.RunEngine(library, dir)
+				return warehouse.RunEngine(library, dir, native)
 			}
 			self, err := os.Executable()
 			if err != nil {
@@ -92,13 +92,14 @@ func newEngineCmd() *cobra.Command {
 	cmd.Flags().StringVar(&dir, "dir", "", "prepared warehouse folder")
 	cmd.Flags().StringVar(&library, "library", "", "path of libchdb.so")
 	cmd.Flags().BoolVar(&serve, "serve", false, "serve the engine in this process (the supervisor's child)")
+	cmd.Flags().BoolVar(&native, "native", false, "also open the native-protocol port (with --serve)")
 	return cmd
 }
 
 func (a *app) engineOptions() warehouse.EngineOptions {
 	w := a.cfg.Warehouse
 	return warehouse.EngineOptions{
-		Dir: w.Dir, Library: libraryPath(w.Library), TCPPort: w.TCPPort, HTTPPort: w.HTTPPort, StartTimeout: w.StartTimeout,
+		Dir: w.Dir, Library: libraryPath(w.Library), HTTPPort: w.HTTPPort, Native: w.Native, TCPPort: w.TCPPort, StartTimeout: w.StartTimeout,
 		Database: a.cfg.ClickHouse.Database,
 	}
 }
@@ -123,6 +124,10 @@ func libraryPath(p string) string {
 }
 
 func printState(cmd *cobra.Command, st warehouse.State) {
-	fmt.Fprintf(cmd.OutOrStdout(), "running pid=%d native=%s http=%s dir=%s user=%s (password in %s/admin.password)\n",
-		st.PID, st.NativeAddr(), st.HTTPAddr(), st.Dir, warehouse.AdminUser, st.Dir)
+	native := "off"
+	if st.TCPPort != 0 {
+		native = st.NativeAddr()
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "running pid=%d http=%s native=%s dir=%s user=%s (password in %s/admin.password)\n",
+		st.PID, st.HTTPAddr(), native, st.Dir, warehouse.AdminUser, st.Dir)
 }

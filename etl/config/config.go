@@ -156,9 +156,12 @@ type Warehouse struct {
 	Dir string `yaml:"dir"`
 	// Library is the path of libchdb.so from the pinned npm package.
 	Library string `yaml:"library"`
-	// TCPPort and HTTPPort are the loopback ports; 0 picks free ones.
-	TCPPort  int `yaml:"tcp_port"`
+	// HTTPPort is the loopback HTTP port; 0 keeps the last one, or picks a free one.
 	HTTPPort int `yaml:"http_port"`
+	// Native also serves the native protocol on TCPPort (0 picks a free one).
+	// Off by default: see docs/operating.md, "Threat model".
+	Native  bool `yaml:"native"`
+	TCPPort int  `yaml:"tcp_port"`
 	// StartTimeout bounds the wait until the engine answers.
 	StartTimeout time.Duration `yaml:"start_timeout"`
 }

@@ -6,6 +6,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"strings"
 
@@ -26,6 +28,9 @@ type Endpoint struct {
 	Database string
 	Cluster  string
 	cfg      config.ClickHouse
+	// dial, for the embedded warehouse's HTTP port, proves the server's
+	// identity on every new connection before the driver sends a password.
+	dial func(ctx context.Context, addr string) (net.Conn, error)
 }
 
 // Resolve turns the configuration into an [Endpoint]; for the embedded
@@ -46,10 +51,19 @@ func Resolve(ctx context.Context, cfg config.Config) (Endpoint, error) {
 			return Endpoint{}, err
 		}
 		ep.User, ep.Password = AdminUser, config.Secret(pw)
-		ep.Addr = []string{st.NativeAddr()}
-		if ch.Protocol == config.ProtocolHTTP {
-			ep.Addr = []string{st.HTTPAddr()}
+		if ch.Protocol == config.ProtocolNative {
+			if st.TCPPort == 0 {
+				return Endpoint{}, errors.New("clickhouse.protocol: native, but the embedded warehouse serves HTTP only (set warehouse.native: true and restart it, knowing the risks in docs/operating.md)")
+			}
+			ep.Addr = []string{st.NativeAddr()}
+			return ep, nil
 		}
+		secret, err := readPassword(st.Dir, identityFile, "identity")
+		if err != nil {
+			return Endpoint{}, err
+		}
+		ep.Addr = []string{st.HTTPAddr()}
+		ep.dial = verifiedDialer(secret, ch.DialTimeout)
 		return ep, nil
 	}
 	if ch.TLS.Enabled {
@@ -93,6 +107,13 @@ func Open(ctx context.Context, ep Endpoint) (driver.Conn, error) {
 		ClientInfo: clickhouse.ClientInfo{Products: []struct{ Name, Version string }{
 			{Name: "adhouse", Version: Version},
 		}},
+	}
+	if ep.dial != nil {
+		opts.DialContext = ep.dial
+		opts.TransportFunc = func(t *http.Transport) (http.RoundTripper, error) {
+			t.Proxy = nil // loopback, and never through a proxy that would see the password
+			return t, nil
+		}
 	}
 	if ep.Cluster != "" {
 		// Inserts into Distributed tables are queued in the background by

@@ -2,16 +2,17 @@
 // connections to whichever ClickHouse the configuration names.
 //
 // The embedded engine is chDB's libchdb.so (ClickHouse 26.7) from the pinned
-// npm package, served over the native and HTTP protocols by a child process of
-// our own: [Start] prepares a folder (config.xml with the ports, users.xml with
-// a generated admin password), spawns `adhouse warehouse engine`, which calls
-// [RunEngine], and waits until both ports answer.
+// npm package. [Start] prepares a folder (generated passwords and identity
+// secret, 0600) and spawns `adhouse warehouse engine`, which runs [Supervise]:
+// a gateway holding the public HTTP port, and the engine in a child process
+// ([RunEngine]) on a private port that only the gateway may query. Clients
+// prove the server's identity on every connection before they send a
+// password (see identity.go); docs/operating.md has the threat model.
 package warehouse
 
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -23,6 +24,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -50,6 +52,8 @@ const (
 	logFile        = "engine.log"
 	lockFile       = "start.lock"
 	portsFile      = "ports.json"
+	identityFile   = "identity.secret"
+	specFile       = "engine.json"
 )
 
 // ErrNotRunning is returned when the embedded warehouse has no live engine.
@@ -61,8 +65,14 @@ type EngineOptions struct {
 	Dir string
 	// Library is the path of libchdb.so.
 	Library string
-	// TCPPort and HTTPPort are loopback ports; 0 picks free ones.
-	TCPPort, HTTPPort int
+	// HTTPPort is the public loopback port (the gateway's); 0 picks a free one.
+	HTTPPort int
+	// Native also opens the engine's native-protocol port, TCPPort (0 picks
+	// a free one). It is off by default: on that port the engine cannot
+	// prove its identity before a client sends its password, and the
+	// engine's password-less default user can stop the listeners.
+	Native  bool
+	TCPPort int
 	// Binary is the adhouse executable that serves the engine; empty means this one.
 	Binary string
 	// StartTimeout bounds the wait until both ports answer.
@@ -78,7 +88,9 @@ type EngineOptions struct {
 
 // State describes a running embedded engine, as recorded in its folder.
 type State struct {
-	PID       int       `json:"pid"`
+	// PID is the supervisor's process.
+	PID int `json:"pid"`
+	// TCPPort is the native port, 0 when native is off.
 	TCPPort   int       `json:"tcp_port"`
 	HTTPPort  int       `json:"http_port"`
 	StartedAt time.Time `json:"started_at"`
@@ -91,8 +103,9 @@ func (s State) NativeAddr() string { return net.JoinHostPort("127.0.0.1", strcon
 // HTTPAddr is the HTTP address of the engine.
 func (s State) HTTPAddr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.HTTPPort)) }
 
-// Start launches the engine unless one already serves dir, and returns its
-// state once both ports answer. It is safe to call from two processes at once.
+// Start launches the supervisor and its engine unless they already serve
+// dir, and returns the state once the warehouse answers through its
+// gateway. It is safe to call from two processes at once.
 func Start(ctx context.Context, opts EngineOptions) (State, error) {
 	dir, err := filepath.Abs(opts.Dir)
 	if err != nil {
@@ -129,44 +142,14 @@ func Start(ctx context.Context, opts EngineOptions) (State, error) {
 	if _, err := os.Stat(library); err != nil {
 		return State{}, fmt.Errorf("warehouse: the ClickHouse engine library is missing (%w); run `make tools` to install it", err)
 	}
-	password, err := generatedPassword(dir, passwordFile)
+	if _, err := loadSecrets(dir, true); err != nil {
+		return State{}, err
+	}
+	spec, err := newSpec(dir, opts)
 	if err != nil {
 		return State{}, err
 	}
-	biPassword, err := generatedPassword(dir, biPasswordFile)
-	if err != nil {
-		return State{}, err
-	}
-	database := opts.Database
-	if database == "" {
-		database = DefaultDatabase
-	}
-	if !identifier.MatchString(database) {
-		return State{}, fmt.Errorf("warehouse: database %q is not a plain identifier", database)
-	}
-	tcpPort, httpPort := opts.TCPPort, opts.HTTPPort
-	if tcpPort == 0 && httpPort == 0 {
-		// Keep the ports of the last run when they are free, so clients and BI
-		// tools configured against them keep working across restarts.
-		var last State
-		if b, err := os.ReadFile(filepath.Join(dir, portsFile)); err == nil && json.Unmarshal(b, &last) == nil &&
-			portFree(last.TCPPort) && portFree(last.HTTPPort) {
-			tcpPort, httpPort = last.TCPPort, last.HTTPPort
-		}
-	}
-	if tcpPort == 0 || httpPort == 0 {
-		ports, err := freePorts(2)
-		if err != nil {
-			return State{}, err
-		}
-		if tcpPort == 0 {
-			tcpPort = ports[0]
-		}
-		if httpPort == 0 {
-			httpPort = ports[1]
-		}
-	}
-	if err := writeEngineConfig(dir, tcpPort, httpPort, password, biPassword, database); err != nil {
+	if err := writeJSON(filepath.Join(dir, specFile), spec); err != nil {
 		return State{}, err
 	}
 	binary := opts.Binary
@@ -180,6 +163,7 @@ func Start(ctx context.Context, opts EngineOptions) (State, error) {
 		return State{}, fmt.Errorf("warehouse: %w", err)
 	}
 	defer logf.Close()
+	_ = os.Remove(filepath.Join(dir, stateFile))
 	cmd := exec.Command(binary, "warehouse", "engine", "--dir", dir, "--library", library)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Its own session, so the engine outlives `adhouse warehouse start` and a
@@ -194,22 +178,57 @@ func Start(ctx context.Context, opts EngineOptions) (State, error) {
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }() // reaps the child when this process outlives it
 
-	st := State{PID: cmd.Process.Pid, TCPPort: tcpPort, HTTPPort: httpPort, StartedAt: time.Now().UTC(), Dir: dir}
-	if err := waitReady(ctx, st, exited, timeout); err != nil {
+	st, err := waitStarted(ctx, dir, cmd.Process.Pid, exited, timeout)
+	if err != nil {
 		_ = cmd.Process.Kill()
 		return State{}, fmt.Errorf("%w\n%s", err, logTail(filepath.Join(dir, logFile)))
 	}
-	if err := writeJSON(filepath.Join(dir, stateFile), st); err != nil {
-		_ = cmd.Process.Kill()
-		return State{}, err
-	}
-	if err := writeJSON(filepath.Join(dir, portsFile), State{TCPPort: tcpPort, HTTPPort: httpPort}); err != nil {
+	if err := writeJSON(filepath.Join(dir, portsFile), State{TCPPort: st.TCPPort, HTTPPort: st.HTTPPort}); err != nil {
 		return State{}, err
 	}
 	return st, nil
 }
 
-// Status returns the state of the engine serving dir, or [ErrNotRunning].
+// newSpec chooses the ports of a start: the configured ones, else the last
+// run's when they are free (so BI tools set up against them keep working),
+// else free ones.
+func newSpec(dir string, opts EngineOptions) (engineSpec, error) {
+	database := opts.Database
+	if database == "" {
+		database = DefaultDatabase
+	}
+	if !identifier.MatchString(database) {
+		return engineSpec{}, fmt.Errorf("warehouse: database %q is not a plain identifier", database)
+	}
+	spec := engineSpec{Database: database, CPUs: runtime.NumCPU(), HTTPPort: opts.HTTPPort, TCPPinned: opts.Native && opts.TCPPort != 0}
+	if opts.Native {
+		spec.TCPPort = opts.TCPPort
+	}
+	var last State
+	if b, err := os.ReadFile(filepath.Join(dir, portsFile)); err == nil && json.Unmarshal(b, &last) == nil {
+		if spec.HTTPPort == 0 && portFree(last.HTTPPort) {
+			spec.HTTPPort = last.HTTPPort
+		}
+		if opts.Native && spec.TCPPort == 0 && portFree(last.TCPPort) {
+			spec.TCPPort = last.TCPPort
+		}
+	}
+	ports, err := freePorts(2)
+	if err != nil {
+		return engineSpec{}, err
+	}
+	if spec.HTTPPort == 0 {
+		spec.HTTPPort = ports[0]
+	}
+	if opts.Native && spec.TCPPort == 0 {
+		spec.TCPPort = ports[1]
+	}
+	return spec, nil
+}
+
+// Status returns the state of the warehouse serving dir, or [ErrNotRunning],
+// or why it does not answer. It proves the engine's identity first, so it
+// also tells when another process holds the warehouse's port.
 func Status(ctx context.Context, dir string) (State, error) {
 	st, err := readState(dir)
 	if err != nil {
@@ -349,72 +368,6 @@ func generatedPassword(dir, file string) (string, error) {
 	return pw, nil
 }
 
-// writeEngineConfig writes the engine's config.xml and users.xml. The engine
-// authenticates its own serving query as `default` from loopback, so `default`
-// must stay password-less; its grants allow nothing but that query.
-//
-// BIUser gets the bi profile (readonly = 2: no writes or DDL, but the
-// session settings BI drivers send are allowed, which readonly = 1 would
-// refuse) and a grant on the BI views only, by name prefix.
-func writeEngineConfig(dir string, tcpPort, httpPort int, password, biPassword, database string) error {
-	sum := sha256.Sum256([]byte(password))
-	biSum := sha256.Sum256([]byte(biPassword))
-	cfg := fmt.Sprintf(`<clickhouse>
-    <listen_host>127.0.0.1</listen_host>
-    <tcp_port>%d</tcp_port>
-    <http_port>%d</http_port>
-    <user_directories><users_xml><path>users.xml</path></users_xml></user_directories>
-</clickhouse>
-`, tcpPort, httpPort)
-	users := fmt.Sprintf(`<clickhouse>
-    <profiles>
-        <default><async_insert>0</async_insert></default>
-        <readonly><readonly>1</readonly></readonly>
-        <bi>
-            <readonly>2</readonly>
-            <async_insert>0</async_insert>
-            <max_execution_time>300</max_execution_time>
-        </bi>
-    </profiles>
-    <quotas><default/></quotas>
-    <users>
-        <%[1]s>
-            <password_sha256_hex>%[2]s</password_sha256_hex>
-            <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
-            <profile>default</profile>
-            <quota>default</quota>
-        </%[1]s>
-        <%[3]s>
-            <password_sha256_hex>%[4]s</password_sha256_hex>
-            <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
-            <profile>bi</profile>
-            <quota>default</quota>
-            <grants>
-                <query>GRANT SELECT ON %[5]s.bi_*</query>
-            </grants>
-        </%[3]s>
-        <default>
-            <password></password>
-            <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
-            <profile>default</profile>
-            <quota>default</quota>
-            <grants>
-                <query>GRANT SYSTEM LISTEN ON *.*</query>
-                <query>GRANT SELECT ON system.numbers</query>
-            </grants>
-        </default>
-    </users>
-</clickhouse>
-`, AdminUser, hex.EncodeToString(sum[:]), BIUser, hex.EncodeToString(biSum[:]), database)
-	if err := os.WriteFile(filepath.Join(dir, "config.xml"), []byte(cfg), 0o600); err != nil {
-		return fmt.Errorf("warehouse: %w", err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "users.xml"), []byte(users), 0o600); err != nil {
-		return fmt.Errorf("warehouse: %w", err)
-	}
-	return nil
-}
-
 // WaitReady waits until the engine serving dir answers on both ports.
 func WaitReady(ctx context.Context, dir string, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
@@ -432,44 +385,64 @@ func WaitReady(ctx context.Context, dir string, timeout time.Duration) error {
 	}
 }
 
-func waitReady(ctx context.Context, st State, exited <-chan error, timeout time.Duration) error {
+// waitStarted waits until the supervisor pid records its state and the
+// warehouse answers through its gateway.
+func waitStarted(ctx context.Context, dir string, pid int, exited <-chan error, timeout time.Duration) (State, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	last := errors.New("no state recorded yet")
 	for {
-		if err := ping(ctx, st); err == nil {
-			return nil
+		if st, err := readState(dir); err == nil && st.PID == pid {
+			if last = ping(ctx, st); last == nil {
+				return st, nil
+			}
 		}
 		select {
 		case err := <-exited:
-			return fmt.Errorf("warehouse: the engine exited while starting (%v)", err)
+			return State{}, fmt.Errorf("warehouse: the engine's supervisor exited while starting (%v)", err)
 		case <-ctx.Done():
-			return fmt.Errorf("warehouse: the engine did not answer on 127.0.0.1:%d/%d within %s", st.TCPPort, st.HTTPPort, timeout)
+			return State{}, fmt.Errorf("warehouse: the engine did not answer within %s: %w", timeout, last)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
 }
 
-// ping checks that both listeners answer: HTTP /ping and a native TCP connect.
+// ping checks that the warehouse answers /ping through its gateway, over a
+// connection that proved the gateway's identity, and that the native port
+// (when open) accepts connections.
 func ping(ctx context.Context, st State) error {
+	secret, err := readPassword(st.Dir, identityFile, "identity")
+	if err != nil {
+		return err
+	}
+	dial := verifiedDialer(secret, 5*time.Second)
+	client := &http.Client{Transport: &http.Transport{
+		Proxy:             nil,
+		DisableKeepAlives: true,
+		DialContext:       func(ctx context.Context, _, addr string) (net.Conn, error) { return dial(ctx, addr) },
+	}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+st.HTTPAddr()+"/ping", nil)
 	if err != nil {
 		return err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return err
 	}
-	_, _ = io.Copy(io.Discard, resp.Body)
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("HTTP /ping answered %s", resp.Status)
+		return fmt.Errorf("%s", strings.TrimSpace(string(body)))
 	}
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", st.NativeAddr())
-	if err != nil {
-		return err
+	if st.TCPPort != 0 {
+		var d net.Dialer
+		conn, err := d.DialContext(ctx, "tcp", st.NativeAddr())
+		if err != nil {
+			return fmt.Errorf("native port: %w", err)
+		}
+		conn.Close()
 	}
-	return conn.Close()
+	return nil
 }
 
 // isEngine tells whether pid is alive and is the engine of dir, so a stale pid

@@ -36,10 +36,11 @@ import (
 )
 
 // RunEngine serves the engine in the current process until it is signalled. It
-// is the body of the child process that [Start] spawns, and never returns
+// is the body of the child process that [Supervise] spawns, and never returns
 // without error while the engine runs: library is the path of libchdb.so and
-// dir a folder [Start] prepared with config.xml and users.xml.
-func RunEngine(library, dir string) error {
+// dir a folder prepared with config.xml and users.xml. The native listener
+// is opened only when native is set.
+func RunEngine(library, dir string, native bool) error {
 	if err := os.Chdir(dir); err != nil {
 		return fmt.Errorf("warehouse engine: %w", err)
 	}
@@ -64,7 +65,9 @@ func RunEngine(library, dir string) error {
 	}
 
 	// argv[0] must be empty: "clickhouse" would be taken as a positional option.
-	args := []string{"", "--path=" + dir + "/data", "--query", serveQuery}
+	// --interactive with a terminal on stdin (see openPTY) keeps an exception
+	// in a network handler from terminating the process.
+	args := []string{"", "--interactive", "--progress=off", "--path=" + dir + "/data", "--query", serveQuery(native)}
 	argv := make([]*C.char, len(args))
 	for i, a := range args {
 		argv[i] = C.CString(a)
@@ -79,6 +82,11 @@ func RunEngine(library, dir string) error {
 
 // serveQuery opens the listeners configured in config.xml and keeps them open:
 // clickhouse-local serves only while a query runs, so this one never ends.
-const serveQuery = "SYSTEM START LISTEN TCP; SYSTEM START LISTEN HTTP; " +
-	"SELECT sleepEachRow(1) FROM system.numbers " +
-	"SETTINGS max_block_size = 1, function_sleep_max_microseconds_per_block = 0 FORMAT Null"
+func serveQuery(native bool) string {
+	q := "SYSTEM START LISTEN HTTP; "
+	if native {
+		q = "SYSTEM START LISTEN TCP; " + q
+	}
+	return q + "SELECT sleepEachRow(1) FROM system.numbers " +
+		"SETTINGS max_block_size = 1, function_sleep_max_microseconds_per_block = 0, max_execution_time = 0 FORMAT Null"
+}

@@ -4,51 +4,227 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log"
+	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"syscall"
 	"time"
 )
 
-// Supervise runs the engine in a child process and starts it again when it
-// dies without being asked to. chDB 26.7 aborts its whole process when a
-// native-protocol login fails; the supervisor turns that into a restart of
-// under a second, with every committed part intact on disk. It returns when
-// ctx ends (after stopping the engine) or when the engine keeps crashing.
+// Supervision timings: how often the engine is probed, how long it may stay
+// silent before it is restarted, and the bounds of the wait between restarts.
+const (
+	probeEvery      = time.Second
+	silentLimit     = 5 * time.Second
+	startLimit      = 60 * time.Second
+	firstBackoff    = 200 * time.Millisecond
+	maxBackoff      = 30 * time.Second
+	healthyForReset = time.Minute
+)
+
+// Supervise holds the warehouse's public HTTP port with the gateway and
+// keeps an engine running behind it, in a child process. It restarts the
+// engine when it exits or stops answering (alive but deaf, as after SYSTEM
+// STOP LISTEN), backing off between attempts but never giving up; when
+// another process holds the engine's private port, the engine moves to
+// another. It returns when ctx ends, after stopping the engine.
 func Supervise(ctx context.Context, binary, library, dir string, logger *log.Logger) error {
-	var crashes []time.Time
-	for {
-		cmd := exec.Command(binary, "warehouse", "engine", "--serve", "--dir", dir, "--library", library)
-		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-		// The engine must never outlive its supervisor, even after a SIGKILL.
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-		if err := cmd.Start(); err != nil {
-			return fmt.Errorf("warehouse supervisor: %w", err)
+	spec, err := readSpec(dir)
+	if err != nil {
+		return err
+	}
+	sec, err := loadSecrets(dir, false)
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(spec.HTTPPort)))
+	if err != nil {
+		return fmt.Errorf("warehouse supervisor: the HTTP port %d is taken by another process: %w", spec.HTTPPort, err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	gw := newGateway(sec, spec.HTTPPort)
+	served := make(chan error, 1)
+	go func() { served <- serveGateway(ctx, l, gw) }()
+
+	s := &supervisor{binary: binary, library: library, dir: dir, spec: spec, sec: sec, gw: gw, log: logger}
+	backoff := firstBackoff
+	for attempt := 1; ; attempt++ {
+		started := time.Now()
+		reason := s.runOnce(ctx)
+		if ctx.Err() != nil {
+			gw.setEngine(0, "the warehouse is stopping")
+			return <-served
 		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
+		if time.Since(started) > healthyForReset {
+			backoff, attempt = firstBackoff, 1
+		}
+		gw.setEngine(0, fmt.Sprintf("the engine is restarting (%s; attempt %d in %s)", reason, attempt, backoff.Round(time.Millisecond)))
+		logger.Printf("warehouse supervisor: %s; restarting in %s (attempt %d)", reason, backoff.Round(time.Millisecond), attempt)
 		select {
 		case <-ctx.Done():
-			_ = cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-done:
-			case <-time.After(10 * time.Second):
-				_ = cmd.Process.Kill()
-				<-done
-			}
-			return nil
-		case err := <-done:
-			now := time.Now()
-			crashes = append(crashes, now)
-			for len(crashes) > 0 && now.Sub(crashes[0]) > time.Minute {
-				crashes = crashes[1:]
-			}
-			logger.Printf("warehouse supervisor: engine exited (%v); restarting", err)
-			if len(crashes) > 10 {
-				return errors.New("warehouse supervisor: the engine crashed more than 10 times in a minute; giving up")
-			}
-			time.Sleep(100 * time.Millisecond)
+			return <-served
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, maxBackoff)
+	}
+}
+
+type supervisor struct {
+	binary, library, dir string
+	spec                 engineSpec
+	sec                  secrets
+	gw                   *gateway
+	log                  *log.Logger
+	pid                  int
+}
+
+// runOnce starts one engine, serves it until it fails, and says why it
+// ended.
+func (s *supervisor) runOnce(ctx context.Context) string {
+	if err := s.choosePorts(); err != nil {
+		return err.Error()
+	}
+	if err := s.writeState(); err != nil {
+		return err.Error()
+	}
+	if err := writeEngineConfig(s.dir, s.spec, s.sec); err != nil {
+		return err.Error()
+	}
+	args := []string{"warehouse", "engine", "--serve", "--dir", s.dir, "--library", s.library}
+	if s.spec.TCPPort != 0 {
+		args = append(args, "--native")
+	}
+	cmd := exec.Command(s.binary, args...)
+	cmd.Stdout, cmd.Stderr = s.log.Writer(), s.log.Writer()
+	// The engine must never outlive its supervisor, even after a SIGKILL.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	master, terminal, err := openPTY()
+	if err != nil {
+		s.log.Printf("warehouse supervisor: %v; a failed native login will abort the engine", err)
+	} else {
+		cmd.Stdin = terminal
+		defer master.Close()
+		go func() { _, _ = io.Copy(io.Discard, master) }() // a full terminal buffer would block the engine
+	}
+	if err := cmd.Start(); err != nil {
+		if terminal != nil {
+			terminal.Close()
+		}
+		return fmt.Sprintf("starting the engine: %v", err)
+	}
+	if terminal != nil {
+		terminal.Close()
+	}
+	s.pid = cmd.Process.Pid
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	stop := func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
 		}
 	}
+
+	up := false
+	lastAnswer := time.Now()
+	tick := time.NewTicker(probeEvery / 4)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			stop()
+			return "stopped"
+		case err := <-exited:
+			if up {
+				return fmt.Sprintf("the engine exited (%v)", err)
+			}
+			return fmt.Sprintf("the engine exited while starting (%v); see %s", err, logFile)
+		case <-tick.C:
+		}
+		probeCtx, cancel := context.WithTimeout(ctx, probeEvery)
+		err := s.probe(probeCtx)
+		cancel()
+		switch {
+		case err == nil:
+			lastAnswer = time.Now()
+			if !up {
+				up = true
+				s.gw.setEngine(s.spec.EnginePort, "")
+				s.log.Printf("warehouse supervisor: engine %d serves HTTP on the gateway's port %d (engine port %d, native %d)",
+					s.pid, s.spec.HTTPPort, s.spec.EnginePort, s.spec.TCPPort)
+			}
+			tick.Reset(probeEvery)
+		case up && time.Since(lastAnswer) > silentLimit:
+			_ = cmd.Process.Kill()
+			<-exited
+			return fmt.Sprintf("the engine is alive but has not answered for %s (%v)", silentLimit, err)
+		case !up && time.Since(lastAnswer) > startLimit:
+			_ = cmd.Process.Kill()
+			<-exited
+			return fmt.Sprintf("the engine did not answer within %s of starting (%v)", startLimit, err)
+		}
+	}
+}
+
+// probe checks that our engine answers on each of its ports.
+func (s *supervisor) probe(ctx context.Context) error {
+	conn, err := verifiedDialer(s.sec.identity, probeEvery)(ctx, net.JoinHostPort("127.0.0.1", strconv.Itoa(s.spec.EnginePort)))
+	if err != nil {
+		return err
+	}
+	conn.Close()
+	if s.spec.TCPPort != 0 {
+		var d net.Dialer
+		c, err := d.DialContext(ctx, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(s.spec.TCPPort)))
+		if err != nil {
+			return fmt.Errorf("native port: %w", err)
+		}
+		c.Close()
+	}
+	return nil
+}
+
+// choosePorts keeps the engine's ports when they are free and moves them
+// when another process holds them: the private HTTP port always, the native
+// port unless the configuration pinned it.
+func (s *supervisor) choosePorts() error {
+	if !portFree(s.spec.EnginePort) {
+		old := s.spec.EnginePort
+		ports, err := freePorts(1)
+		if err != nil {
+			return err
+		}
+		s.spec.EnginePort = ports[0]
+		if old != 0 {
+			s.log.Printf("warehouse supervisor: another process holds the engine port %d; moving it to %d", old, s.spec.EnginePort)
+		}
+	}
+	if s.spec.TCPPort != 0 && !portFree(s.spec.TCPPort) {
+		if s.spec.TCPPinned {
+			return fmt.Errorf("another process holds the native port %d (warehouse.tcp_port)", s.spec.TCPPort)
+		}
+		ports, err := freePorts(1)
+		if err != nil {
+			return err
+		}
+		s.log.Printf("warehouse supervisor: another process holds the native port %d; moving it to %d", s.spec.TCPPort, ports[0])
+		s.spec.TCPPort = ports[0]
+	}
+	return writeJSON(s.dir+"/"+specFile, s.spec)
+}
+
+// writeState records where the warehouse serves, for Status and clients.
+func (s *supervisor) writeState() error {
+	st := State{PID: os.Getpid(), TCPPort: s.spec.TCPPort, HTTPPort: s.spec.HTTPPort, StartedAt: time.Now().UTC(), Dir: s.dir}
+	if err := writeJSON(s.dir+"/"+stateFile, st); err != nil {
+		return errors.Join(errors.New("warehouse supervisor: recording the state"), err)
+	}
+	return nil
 }

@@ -48,7 +48,7 @@ func Dir(t testing.TB) string {
 			_, sharedErr = warehouse.Status(context.Background(), d)
 			return
 		}
-		sharedDir, sharedErr = startPrivate(filepath.Join(os.TempDir(), fmt.Sprintf("adhouse-test-%d", os.Getpid())))
+		sharedDir, sharedErr = startPrivate(filepath.Join(os.TempDir(), fmt.Sprintf("adhouse-test-%d", os.Getpid())), nil)
 	})
 	if sharedErr != nil {
 		Unavailable(t, sharedErr)
@@ -122,7 +122,15 @@ func Private(t testing.TB) warehouse.State {
 // read-only filesystem the test mounted).
 func PrivateIn(t testing.TB, dir string) warehouse.State {
 	t.Helper()
-	if _, err := startPrivate(dir); err != nil {
+	return PrivateWith(t, dir, nil)
+}
+
+// PrivateWith is [PrivateIn] with engine options changed by configure, e.g.
+// the shipped default of HTTP only (test engines also serve native, so
+// tests can run over both protocols).
+func PrivateWith(t testing.TB, dir string, configure func(*warehouse.EngineOptions)) warehouse.State {
+	t.Helper()
+	if _, err := startPrivate(dir, configure); err != nil {
 		Unavailable(t, err)
 	}
 	st, err := warehouse.Status(context.Background(), dir)
@@ -141,7 +149,7 @@ func Restart(t testing.TB, st warehouse.State) warehouse.State {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts.TCPPort, opts.HTTPPort = st.TCPPort, st.HTTPPort
+	opts.TCPPort, opts.HTTPPort, opts.Native = st.TCPPort, st.HTTPPort, st.TCPPort != 0
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	nst, err := warehouse.Start(ctx, opts)
@@ -165,10 +173,13 @@ func Binary(t testing.TB) string {
 	return bin
 }
 
-func startPrivate(dir string) (string, error) {
+func startPrivate(dir string, configure func(*warehouse.EngineOptions)) (string, error) {
 	opts, err := engineOptions(dir)
 	if err != nil {
 		return "", err
+	}
+	if configure != nil {
+		configure(&opts)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -193,7 +204,7 @@ func engineOptions(dir string) (warehouse.EngineOptions, error) {
 		return warehouse.EngineOptions{}, err
 	}
 	return warehouse.EngineOptions{Dir: dir, Library: lib, Binary: bin, StartTimeout: time.Minute, DieWithParent: true,
-		Database: config.Default().ClickHouse.Database}, nil
+		Database: config.Default().ClickHouse.Database, Native: true}, nil
 }
 
 var (

@@ -1,0 +1,146 @@
+package warehouse
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"text/template"
+)
+
+//go:embed engine/*.tmpl
+var engineTemplates embed.FS
+
+var engineTmpl = template.Must(template.ParseFS(engineTemplates, "engine/*.tmpl"))
+
+// gateHeader carries the gate value from the gateway to the engine.
+const gateHeader = "X-Adhouse-Gate"
+
+// BILimits are the limits of BIUser's sessions: written into the engine's
+// users.xml, and into queries/bi_role.sql for production servers. A session
+// may lower them, never raise them.
+type BILimits struct {
+	MaxExecutionSeconds          int
+	MaxMemoryBytes               int64
+	MaxResultRows                int64
+	MaxThreads                   int
+	MaxConcurrentQueries         int
+	QuotaQueriesPerHour          int64
+	QuotaExecutionSecondsPerHour int64
+	QuotaResultRowsPerHour       int64
+}
+
+// DefaultBILimits returns the BI limits for a machine with the given number
+// of CPUs: at most one query's worth of threads per CPU.
+func DefaultBILimits(cpus int) BILimits {
+	if cpus < 1 {
+		cpus = 1
+	}
+	return BILimits{
+		MaxExecutionSeconds:          300,
+		MaxMemoryBytes:               4 << 30,
+		MaxResultRows:                10_000_000,
+		MaxThreads:                   cpus,
+		MaxConcurrentQueries:         8,
+		QuotaQueriesPerHour:          36_000,
+		QuotaExecutionSecondsPerHour: 7_200,
+		QuotaResultRowsPerHour:       1_000_000_000,
+	}
+}
+
+// engineSpec is what the supervisor needs to render the engine's
+// configuration at every (re)start; [Start] writes it as engine.json.
+type engineSpec struct {
+	// HTTPPort is the public port, held by the gateway for the supervisor's life.
+	HTTPPort int `json:"http_port"`
+	// TCPPort is the engine's native port; 0 when native is off.
+	TCPPort int `json:"tcp_port"`
+	// TCPPinned forbids moving the native port when another process holds it.
+	TCPPinned bool `json:"tcp_pinned"`
+	// EnginePort is the engine's private HTTP port; it moves freely.
+	EnginePort int    `json:"engine_port"`
+	Database   string `json:"database"`
+	CPUs       int    `json:"cpus"`
+}
+
+// secrets are the warehouse's generated credentials, each kept in a 0600
+// file of its folder.
+type secrets struct {
+	admin, bi, identity string
+}
+
+func loadSecrets(dir string, create bool) (secrets, error) {
+	get := readPassword
+	if create {
+		get = func(dir, file, _ string) (string, error) { return generatedPassword(dir, file) }
+	}
+	var s secrets
+	var err error
+	if s.admin, err = get(dir, passwordFile, "admin"); err != nil {
+		return secrets{}, err
+	}
+	if s.bi, err = get(dir, biPasswordFile, "BI"); err != nil {
+		return secrets{}, err
+	}
+	if s.identity, err = get(dir, identityFile, "identity"); err != nil {
+		return secrets{}, err
+	}
+	return s, nil
+}
+
+// gate is the value the engine requires before it runs a query over HTTP;
+// derived from the identity secret so one file holds both.
+func (s secrets) gate() string {
+	sum := sha256.Sum256([]byte("gate\x00" + s.identity))
+	return hex.EncodeToString(sum[:])
+}
+
+func readSpec(dir string) (engineSpec, error) {
+	var spec engineSpec
+	b, err := os.ReadFile(filepath.Join(dir, specFile))
+	if err != nil {
+		return spec, fmt.Errorf("warehouse: %w", err)
+	}
+	if err := json.Unmarshal(b, &spec); err != nil {
+		return spec, fmt.Errorf("warehouse: %s: %w", specFile, err)
+	}
+	if spec.HTTPPort <= 0 || !identifier.MatchString(spec.Database) {
+		return spec, errors.New("warehouse: " + specFile + " is incomplete")
+	}
+	return spec, nil
+}
+
+// writeEngineConfig renders config.xml and users.xml (both 0600) for spec.
+func writeEngineConfig(dir string, spec engineSpec, s secrets) error {
+	if !identifier.MatchString(spec.Database) {
+		return fmt.Errorf("warehouse: database %q is not a plain identifier", spec.Database)
+	}
+	if spec.CPUs == 0 {
+		spec.CPUs = runtime.NumCPU()
+	}
+	sha := func(pw string) string { sum := sha256.Sum256([]byte(pw)); return hex.EncodeToString(sum[:]) }
+	data := map[string]any{
+		"EnginePort": spec.EnginePort, "TCPPort": spec.TCPPort,
+		"Secret": s.identity, "Gate": s.gate(), "GateHeader": gateHeader,
+		"IdentityPath": identityPath, "IdentityQuery": identityQuery(spec.EnginePort),
+		"AdminUser": AdminUser, "AdminPasswordSHA256": sha(s.admin),
+		"BIUser": BIUser, "BIPasswordSHA256": sha(s.bi),
+		"Database": spec.Database, "BI": DefaultBILimits(spec.CPUs),
+	}
+	for _, name := range []string{"config.xml", "users.xml"} {
+		var buf bytes.Buffer
+		if err := engineTmpl.ExecuteTemplate(&buf, name+".tmpl", data); err != nil {
+			return fmt.Errorf("warehouse: rendering %s: %w", name, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), buf.Bytes(), 0o600); err != nil {
+			return fmt.Errorf("warehouse: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,186 @@
+package warehouse
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// gateway owns the warehouse's public HTTP port for the supervisor's whole
+// life, so a crashing engine never frees that port for another process. It
+// answers identity challenges itself, forwards requests that authenticate
+// as AdminUser or BIUser to the engine's private port with the gate value,
+// and refuses the rest before they reach the engine: anonymous requests,
+// other users, and credentials in the URL (which ClickHouse would prefer to
+// a Basic-auth header).
+type gateway struct {
+	secret string
+	gate   string
+	port   int
+	proxy  *httputil.ReverseProxy
+
+	mu         sync.Mutex
+	enginePort int    // 0 while the engine is down
+	down       string // why it is down
+}
+
+// engineDown is the reason shown while no engine runs yet.
+const engineDown = "the engine is starting"
+
+func newGateway(s secrets, port int) *gateway {
+	g := &gateway{secret: s.identity, gate: s.gate(), port: port, down: engineDown}
+	dial := verifiedDialer(s.identity, 5*time.Second)
+	transport := &http.Transport{
+		Proxy: nil,
+		DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
+			return dial(ctx, addr)
+		},
+		MaxIdleConnsPerHost: 16,
+		IdleConnTimeout:     20 * time.Second,
+		DisableCompression:  true,
+	}
+	g.proxy = &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.Out.URL.Scheme = "http"
+			pr.Out.URL.Host = net.JoinHostPort("127.0.0.1", strconv.Itoa(g.engine()))
+			pr.Out.Host = pr.Out.URL.Host
+			pr.Out.Header.Set(gateHeader, g.gate)
+		},
+		Transport:     transport,
+		FlushInterval: -1,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if r.Context().Err() != nil {
+				return // the client left
+			}
+			http.Error(w, "adhouse: the warehouse engine did not answer: "+g.reason(err), http.StatusBadGateway)
+		},
+	}
+	return g
+}
+
+func (g *gateway) setEngine(port int, down string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.enginePort, g.down = port, down
+}
+
+func (g *gateway) engine() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.enginePort
+}
+
+func (g *gateway) reason(err error) string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.enginePort == 0 {
+		return g.down
+	}
+	return err.Error()
+}
+
+// credentialParams are the URL parameters ClickHouse reads credentials from.
+var credentialParams = []string{"user", "password", "quota_key", "jwt"}
+
+func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case identityPath:
+		challenge := r.URL.Query().Get("param_challenge")
+		if challenge == "" || len(challenge) > 256 {
+			http.Error(w, "adhouse: param_challenge must hold 1 to 256 characters", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
+		fmt.Fprintln(w, identityAnswer(g.secret, challenge, g.port))
+		return
+	case "/ping":
+		if g.engine() == 0 {
+			http.Error(w, "adhouse: "+g.reason(nil), http.StatusServiceUnavailable)
+			return
+		}
+		r.URL.RawQuery = ""
+		r.Header = http.Header{}
+		g.proxy.ServeHTTP(w, r)
+		return
+	}
+	// What the engine sees is what was checked here: the query string is
+	// forwarded as parsed, never as received.
+	query, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		http.Error(w, "adhouse: malformed query string: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	for key := range query {
+		for _, p := range credentialParams {
+			if strings.EqualFold(key, p) {
+				http.Error(w, "adhouse: credentials in the URL are refused; use HTTP Basic authentication or the X-ClickHouse-User and X-ClickHouse-Key headers", http.StatusForbidden)
+				return
+			}
+		}
+	}
+	user, err := requestUser(r)
+	if err != nil {
+		w.Header().Set("WWW-Authenticate", `Basic realm="adhouse", charset="UTF-8"`)
+		http.Error(w, "adhouse: "+err.Error(), http.StatusUnauthorized)
+		return
+	}
+	if user != AdminUser && user != BIUser {
+		w.Header().Set("WWW-Authenticate", `Basic realm="adhouse", charset="UTF-8"`)
+		http.Error(w, fmt.Sprintf("adhouse: authenticate as %s or %s; their passwords are in the warehouse folder", AdminUser, BIUser), http.StatusUnauthorized)
+		return
+	}
+	if g.engine() == 0 {
+		http.Error(w, "adhouse: "+g.reason(nil), http.StatusServiceUnavailable)
+		return
+	}
+	r.URL.RawQuery = query.Encode()
+	g.proxy.ServeHTTP(w, r)
+}
+
+// requestUser names the one user a request authenticates as, by HTTP Basic
+// or by ClickHouse's X-ClickHouse-User header, and refuses ambiguity.
+func requestUser(r *http.Request) (string, error) {
+	auth := r.Header.Values("Authorization")
+	users := r.Header.Values("X-ClickHouse-User")
+	switch {
+	case len(auth) == 0 && len(users) == 0:
+		return "", fmt.Errorf("authentication required (HTTP Basic, or the X-ClickHouse-User and X-ClickHouse-Key headers)")
+	case len(auth) > 0 && len(users) > 0, len(auth) > 1, len(users) > 1:
+		return "", fmt.Errorf("authenticate one way only")
+	case len(users) == 1:
+		return users[0], nil
+	}
+	user, _, ok := r.BasicAuth()
+	if !ok {
+		return "", fmt.Errorf("only HTTP Basic authentication is accepted in the Authorization header")
+	}
+	return user, nil
+}
+
+// serveGateway serves g on l until ctx ends.
+func serveGateway(ctx context.Context, l net.Listener, g *gateway) error {
+	srv := &http.Server{
+		Handler:           g,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    1 << 20,
+		ErrorLog:          nil,
+	}
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}()
+	if err := srv.Serve(l); err != nil && err != http.ErrServerClosed {
+		return err
+	}
+	return nil
+}
