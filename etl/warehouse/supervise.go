@@ -15,14 +15,15 @@ import (
 )
 
 // Supervision timings: how often the engine is probed, how long it may stay
-// silent before it is restarted, and the bounds of the wait between restarts.
+// silent before it is restarted, and the bounds of the wait between
+// restarts. The wait grows only while starts keep failing: an engine that
+// served and then died is restarted at once, whatever killed it.
 const (
-	probeEvery      = time.Second
-	silentLimit     = 5 * time.Second
-	startLimit      = 60 * time.Second
-	firstBackoff    = 200 * time.Millisecond
-	maxBackoff      = 30 * time.Second
-	healthyForReset = time.Minute
+	probeEvery   = time.Second
+	silentLimit  = 5 * time.Second
+	startLimit   = 60 * time.Second
+	firstBackoff = 200 * time.Millisecond
+	maxBackoff   = 30 * time.Second
 )
 
 // Supervise holds the warehouse's public HTTP port with the gateway and
@@ -47,26 +48,25 @@ func Supervise(ctx context.Context, binary, library, dir string, logger *log.Log
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	gw := newGateway(sec, spec.HTTPPort)
-	served := make(chan error, 1)
-	go func() { served <- serveGateway(ctx, l, gw) }()
+	gatewayDone := make(chan error, 1)
+	go func() { gatewayDone <- serveGateway(ctx, l, gw) }()
 
 	s := &supervisor{binary: binary, library: library, dir: dir, spec: spec, sec: sec, gw: gw, log: logger}
 	backoff := firstBackoff
 	for attempt := 1; ; attempt++ {
-		started := time.Now()
-		reason := s.runOnce(ctx)
+		reason, served := s.runOnce(ctx)
 		if ctx.Err() != nil {
 			gw.setEngine(0, "the warehouse is stopping")
-			return <-served
+			return <-gatewayDone
 		}
-		if time.Since(started) > healthyForReset {
+		if served {
 			backoff, attempt = firstBackoff, 1
 		}
 		gw.setEngine(0, fmt.Sprintf("the engine is restarting (%s; attempt %d in %s)", reason, attempt, backoff.Round(time.Millisecond)))
 		logger.Printf("warehouse supervisor: %s; restarting in %s (attempt %d)", reason, backoff.Round(time.Millisecond), attempt)
 		select {
 		case <-ctx.Done():
-			return <-served
+			return <-gatewayDone
 		case <-time.After(backoff):
 		}
 		backoff = min(backoff*2, maxBackoff)
@@ -82,17 +82,17 @@ type supervisor struct {
 	pid                  int
 }
 
-// runOnce starts one engine, serves it until it fails, and says why it
-// ended.
-func (s *supervisor) runOnce(ctx context.Context) string {
+// runOnce starts one engine and serves it until it fails; it says why it
+// ended and whether the engine served at all.
+func (s *supervisor) runOnce(ctx context.Context) (reason string, served bool) {
 	if err := s.choosePorts(); err != nil {
-		return err.Error()
+		return err.Error(), false
 	}
 	if err := s.writeState(); err != nil {
-		return err.Error()
+		return err.Error(), false
 	}
 	if err := writeEngineConfig(s.dir, s.spec, s.sec); err != nil {
-		return err.Error()
+		return err.Error(), false
 	}
 	args := []string{"warehouse", "engine", "--serve", "--dir", s.dir, "--library", s.library}
 	if s.spec.TCPPort != 0 {
@@ -114,7 +114,7 @@ func (s *supervisor) runOnce(ctx context.Context) string {
 		if terminal != nil {
 			terminal.Close()
 		}
-		return fmt.Sprintf("starting the engine: %v", err)
+		return fmt.Sprintf("starting the engine: %v", err), false
 	}
 	if terminal != nil {
 		terminal.Close()
@@ -140,12 +140,12 @@ func (s *supervisor) runOnce(ctx context.Context) string {
 		select {
 		case <-ctx.Done():
 			stop()
-			return "stopped"
+			return "stopped", up
 		case err := <-exited:
 			if up {
-				return fmt.Sprintf("the engine exited (%v)", err)
+				return fmt.Sprintf("the engine exited (%v)", err), true
 			}
-			return fmt.Sprintf("the engine exited while starting (%v); see %s", err, logFile)
+			return fmt.Sprintf("the engine exited while starting (%v); see %s", err, logFile), false
 		case <-tick.C:
 		}
 		probeCtx, cancel := context.WithTimeout(ctx, probeEvery)
@@ -164,11 +164,11 @@ func (s *supervisor) runOnce(ctx context.Context) string {
 		case up && time.Since(lastAnswer) > silentLimit:
 			_ = cmd.Process.Kill()
 			<-exited
-			return fmt.Sprintf("the engine is alive but has not answered for %s (%v)", silentLimit, err)
+			return fmt.Sprintf("the engine is alive but has not answered for %s (%v)", silentLimit, err), true
 		case !up && time.Since(lastAnswer) > startLimit:
 			_ = cmd.Process.Kill()
 			<-exited
-			return fmt.Sprintf("the engine did not answer within %s of starting (%v)", startLimit, err)
+			return fmt.Sprintf("the engine did not answer within %s of starting (%v)", startLimit, err), false
 		}
 	}
 }

@@ -3,6 +3,8 @@ package warehouse_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -250,4 +252,41 @@ func servingPIDs(t *testing.T, dir string) []int {
 		}
 	}
 	return pids
+}
+
+// TestGatewayAbandonedRequestsCutNoOther: clients that give up on a
+// response halfway (as a driver does after QueryRow) must not cut short the
+// next client's response. With net/http's pooled Transport behind the
+// gateway, about one response in 300 that followed an abandoned request
+// arrived truncated.
+func TestGatewayAbandonedRequestsCutNoOther(t *testing.T) {
+	dir := warehousetest.Dir(t)
+	st, err := warehouse.Status(context.Background(), dir)
+	require.NoError(t, err)
+	pw, err := warehouse.AdminPassword(dir)
+	require.NoError(t, err)
+	const query = "SELECT number FROM numbers(3) FORMAT TSV"
+	cut := 0
+	for i := range 2000 {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+st.HTTPAddr()+"/", strings.NewReader(query))
+		require.NoError(t, err)
+		req.SetBasicAuth(warehouse.AdminUser, pw)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		if i%2 == 0 { // abandon halfway
+			_, _ = resp.Body.Read(make([]byte, 2))
+			cancel()
+			resp.Body.Close()
+			continue
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		cancel()
+		if err != nil || string(body) != "0\n1\n2\n" {
+			cut++
+			t.Logf("response %d: %q, %v", i, body, err)
+		}
+	}
+	require.Zero(t, cut, "responses cut short")
 }
