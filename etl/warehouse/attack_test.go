@@ -348,7 +348,7 @@ func failedLoginsAndGarbage(t *testing.T, w *target, port int, f *figures) {
 		append([]byte("GET /"), bytes.Repeat([]byte("a"), 2<<20)...),
 		append([]byte("GET / HTTP/1.1\r\nX: "), bytes.Repeat([]byte("b"), 2<<20)...),
 		[]byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"),
-		{0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03}, // a TLS ClientHello's start
+		{0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03},         // a TLS ClientHello's start
 		{0x00, 0x0c, 'C', 'l', 'i', 'c', 'k', 'H', 'o', 'u', 's', 'e', 0xff, 0xff}, // a native Hello to the HTTP port
 		[]byte("GET / HTTP/1.1\r\nAuthorization: Basic !!!\r\n\r\n"),
 	}
