@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/stretchr/testify/require"
 
 	"github.com/adhouse/adhouse/etl/config"
@@ -100,21 +101,36 @@ func TestBIUser(t *testing.T) {
 }
 
 // TestBIRoleSQL checks the statements for a real server: they grant the BI
-// views by prefix and nothing else, and render for a cluster.
+// views by prefix and nothing else, cap every limit a BI session could
+// otherwise lift, render for a cluster, and each one parses in ClickHouse.
 func TestBIRoleSQL(t *testing.T) {
+	conn, _ := warehousetest.Open(t, config.ProtocolHTTP)
+	profile := warehouse.NewBIProfile(config.Default().BI, 2)
 	for _, tc := range []struct {
 		target schema.Target
 		want   []string
 	}{
-		{schema.Target{Database: "adhouse"}, []string{"GRANT SELECT ON adhouse.bi_* TO adhouse_bi_reader", "readonly = 2", "CREATE USER IF NOT EXISTS adhouse_bi"}},
-		{schema.Target{Database: "ads", Cluster: "c1"}, []string{"GRANT ON CLUSTER `c1` SELECT ON ads.bi_* TO adhouse_bi_reader", "CREATE ROLE IF NOT EXISTS adhouse_bi_reader ON CLUSTER `c1`"}},
+		{schema.Target{Database: "adhouse"}, []string{
+			"GRANT SELECT ON adhouse.bi_*, SELECT ON information_schema.*", "readonly = 2", "CREATE USER IF NOT EXISTS adhouse_bi",
+			"max_execution_time = 300 MIN 1 MAX 300", "max_memory_usage = 4294967296 MIN 1 MAX 4294967296",
+			"max_result_rows = 10000000 MIN 1 MAX 10000000", "max_threads = 2 MIN 1 MAX 2",
+			"max_concurrent_queries_for_user = 8 CONST", "cancel_http_readonly_queries_on_client_close = 1 CONST",
+			"output_format_json_quote_decimals = 1", "MAX queries = 36000, execution_time = 7200, result_rows = 1000000000"}},
+		{schema.Target{Database: "ads", Cluster: "c1"}, []string{"GRANT ON CLUSTER `c1` SELECT ON ads.bi_*", "CREATE ROLE IF NOT EXISTS adhouse_bi_reader ON CLUSTER `c1`",
+			"CREATE QUOTA IF NOT EXISTS adhouse_bi_quota ON CLUSTER `c1`"}},
 	} {
-		sql, err := queries.BIRoleSQL(tc.target)
+		sql, err := queries.BIRoleSQL(tc.target, profile)
 		require.NoError(t, err)
 		for _, w := range tc.want {
 			require.Contains(t, sql, w)
 		}
-		require.Len(t, schema.SplitStatements(sql), 5)
+		statements := schema.SplitStatements(sql)
+		require.Len(t, statements, 6)
 		require.NotContains(t, sql, "load_")
+		for _, stmt := range statements {
+			var formatted string
+			require.NoError(t, conn.QueryRow(context.Background(), "SELECT formatQuery({q:String})", clickhouse.Named("q", stmt)).Scan(&formatted), stmt)
+			require.NotEmpty(t, formatted)
+		}
 	}
 }

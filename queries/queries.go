@@ -38,6 +38,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/adhouse/adhouse/etl/warehouse"
 	"github.com/adhouse/adhouse/metrics"
 	"github.com/adhouse/adhouse/schema"
 )
@@ -117,13 +118,26 @@ func Analyst(name string) (string, error) {
 	return string(b), nil
 }
 
-// BIRoleSQL renders bi_role.sql: the CREATE ROLE, CREATE USER and GRANT
-// statements that give BI tools read access to the BI views only, for a
-// ClickHouse server with SQL access control. The embedded engine has none
-// (its users come from users.xml, see etl/warehouse), so adhouse never runs
-// this; an operator does, once, after `adhouse migrate`.
-func BIRoleSQL(t schema.Target) (string, error) {
-	return RenderFile(t, "bi_role.sql")
+// BIRoleSQL renders bi_role.sql: the role, settings profile, quota, user
+// and grants that give BI tools read access to the BI views only, with the
+// limits of bi, for a ClickHouse server with SQL access control. The
+// embedded engine has none (its users come from users.xml, see
+// etl/warehouse), so adhouse never runs this; an operator does, once, after
+// `adhouse migrate`.
+func BIRoleSQL(t schema.Target, bi warehouse.BIProfile) (string, error) {
+	b, err := fs.ReadFile(files, "bi_role.sql")
+	if err != nil {
+		return "", fmt.Errorf("queries: %w", err)
+	}
+	tmpl, err := template.New("bi_role.sql").Delims("[[", "]]").Option("missingkey=error").Parse(string(b))
+	if err != nil {
+		return "", fmt.Errorf("queries: bi_role.sql: %w", err)
+	}
+	var limited bytes.Buffer
+	if err := tmpl.Execute(&limited, bi); err != nil {
+		return "", fmt.Errorf("queries: bi_role.sql: %w", err)
+	}
+	return Render(t, "bi_role.sql", limited.String())
 }
 
 // RenderFile renders one embedded template file (a path inside the package,

@@ -39,7 +39,7 @@ func runDemo(cmd *cobra.Command, a *app) error {
 	if err != nil {
 		return err
 	}
-	a.log.Info().Str("native", st.NativeAddr()).Str("http", st.HTTPAddr()).Msg("embedded warehouse running")
+	a.log.Info().Str("http", st.HTTPAddr()).Msg("embedded warehouse running")
 
 	now := time.Now().UTC()
 	sim := tiktoksim.New(demoAccount(now))
@@ -88,8 +88,8 @@ func runDemo(cmd *cobra.Command, a *app) error {
 		return err
 	}
 	fmt.Fprintf(out, "\nCTR is clicks/impressions; CPI uses attributed app installs; ROAS uses TikTok-reported purchase value.\n"+
-		"The warehouse keeps running on native %s and HTTP %s (user %s, password in %s/admin.password).\n"+
-		"Stop it with `adhouse warehouse stop`.\n", st.NativeAddr(), st.HTTPAddr(), warehouse.AdminUser, st.Dir)
+		"The warehouse keeps running on HTTP %s (user %s, password in %s/admin.password; BI tools: user %s, %s/bi.password).\n"+
+		"Stop it with `adhouse warehouse stop`.\n", st.HTTPAddr(), warehouse.AdminUser, st.Dir, warehouse.BIUser, st.Dir)
 	return nil
 }
 

@@ -31,6 +31,7 @@ const (
 type Config struct {
 	ClickHouse ClickHouse `yaml:"clickhouse"`
 	Warehouse  Warehouse  `yaml:"warehouse"`
+	BI         BI         `yaml:"bi"`
 	Load       Load       `yaml:"load"`
 	TikTok     TikTok     `yaml:"tiktok"`
 	Sync       Sync       `yaml:"sync"`
@@ -166,6 +167,23 @@ type Warehouse struct {
 	StartTimeout time.Duration `yaml:"start_timeout"`
 }
 
+// BI limits the read-only BI user's sessions, in the embedded warehouse's
+// users.xml and in queries/bi_role.sql for production servers. A session may
+// lower each limit, never raise it.
+type BI struct {
+	MaxExecutionTime time.Duration `yaml:"max_execution_time"`
+	// MaxMemoryUsage is in bytes, per query.
+	MaxMemoryUsage int64 `yaml:"max_memory_usage"`
+	MaxResultRows  int64 `yaml:"max_result_rows"`
+	// MaxThreads per query; 0 means one per CPU of the machine that renders it.
+	MaxThreads           int `yaml:"max_threads"`
+	MaxConcurrentQueries int `yaml:"max_concurrent_queries"`
+	// The hourly quota.
+	QuotaQueriesPerHour       int64         `yaml:"quota_queries_per_hour"`
+	QuotaExecutionTimePerHour time.Duration `yaml:"quota_execution_time_per_hour"`
+	QuotaResultRowsPerHour    int64         `yaml:"quota_result_rows_per_hour"`
+}
+
 // Load tunes the ClickHouse loader.
 type Load struct {
 	// BatchSize is the number of rows per INSERT; memory is bounded by it.
@@ -223,6 +241,15 @@ func Default() Config {
 			Dir:          ".adhouse/warehouse",
 			Library:      "tools/chdb/node_modules/@chdb/lib-linux-x64-gnu/libchdb.so",
 			StartTimeout: 60 * time.Second,
+		},
+		BI: BI{
+			MaxExecutionTime:          300 * time.Second,
+			MaxMemoryUsage:            4 << 30,
+			MaxResultRows:             10_000_000,
+			MaxConcurrentQueries:      8,
+			QuotaQueriesPerHour:       36_000,
+			QuotaExecutionTimePerHour: 2 * time.Hour,
+			QuotaResultRowsPerHour:    1_000_000_000,
 		},
 		Load: Load{
 			BatchSize:    100_000,
@@ -368,6 +395,26 @@ func (c *Config) resolvePaths(dir string) {
 	abs(&c.TikTok.AccessTokenFile)
 }
 
+func (b BI) validate() error {
+	if b.MaxExecutionTime < time.Second {
+		return errors.New("bi.max_execution_time: must be at least 1s")
+	}
+	if b.QuotaExecutionTimePerHour < time.Second {
+		return errors.New("bi.quota_execution_time_per_hour: must be at least 1s")
+	}
+	if b.MaxThreads < 0 {
+		return errors.New("bi.max_threads: must be 0 (one per CPU) or more")
+	}
+	for key, v := range map[string]int64{"bi.max_memory_usage": b.MaxMemoryUsage, "bi.max_result_rows": b.MaxResultRows,
+		"bi.max_concurrent_queries": int64(b.MaxConcurrentQueries), "bi.quota_queries_per_hour": b.QuotaQueriesPerHour,
+		"bi.quota_result_rows_per_hour": b.QuotaResultRowsPerHour} {
+		if v < 1 {
+			return fmt.Errorf("%s: must be positive", key)
+		}
+	}
+	return nil
+}
+
 var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // Validate reports the first setting that cannot work, naming its key.
@@ -415,6 +462,9 @@ func (c Config) Validate() error {
 	}
 	if w.TCPPort != 0 && w.TCPPort == w.HTTPPort {
 		return errors.New("warehouse.http_port: must differ from warehouse.tcp_port")
+	}
+	if err := c.BI.validate(); err != nil {
+		return err
 	}
 	if w.StartTimeout <= 0 {
 		return errors.New("warehouse.start_timeout: must be positive")

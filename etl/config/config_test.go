@@ -64,6 +64,7 @@ func TestBadFiles(t *testing.T) {
 		"bad_worker.bad.yml":       "worker: index 2 of count 2",
 		"two_tokens.bad.yml":       "set either access_token or access_token_file, not both",
 		"bad_imports.bad.yml":      `imports.match_by: "fuzzy" is not id, name or id_or_name`,
+		"bad_bi.bad.yml":           "bi.max_result_rows: must be positive",
 	}
 	files, err := filepath.Glob("testdata/*.bad.yml")
 	require.NoError(t, err)

@@ -178,7 +178,9 @@ func TestClickHouseOutageMidSync(t *testing.T) {
 	require.Greater(t, len(lines), 1)
 	for _, line := range lines[1:] {
 		require.Regexp(t, `^  advertiser 70+\d+ (advertiser|campaign|adgroup|ad) (daily|hourly): (window \S+|reading the checkpoint|advancing the checkpoint to \S+): `, line)
-		require.Contains(t, line, "connection refused")
+		// A request in flight when the engine stopped hears it from the
+		// gateway; later ones find the port closed.
+		require.Regexp(t, `connection refused|the warehouse engine did not answer|the warehouse is stopping`, line)
 	}
 	pw, _ := warehouse.AdminPassword(st.Dir)
 	require.NotContains(t, msg, pw)

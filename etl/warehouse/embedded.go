@@ -29,6 +29,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/adhouse/adhouse/etl/config"
 )
 
 // AdminUser is the engine's read-write user; its password is generated on first
@@ -80,6 +82,8 @@ type EngineOptions struct {
 	// DieWithParent ends the engine when the process that started it dies;
 	// tests use it so no engine outlives its test binary.
 	DieWithParent bool
+	// BI limits BIUser's sessions; zero means config.Default's.
+	BI config.BI
 	// Database is the adhouse database whose BI views BIUser may read;
 	// empty means DefaultDatabase. The grant is written into users.xml at
 	// start, so a change takes effect on the next start.
@@ -200,7 +204,11 @@ func newSpec(dir string, opts EngineOptions) (engineSpec, error) {
 	if !identifier.MatchString(database) {
 		return engineSpec{}, fmt.Errorf("warehouse: database %q is not a plain identifier", database)
 	}
-	spec := engineSpec{Database: database, CPUs: runtime.NumCPU(), HTTPPort: opts.HTTPPort, TCPPinned: opts.Native && opts.TCPPort != 0}
+	bi := opts.BI
+	if bi == (config.BI{}) {
+		bi = config.Default().BI
+	}
+	spec := engineSpec{Database: database, BI: NewBIProfile(bi, runtime.NumCPU()), HTTPPort: opts.HTTPPort, TCPPinned: opts.Native && opts.TCPPort != 0}
 	if opts.Native {
 		spec.TCPPort = opts.TCPPort
 	}

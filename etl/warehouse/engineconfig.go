@@ -10,8 +10,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"text/template"
+	"time"
+
+	"github.com/adhouse/adhouse/etl/config"
 )
 
 //go:embed engine/*.tmpl
@@ -22,11 +24,11 @@ var engineTmpl = template.Must(template.ParseFS(engineTemplates, "engine/*.tmpl"
 // gateHeader carries the gate value from the gateway to the engine.
 const gateHeader = "X-Adhouse-Gate"
 
-// BILimits are the limits of BIUser's sessions: written into the engine's
-// users.xml, and into queries/bi_role.sql for production servers. A session
-// may lower them, never raise them.
-type BILimits struct {
-	MaxExecutionSeconds          int
+// BIProfile is the BI user's limits as the engine's users.xml and
+// queries/bi_role.sql state them, from the configuration: whole seconds,
+// and threads resolved against the machine's CPUs.
+type BIProfile struct {
+	MaxExecutionSeconds          int64
 	MaxMemoryBytes               int64
 	MaxResultRows                int64
 	MaxThreads                   int
@@ -36,21 +38,21 @@ type BILimits struct {
 	QuotaResultRowsPerHour       int64
 }
 
-// DefaultBILimits returns the BI limits for a machine with the given number
-// of CPUs: at most one query's worth of threads per CPU.
-func DefaultBILimits(cpus int) BILimits {
-	if cpus < 1 {
-		cpus = 1
+// NewBIProfile resolves the configured BI limits for a machine with cpus CPUs.
+func NewBIProfile(b config.BI, cpus int) BIProfile {
+	threads := b.MaxThreads
+	if threads == 0 {
+		threads = max(cpus, 1)
 	}
-	return BILimits{
-		MaxExecutionSeconds:          300,
-		MaxMemoryBytes:               4 << 30,
-		MaxResultRows:                10_000_000,
-		MaxThreads:                   cpus,
-		MaxConcurrentQueries:         8,
-		QuotaQueriesPerHour:          36_000,
-		QuotaExecutionSecondsPerHour: 7_200,
-		QuotaResultRowsPerHour:       1_000_000_000,
+	return BIProfile{
+		MaxExecutionSeconds:          int64(b.MaxExecutionTime / time.Second),
+		MaxMemoryBytes:               b.MaxMemoryUsage,
+		MaxResultRows:                b.MaxResultRows,
+		MaxThreads:                   threads,
+		MaxConcurrentQueries:         b.MaxConcurrentQueries,
+		QuotaQueriesPerHour:          b.QuotaQueriesPerHour,
+		QuotaExecutionSecondsPerHour: int64(b.QuotaExecutionTimePerHour / time.Second),
+		QuotaResultRowsPerHour:       b.QuotaResultRowsPerHour,
 	}
 }
 
@@ -64,9 +66,9 @@ type engineSpec struct {
 	// TCPPinned forbids moving the native port when another process holds it.
 	TCPPinned bool `json:"tcp_pinned"`
 	// EnginePort is the engine's private HTTP port; it moves freely.
-	EnginePort int    `json:"engine_port"`
-	Database   string `json:"database"`
-	CPUs       int    `json:"cpus"`
+	EnginePort int       `json:"engine_port"`
+	Database   string    `json:"database"`
+	BI         BIProfile `json:"bi"`
 }
 
 // secrets are the warehouse's generated credentials, each kept in a 0600
@@ -121,9 +123,6 @@ func writeEngineConfig(dir string, spec engineSpec, s secrets) error {
 	if !identifier.MatchString(spec.Database) {
 		return fmt.Errorf("warehouse: database %q is not a plain identifier", spec.Database)
 	}
-	if spec.CPUs == 0 {
-		spec.CPUs = runtime.NumCPU()
-	}
 	sha := func(pw string) string { sum := sha256.Sum256([]byte(pw)); return hex.EncodeToString(sum[:]) }
 	data := map[string]any{
 		"EnginePort": spec.EnginePort, "TCPPort": spec.TCPPort,
@@ -131,7 +130,7 @@ func writeEngineConfig(dir string, spec engineSpec, s secrets) error {
 		"IdentityPath": identityPath, "IdentityQuery": identityQuery(spec.EnginePort),
 		"AdminUser": AdminUser, "AdminPasswordSHA256": sha(s.admin),
 		"BIUser": BIUser, "BIPasswordSHA256": sha(s.bi),
-		"Database": spec.Database, "BI": DefaultBILimits(spec.CPUs),
+		"Database": spec.Database, "BI": spec.BI,
 	}
 	for _, name := range []string{"config.xml", "users.xml"} {
 		var buf bytes.Buffer

@@ -54,7 +54,7 @@ func newGateway(s secrets, port int) *gateway {
 			if r.Context().Err() != nil {
 				return // the client left
 			}
-			http.Error(w, "adhouse: the warehouse engine did not answer: "+g.reason(err), http.StatusBadGateway)
+			refuse(w, http.StatusBadGateway, codeNetworkError, "the warehouse engine did not answer: "+g.reason(err))
 		},
 	}
 	return g
@@ -89,7 +89,7 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case identityPath:
 		challenge := r.URL.Query().Get("param_challenge")
 		if challenge == "" || len(challenge) > 256 {
-			http.Error(w, "adhouse: param_challenge must hold 1 to 256 characters", http.StatusBadRequest)
+			refuse(w, http.StatusBadRequest, codeBadArguments, "param_challenge must hold 1 to 256 characters")
 			return
 		}
 		w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
@@ -97,7 +97,7 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case "/ping":
 		if g.engine() == 0 {
-			http.Error(w, "adhouse: "+g.reason(nil), http.StatusServiceUnavailable)
+			refuse(w, http.StatusServiceUnavailable, codeNetworkError, g.reason(nil))
 			return
 		}
 		r.URL.RawQuery = ""
@@ -109,34 +109,52 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// forwarded as parsed, never as received.
 	query, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		http.Error(w, "adhouse: malformed query string: "+err.Error(), http.StatusBadRequest)
+		refuse(w, http.StatusBadRequest, codeBadArguments, "malformed query string: "+err.Error())
 		return
 	}
 	for key := range query {
 		for _, p := range credentialParams {
 			if strings.EqualFold(key, p) {
-				http.Error(w, "adhouse: credentials in the URL are refused; use HTTP Basic authentication or the X-ClickHouse-User and X-ClickHouse-Key headers", http.StatusForbidden)
+				refuse(w, http.StatusForbidden, codeAuthenticationFailed, "credentials in the URL are refused; use HTTP Basic authentication or the X-ClickHouse-User and X-ClickHouse-Key headers")
 				return
 			}
 		}
 	}
 	user, err := requestUser(r)
+	if err == nil && user != AdminUser && user != BIUser {
+		err = fmt.Errorf("authenticate as %s or %s; their passwords are in the warehouse folder", AdminUser, BIUser)
+	}
 	if err != nil {
 		w.Header().Set("WWW-Authenticate", `Basic realm="adhouse", charset="UTF-8"`)
-		http.Error(w, "adhouse: "+err.Error(), http.StatusUnauthorized)
-		return
-	}
-	if user != AdminUser && user != BIUser {
-		w.Header().Set("WWW-Authenticate", `Basic realm="adhouse", charset="UTF-8"`)
-		http.Error(w, fmt.Sprintf("adhouse: authenticate as %s or %s; their passwords are in the warehouse folder", AdminUser, BIUser), http.StatusUnauthorized)
+		refuse(w, http.StatusUnauthorized, codeAuthenticationFailed, err.Error())
 		return
 	}
 	if g.engine() == 0 {
-		http.Error(w, "adhouse: "+g.reason(nil), http.StatusServiceUnavailable)
+		refuse(w, http.StatusServiceUnavailable, codeNetworkError, g.reason(nil))
 		return
 	}
 	r.URL.RawQuery = query.Encode()
 	g.proxy.ServeHTTP(w, r)
+}
+
+// ClickHouse exception codes the gateway answers with, so that ClickHouse
+// clients see its refusals as they would the server's: a driver can match
+// the code (a loader retries NETWORK_ERROR), and no client mistakes them for
+// data.
+const (
+	codeBadArguments         = 36
+	codeNetworkError         = 210
+	codeAuthenticationFailed = 516
+)
+
+var codeNames = map[int]string{codeBadArguments: "BAD_ARGUMENTS", codeNetworkError: "NETWORK_ERROR", codeAuthenticationFailed: "AUTHENTICATION_FAILED"}
+
+// refuse answers as ClickHouse answers an exception.
+func refuse(w http.ResponseWriter, status, code int, msg string) {
+	w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
+	w.Header().Set("X-ClickHouse-Exception-Code", strconv.Itoa(code))
+	w.WriteHeader(status)
+	fmt.Fprintf(w, "Code: %d. DB::Exception: adhouse: %s. (%s)\n", code, msg, codeNames[code])
 }
 
 // requestUser names the one user a request authenticates as, by HTTP Basic
