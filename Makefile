@@ -8,7 +8,7 @@ STATICCHECK := tools/bin/staticcheck
 BIN       := bin/adhouse
 GOTEST_FLAGS ?= -race -count=1 -timeout 40m
 
-.PHONY: all tools build demo test lint vet fmt-check unit bench chaos clean warehouse-start warehouse-stop
+.PHONY: all tools build demo test lint vet fmt-check tidy-check unit bench chaos clean warehouse-start warehouse-stop
 
 all: build
 
@@ -31,8 +31,12 @@ build:
 demo: $(LIBCHDB) build
 	$(BIN) demo
 
-lint: vet fmt-check $(STATICCHECK)
+lint: vet fmt-check tidy-check $(STATICCHECK)
 	$(STATICCHECK) ./...
+
+# go.mod must say what the code imports directly.
+tidy-check:
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
 
 vet:
 	$(GO) vet ./...

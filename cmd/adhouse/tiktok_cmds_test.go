@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/adhouse/adhouse/etl/tiktok/tiktoksim"
+	"github.com/adhouse/adhouse/etl/tiktok/tiktoksim/simtest"
 )
 
 // simCmdBuffer is a goroutine-safe output sink for a running command.
@@ -36,7 +37,7 @@ func (s *simCmdBuffer) String() string {
 }
 
 func TestAuthCommand(t *testing.T) {
-	sim := tiktoksim.StartTest(t, tiktoksim.Config{})
+	sim := simtest.Start(t, tiktoksim.Config{})
 	cfg := sim.Config()
 	dir := t.TempDir()
 	secretFile := filepath.Join(dir, "secret")

@@ -23,6 +23,7 @@ import (
 	"github.com/adhouse/adhouse/etl/extract"
 	"github.com/adhouse/adhouse/etl/tiktok"
 	"github.com/adhouse/adhouse/etl/tiktok/tiktoksim"
+	"github.com/adhouse/adhouse/etl/tiktok/tiktoksim/simtest"
 	"github.com/adhouse/adhouse/etl/warehouse"
 	"github.com/adhouse/adhouse/etl/warehouse/warehousetest"
 	"github.com/adhouse/adhouse/schema"
@@ -156,7 +157,7 @@ func TestClickHouseOutageMidSync(t *testing.T) {
 
 	sc := simConfig()
 	sc.Faults = tiktoksim.Faults{SlowRate: 1, SlowDelay: 30 * time.Millisecond} // keep the sync running long enough
-	srv := tiktoksim.StartTest(t, sc)
+	srv := simtest.Start(t, sc)
 	grans := []tiktok.Granularity{tiktok.Daily, tiktok.Hourly}
 	progress := &extract.Progress{}
 	s := newSyncerWith(t, srv, conn, cfg, grans, 12, progress)

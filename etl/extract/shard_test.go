@@ -12,7 +12,7 @@ import (
 	"github.com/adhouse/adhouse/etl/extract"
 	"github.com/adhouse/adhouse/etl/load"
 	"github.com/adhouse/adhouse/etl/tiktok"
-	"github.com/adhouse/adhouse/etl/tiktok/tiktoksim"
+	"github.com/adhouse/adhouse/etl/tiktok/tiktoksim/simtest"
 	"github.com/adhouse/adhouse/etl/warehouse/warehousetest"
 )
 
@@ -46,7 +46,7 @@ func TestShardedWorkersCoverTheAccount(t *testing.T) {
 	ctx := context.Background()
 	sc := simConfig()
 	sc.Advertisers = 6
-	srv := tiktoksim.StartTest(t, sc)
+	srv := simtest.Start(t, sc)
 	conn, cfg := warehousetest.Migrated(t, config.ProtocolHTTP)
 	total := 0
 	for w := range 2 {
@@ -70,7 +70,7 @@ func TestShardedWorkersCoverTheAccount(t *testing.T) {
 // skips the windows the first one finished, and the result is complete.
 func TestBackfillResumes(t *testing.T) {
 	ctx := context.Background()
-	srv := tiktoksim.StartTest(t, simConfig())
+	srv := simtest.Start(t, simConfig())
 	conn, cfg := warehousetest.Migrated(t, config.ProtocolHTTP)
 	progress := &extract.Progress{}
 	s := newSyncerWith(t, srv, conn, cfg, []tiktok.Granularity{tiktok.Daily, tiktok.Hourly}, 30, progress)
@@ -109,7 +109,7 @@ func TestBackfillResumes(t *testing.T) {
 // full sync, the next sync still pulls the initial history.
 func TestTodayFirstDoesNotSkipHistory(t *testing.T) {
 	ctx := context.Background()
-	srv := tiktoksim.StartTest(t, simConfig())
+	srv := simtest.Start(t, simConfig())
 	conn, cfg := warehousetest.Migrated(t, config.ProtocolHTTP)
 	s := newSyncer(t, srv, conn, cfg, []tiktok.Granularity{tiktok.Daily}, 10)
 	_, err := s.Run(ctx, srv.AdvertiserIDs(), extract.Job{Name: "today", Stats: true, TodayOnly: true})
@@ -129,7 +129,7 @@ func TestZeroLookbackStillCompletesToday(t *testing.T) {
 	ctx := context.Background()
 	sc := simConfig()
 	sc.RestatementDays = -1 // only today's incompleteness, no attribution changes
-	srv := tiktoksim.StartTest(t, sc)
+	srv := simtest.Start(t, sc)
 	conn, cfg := warehousetest.Migrated(t, config.ProtocolHTTP)
 	api, err := tiktok.New(tiktok.Options{BaseURL: srv.BaseURL(), AccessToken: srv.AccessToken(),
 		Limiter: tiktok.NewLimiter(tiktok.LimiterConfig{QPS: 1000, QPM: 60000})})

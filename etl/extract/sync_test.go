@@ -17,6 +17,7 @@ import (
 	"github.com/adhouse/adhouse/etl/load"
 	"github.com/adhouse/adhouse/etl/tiktok"
 	"github.com/adhouse/adhouse/etl/tiktok/tiktoksim"
+	"github.com/adhouse/adhouse/etl/tiktok/tiktoksim/simtest"
 	"github.com/adhouse/adhouse/etl/warehouse/warehousetest"
 )
 
@@ -150,7 +151,7 @@ func requireWarehouseEqualsTruth(t *testing.T, srv *tiktoksim.Server, conn drive
 func TestSyncEqualsSimulatorTruthWithRestatement(t *testing.T) {
 	warehousetest.ForEachProtocol(t, func(t *testing.T, proto config.Protocol) {
 		ctx := context.Background()
-		srv := tiktoksim.StartTest(t, simConfig())
+		srv := simtest.Start(t, simConfig())
 		conn, cfg := warehousetest.Migrated(t, proto)
 		grans := []tiktok.Granularity{tiktok.Daily, tiktok.Hourly}
 		s := newSyncer(t, srv, conn, cfg, grans, 10)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/adhouse/adhouse/etl/tiktok"
 	"github.com/adhouse/adhouse/etl/tiktok/tiktoksim"
+	"github.com/adhouse/adhouse/etl/tiktok/tiktoksim/simtest"
 )
 
 const okAdvertiserBody = `{"code":0,"message":"OK","request_id":"req-ok","data":{"list":[{"advertiser_id":"42","name":"a","currency":"USD","timezone":"UTC"}]}}`
@@ -200,7 +201,7 @@ func TestContextCancelStopsRetries(t *testing.T) {
 }
 
 func TestOAuthAgainstSimulator(t *testing.T) {
-	srv := tiktoksim.StartTest(t, tiktoksim.Config{})
+	srv := simtest.Start(t, tiktoksim.Config{})
 	cfg := srv.Config()
 	ctx := context.Background()
 	anon := newClient(t, testOptions(srv.BaseURL(), ""))
@@ -272,7 +273,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 	var errs []error
 
 	// 1. The simulator rejects the token (40105); oauth calls with the secret.
-	sim := tiktoksim.StartTest(t, tiktoksim.Config{})
+	sim := simtest.Start(t, tiktoksim.Config{})
 	opts := testOptions(sim.BaseURL(), token)
 	opts.Secret = secret
 	opts.Logger = debugLogger(logs)

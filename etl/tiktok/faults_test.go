@@ -13,6 +13,7 @@ import (
 
 	"github.com/adhouse/adhouse/etl/tiktok"
 	"github.com/adhouse/adhouse/etl/tiktok/tiktoksim"
+	"github.com/adhouse/adhouse/etl/tiktok/tiktoksim/simtest"
 )
 
 // fullPull pulls everything a sync needs for the advertisers: advertiser
@@ -115,7 +116,7 @@ func rowText(r *tiktok.ReportRow) string {
 // the minimum (the calls of the fault-free pull: one per page).
 func TestFaultyPullEqualsCleanPull(t *testing.T) {
 	cfg := tiktoksim.Config{Seed: 2024, Advertisers: 3, CampaignsPerAdvertiser: 4, AdGroupsPerCampaign: 3, AdsPerAdGroup: 3}
-	srv := tiktoksim.StartTest(t, cfg)
+	srv := simtest.Start(t, cfg)
 	ctx := context.Background()
 	pageSize := func(o *tiktok.Options) { o.PageSize = 100 }
 

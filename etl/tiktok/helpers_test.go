@@ -15,6 +15,7 @@ import (
 
 	"github.com/adhouse/adhouse/etl/tiktok"
 	"github.com/adhouse/adhouse/etl/tiktok/tiktoksim"
+	"github.com/adhouse/adhouse/etl/tiktok/tiktoksim/simtest"
 )
 
 // fastLimiter has no QPS/QPM limit and millisecond pauses, so tests that are
@@ -47,7 +48,7 @@ func newClient(t testing.TB, opts tiktok.Options) *tiktok.Client {
 // simClient starts a simulator and a client for it.
 func simClient(t testing.TB, cfg tiktoksim.Config, mod ...func(*tiktok.Options)) (*tiktoksim.Server, *tiktok.Client) {
 	t.Helper()
-	srv := tiktoksim.StartTest(t, cfg)
+	srv := simtest.Start(t, cfg)
 	opts := testOptions(srv.BaseURL(), srv.AccessToken())
 	for _, m := range mod {
 		m(&opts)

@@ -23,10 +23,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"sync/atomic"
-	"testing"
 	"time"
 
 	"github.com/adhouse/adhouse/etl/tiktok"
@@ -263,17 +261,6 @@ func CheckLoopback(addr string) error {
 		return fmt.Errorf("tiktoksim: refusing to listen on %q: only loopback addresses (127.0.0.1, ::1, localhost) are allowed", addr)
 	}
 	return nil
-}
-
-// StartTest serves the simulator with httptest for the duration of a test
-// and returns it; BaseURL gives the API URL.
-func StartTest(tb testing.TB, cfg Config) *Server {
-	tb.Helper()
-	s := New(cfg)
-	ts := httptest.NewServer(s)
-	tb.Cleanup(ts.Close)
-	s.baseURL = ts.URL + BasePath
-	return s
 }
 
 // BaseURLFor returns the API base URL for a server root URL such as

@@ -42,6 +42,7 @@ var (
 // Dir returns the folder of a running embedded warehouse for this test binary.
 func Dir(t testing.TB) string {
 	t.Helper()
+	skipShort(t)
 	sharedOnce.Do(func() {
 		if d := os.Getenv("ADHOUSE_TEST_WAREHOUSE_DIR"); d != "" {
 			sharedDir = d
@@ -54,6 +55,15 @@ func Dir(t testing.TB) string {
 		Unavailable(t, sharedErr)
 	}
 	return sharedDir
+}
+
+// skipShort skips integration tests under -short before anything is built
+// or started: `make unit` is the quick loop.
+func skipShort(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test: starts ClickHouse (skipped with -short)")
+	}
 }
 
 // Unavailable fails the test under CI=true and skips it otherwise.
@@ -130,6 +140,7 @@ func PrivateIn(t testing.TB, dir string) warehouse.State {
 // tests can run over both protocols).
 func PrivateWith(t testing.TB, dir string, configure func(*warehouse.EngineOptions)) warehouse.State {
 	t.Helper()
+	skipShort(t)
 	if _, err := startPrivate(dir, configure); err != nil {
 		Unavailable(t, err)
 	}
@@ -162,6 +173,7 @@ func Restart(t testing.TB, st warehouse.State) warehouse.State {
 // Binary returns the adhouse executable for tests that run it as a process.
 func Binary(t testing.TB) string {
 	t.Helper()
+	skipShort(t)
 	root, err := moduleRoot()
 	if err != nil {
 		t.Fatal(err)
