@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/adhouse/adhouse/etl/attribution"
 	"github.com/adhouse/adhouse/etl/export"
 	"github.com/adhouse/adhouse/etl/warehouse"
 )
@@ -47,9 +46,9 @@ byte for byte for the same data.`,
 				return err
 			}
 			defer conn.Close()
-			if err := attribution.Save(ctx, conn, a.cfg.ClickHouse.Database, attributionSettings(a.cfg.Imports)); err != nil {
-				return err
-			}
+			// The export reads the attribution settings that migrate and
+			// import stored; it never writes them, so an export run with
+			// another configuration cannot move every BI reader's rules.
 			rows, err := export.Load(ctx, conn, a.cfg.ClickHouse.Database, export.Query{From: f, To: t, By: export.By(by)})
 			if err != nil {
 				return err

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/adhouse/adhouse/etl/attribution"
 	"github.com/adhouse/adhouse/etl/warehouse"
 	"github.com/adhouse/adhouse/queries"
 	"github.com/adhouse/adhouse/schema"
@@ -35,6 +36,9 @@ func newMigrateCmd(a *app) *cobra.Command {
 			// The BI views are not versioned migrations: they hold no data,
 			// so every migrate re-creates them from the current definitions.
 			if err := queries.Apply(cmd.Context(), conn, a.target()); err != nil {
+				return err
+			}
+			if err := attribution.Save(cmd.Context(), conn, a.cfg.ClickHouse.Database, attributionSettings(a.cfg.Imports)); err != nil {
 				return err
 			}
 			a.log.Info().Int("applied", len(applied)).Str("clickhouse", ep.String()).Str("database", ep.Database).Msg("schema up to date")
