@@ -48,7 +48,8 @@ type Health func(ctx context.Context) error
 type Options struct {
 	Entries  []Entry
 	Location *time.Location
-	// Listen is the loopback address of /healthz and /metrics.
+	// Listen is the loopback address of /healthz and /metrics; empty serves
+	// no HTTP (tests read Handler directly).
 	Listen string
 	Run    Runner
 	// Health, when set, is checked by /healthz (e.g. a ClickHouse ping).
@@ -123,16 +124,18 @@ func (d *Daemon) Addr() string {
 // Run schedules the jobs and serves HTTP until ctx ends, then shuts down
 // gracefully.
 func (d *Daemon) Run(ctx context.Context) error {
-	ln, err := net.Listen("tcp", d.opts.Listen)
-	if err != nil {
-		return fmt.Errorf("serve: %w", err)
-	}
-	d.mu.Lock()
-	d.addr = ln.Addr().String()
-	d.mu.Unlock()
 	srv := &http.Server{Handler: d.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	httpErr := make(chan error, 1)
-	go func() { httpErr <- srv.Serve(ln) }()
+	if d.opts.Listen != "" {
+		ln, err := net.Listen("tcp", d.opts.Listen)
+		if err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		d.mu.Lock()
+		d.addr = ln.Addr().String()
+		d.mu.Unlock()
+		go func() { httpErr <- srv.Serve(ln) }()
+	}
 
 	// Jobs get their own context: shutdown first waits for them, then cancels.
 	jobCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))

@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
-	"strings"
+	"net/http/httptest"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -20,21 +20,18 @@ import (
 	"github.com/adhouse/adhouse/etl/tiktok"
 )
 
-func get(t *testing.T, url string) (int, string) {
-	t.Helper()
-	resp, err := http.Get(url)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, string(b)
+// get asks the daemon's HTTP handler, as a scraper or probe would.
+func get(d *schedule.Daemon, path string) (int, string) {
+	rec := httptest.NewRecorder()
+	d.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	return rec.Code, rec.Body.String()
 }
 
-// startDaemon runs a daemon until the test ends; done is closed when Run
-// returns, with its error in *runErr.
+// startDaemon runs a daemon (without an HTTP listener, so the caller's
+// synctest bubble keeps virtual time) until the test ends; done is closed
+// when Run returns, with its error in *runErr.
 func startDaemon(t *testing.T, opts schedule.Options) (d *schedule.Daemon, cancel context.CancelFunc, done <-chan struct{}, runErr *error) {
 	t.Helper()
-	opts.Listen = "127.0.0.1:0"
 	opts.Logger = zerolog.Nop()
 	d, err := schedule.New(opts)
 	require.NoError(t, err)
@@ -45,7 +42,6 @@ func startDaemon(t *testing.T, opts schedule.Options) (d *schedule.Daemon, cance
 		*runErr = d.Run(ctx)
 		close(finished)
 	}()
-	require.Eventually(t, func() bool { return d.Addr() != "" }, 5*time.Second, 10*time.Millisecond)
 	t.Cleanup(func() {
 		cancel()
 		<-finished
@@ -53,10 +49,16 @@ func startDaemon(t *testing.T, opts schedule.Options) (d *schedule.Daemon, cance
 	return d, cancel, finished, runErr
 }
 
+// The daemon tests run in synctest bubbles: cron, the jobs' sleeps and the
+// shutdown grace period all use virtual time, so they are exact and fast.
+
 func TestNoOverlapPanicsRecoveredAndMetrics(t *testing.T) {
-	var running, maxRunning, calls, syncRunning, maxSync atomic.Int32
+	synctest.Test(t, testNoOverlapPanicsRecoveredAndMetrics)
+}
+
+func testNoOverlapPanicsRecoveredAndMetrics(t *testing.T) {
+	var running, maxRunning, boomCalls, syncRunning, maxSync atomic.Int32
 	run := func(ctx context.Context, job string) (extract.Result, error) {
-		n := calls.Add(1)
 		if job == "sync" {
 			cur := syncRunning.Add(1)
 			defer syncRunning.Add(-1)
@@ -72,10 +74,10 @@ func TestNoOverlapPanicsRecoveredAndMetrics(t *testing.T) {
 				break
 			}
 		}
-		switch {
-		case job == "boom" && n%2 == 0:
-			panic("job exploded")
-		case job == "boom":
+		if job == "boom" {
+			if boomCalls.Add(1)%2 == 0 {
+				panic("job exploded")
+			}
 			return extract.Result{}, &tiktok.APIError{Code: 40105, Message: "invalid token"}
 		}
 		time.Sleep(2500 * time.Millisecond) // longer than the schedule's period
@@ -86,21 +88,28 @@ func TestNoOverlapPanicsRecoveredAndMetrics(t *testing.T) {
 			{Name: "boom", Cron: "@every 1s", Job: "boom"}},
 		Run: run,
 	})
-	base := "http://" + d.Addr()
-	require.Eventually(t, func() bool {
-		_, body := get(t, base+"/metrics")
-		return strings.Contains(body, `adhouse_runs_total{job="slow",outcome="ok"}`) &&
-			strings.Contains(body, `adhouse_runs_total{job="slow",outcome="skipped"}`) &&
-			strings.Contains(body, `adhouse_runs_total{job="boom",outcome="panic"}`)
-	}, 15*time.Second, 100*time.Millisecond)
-	_, body := get(t, base+"/metrics")
+	time.Sleep(10 * time.Second)
+	synctest.Wait()
+	_, body := get(d, "/metrics")
+	// Ten virtual seconds of three every-second schedules: the 2.5 s sync
+	// ran three times, and every tick that found it running was skipped,
+	// for either of its schedules; boom alternated failures and panics.
+	for _, line := range []string{
+		`adhouse_runs_total{job="slow",outcome="ok"} 3`,
+		`adhouse_runs_total{job="slow",outcome="skipped"} 6`,
+		`adhouse_runs_total{job="slow-too",outcome="skipped"} 10`,
+		`adhouse_runs_total{job="boom",outcome="failed"} 5`,
+		`adhouse_runs_total{job="boom",outcome="panic"} 5`,
+		`adhouse_rows_loaded_total{job="slow"} 30`,
+	} {
+		require.Contains(t, body, line)
+	}
 	require.Contains(t, body, `adhouse_errors_total{code="40105",job="boom",source="tiktok"}`)
 	require.Contains(t, body, `adhouse_lag_seconds{advertiser="adv-1"}`)
-	require.Contains(t, body, `adhouse_rows_loaded_total{job="slow"} 10`)
 	require.LessOrEqual(t, maxRunning.Load(), int32(2), "each job at most once at a time (two jobs, three schedules)")
 	require.LessOrEqual(t, maxSync.Load(), int32(1), "two schedules of the same job never overlap")
 
-	code, health := get(t, base+"/healthz")
+	code, health := get(d, "/healthz")
 	require.Equal(t, http.StatusOK, code)
 	var h map[string]any
 	require.NoError(t, json.Unmarshal([]byte(health), &h))
@@ -108,16 +117,24 @@ func TestNoOverlapPanicsRecoveredAndMetrics(t *testing.T) {
 }
 
 func TestHealthzReportsWarehouseDown(t *testing.T) {
+	synctest.Test(t, testHealthzReportsWarehouseDown)
+}
+
+func testHealthzReportsWarehouseDown(t *testing.T) {
 	d, _, _, _ := startDaemon(t, schedule.Options{
 		Run:    func(context.Context, string) (extract.Result, error) { return extract.Result{}, nil },
 		Health: func(context.Context) error { return &clickhouse.Exception{Code: 210, Message: "connection refused"} },
 	})
-	code, body := get(t, "http://"+d.Addr()+"/healthz")
+	code, body := get(d, "/healthz")
 	require.Equal(t, http.StatusServiceUnavailable, code)
 	require.Contains(t, body, "unhealthy")
 }
 
 func TestShutdownWaitsThenAbandons(t *testing.T) {
+	synctest.Test(t, testShutdownWaitsThenAbandons)
+}
+
+func testShutdownWaitsThenAbandons(t *testing.T) {
 	started := make(chan struct{}, 1)
 	var sawCancel atomic.Bool
 	run := func(ctx context.Context, job string) (extract.Result, error) {
@@ -144,7 +161,7 @@ func TestShutdownWaitsThenAbandons(t *testing.T) {
 		t.Fatal("daemon did not stop")
 	}
 	require.True(t, sawCancel.Load(), "the running job was cancelled after the grace period")
-	require.GreaterOrEqual(t, time.Since(begin), 300*time.Millisecond, "it waited for the grace period first")
+	require.Equal(t, 300*time.Millisecond, time.Since(begin), "it waited for the grace period, then stopped")
 }
 
 func TestBadCronRefused(t *testing.T) {

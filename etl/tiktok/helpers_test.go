@@ -56,9 +56,11 @@ func simClient(t testing.TB, cfg tiktoksim.Config, mod ...func(*tiktok.Options))
 	return srv, newClient(t, opts)
 }
 
-// scripted is an httptest server whose answer to the n-th request (from 0)
-// is chosen by a function, for error-class and pagination tests.
+// scripted is a handler whose answer to the n-th request (from 0) is chosen
+// by a function, for error-class and pagination tests. url serves it on
+// loopback; inProcess serves it without a socket (for synctest bubbles).
 type scripted struct {
+	t     testing.TB
 	srv   *httptest.Server
 	n     atomic.Int64
 	mu    sync.Mutex
@@ -67,19 +69,51 @@ type scripted struct {
 }
 
 func newScripted(t testing.TB, reply func(n int, w http.ResponseWriter, r *http.Request)) *scripted {
-	s := &scripted{reply: reply}
-	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n := int(s.n.Add(1) - 1)
-		s.mu.Lock()
-		s.reqs = append(s.reqs, r.Clone(r.Context()))
-		s.mu.Unlock()
-		s.reply(n, w, r)
-	}))
-	t.Cleanup(s.srv.Close)
-	return s
+	return &scripted{t: t, reply: reply}
 }
 
-func (s *scripted) url() string { return s.srv.URL + "/open_api/v1.3/" }
+func (s *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	n := int(s.n.Add(1) - 1)
+	s.mu.Lock()
+	s.reqs = append(s.reqs, r.Clone(r.Context()))
+	s.mu.Unlock()
+	s.reply(n, w, r)
+}
+
+func (s *scripted) url() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srv == nil {
+		s.srv = httptest.NewServer(s)
+		s.t.Cleanup(s.srv.Close)
+	}
+	return s.srv.URL + "/open_api/v1.3/"
+}
+
+// inProcess is a transport that hands each request to a handler in the
+// calling goroutine: no sockets, so a client can run in a synctest bubble,
+// where time is virtual and sleeps cost nothing.
+type inProcess struct{ h http.Handler }
+
+func (p inProcess) RoundTrip(r *http.Request) (*http.Response, error) {
+	in := r.Clone(r.Context()) // as a server would receive it
+	if in.Body == nil {
+		in.Body = http.NoBody
+	}
+	in.RequestURI, in.RemoteAddr = r.URL.RequestURI(), "127.0.0.1:1"
+	rec := httptest.NewRecorder()
+	p.h.ServeHTTP(rec, in)
+	resp := rec.Result()
+	resp.Request = r
+	return resp, nil
+}
+
+// inProcessOptions is testOptions for a client served by h in-process.
+func inProcessOptions(h http.Handler, token string) tiktok.Options {
+	opts := testOptions("http://tiktok.test/open_api/v1.3/", token)
+	opts.HTTPClient = &http.Client{Transport: inProcess{h}}
+	return opts
+}
 
 func (s *scripted) count() int { return int(s.n.Load()) }
 

@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -70,66 +70,66 @@ func TestTiers(t *testing.T) {
 
 // TestSharedLimiterKeepsAppUnderQPS runs several advertisers, each with its
 // own Client, in parallel through one Limiter, against a simulator that
-// enforces the app's QPS like production. The arrival times measured at the
-// server never exceed the limit in any one-second window.
+// enforces the app's QPS like production. In virtual time (synctest), the
+// arrivals at the simulator never exceed the limit in any one-second window,
+// and the calls take exactly as long as the limit requires.
 func TestSharedLimiterKeepsAppUnderQPS(t *testing.T) {
-	t.Parallel()
-	const qps, advertisers, callsEach = 20, 5, 9
-	sim := tiktoksim.New(tiktoksim.Config{Advertisers: advertisers, QPS: qps, QPM: qps * 60})
-	rec := &arrivals{next: sim}
-	hs := httptest.NewServer(rec)
-	defer hs.Close()
-
-	shared := tiktok.NewLimiter(tiktok.LimiterConfig{QPS: qps, QPM: qps * 60, AppPause: 50 * time.Millisecond})
-	g, ctx := errgroup.WithContext(context.Background())
-	start := time.Now()
-	for _, adv := range sim.AdvertiserIDs() {
-		opts := testOptions(tiktoksim.BaseURLFor(hs.URL), sim.AccessToken())
-		opts.Limiter = shared
-		c := newClient(t, opts)
-		g.Go(func() error {
-			for i := 0; i < callsEach; i++ {
-				if _, err := c.Campaigns(ctx, adv); err != nil {
-					return err
+	synctest.Test(t, func(t *testing.T) {
+		const qps, advertisers, callsEach = 20, 5, 9
+		sim := tiktoksim.New(tiktoksim.Config{Advertisers: advertisers, QPS: qps, QPM: qps * 60})
+		rec := &arrivals{next: sim}
+		shared := tiktok.NewLimiter(tiktok.LimiterConfig{QPS: qps, QPM: qps * 60, AppPause: 50 * time.Millisecond})
+		g, ctx := errgroup.WithContext(context.Background())
+		start := time.Now()
+		for _, adv := range sim.AdvertiserIDs() {
+			opts := inProcessOptions(rec, sim.AccessToken())
+			opts.Limiter = shared
+			c := newClient(t, opts)
+			g.Go(func() error {
+				for i := 0; i < callsEach; i++ {
+					if _, err := c.Campaigns(ctx, adv); err != nil {
+						return err
+					}
 				}
-			}
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		t.Fatal(err)
-	}
-	elapsed := time.Since(start)
-	total := advertisers * callsEach
-	peak := rec.maxInWindow(time.Second)
-	t.Logf("%d calls in %s, peak %d in any 1s window (limit %d), throttled %d", total, elapsed.Round(time.Millisecond), peak, qps, sim.Stats().Throttled)
-	if peak > qps {
-		t.Errorf("peak %d requests in one second, limit %d", peak, qps)
-	}
-	if th := sim.Stats().Throttled; th != 0 {
-		t.Errorf("simulator throttled %d requests", th)
-	}
-	if len(rec.times) != total {
-		t.Errorf("%d requests for %d calls", len(rec.times), total)
-	}
-	if min := time.Duration(total-qps) * time.Second / qps; elapsed < min {
-		t.Errorf("%d calls took %s, faster than the limit allows (%s)", total, elapsed, min)
-	}
+				return nil
+			})
+		}
+		if err := g.Wait(); err != nil {
+			t.Fatal(err)
+		}
+		elapsed := time.Since(start)
+		total := advertisers * callsEach
+		peak := rec.maxInWindow(time.Second)
+		t.Logf("%d calls in %s of virtual time, peak %d in any 1s window (limit %d)", total, elapsed, peak, qps)
+		if peak > qps {
+			t.Errorf("peak %d requests in one second, limit %d", peak, qps)
+		}
+		if th := sim.Stats().Throttled; th != 0 {
+			t.Errorf("simulator throttled %d requests", th)
+		}
+		if len(rec.times) != total {
+			t.Errorf("%d requests for %d calls", len(rec.times), total)
+		}
+		if min := time.Duration(total-qps) * time.Second / qps; elapsed < min {
+			t.Errorf("%d calls took %s, faster than the limit allows (%s)", total, elapsed, min)
+		}
+	})
 }
 
 // TestPrivateLimitersGetThrottled is the control: the same load with one
 // limiter per client exceeds the app's budget and the simulator answers 40100.
 func TestPrivateLimitersGetThrottled(t *testing.T) {
-	t.Parallel()
+	synctest.Test(t, testPrivateLimitersGetThrottled)
+}
+
+func testPrivateLimitersGetThrottled(t *testing.T) {
 	const qps = 20
 	sim := tiktoksim.New(tiktoksim.Config{Advertisers: 5, QPS: qps, QPM: qps * 60})
-	hs := httptest.NewServer(sim)
-	defer hs.Close()
 	g, ctx := errgroup.WithContext(context.Background())
 	var mu sync.Mutex
 	var limited uint64
 	for _, adv := range sim.AdvertiserIDs() {
-		opts := testOptions(tiktoksim.BaseURLFor(hs.URL), sim.AccessToken())
+		opts := inProcessOptions(sim, sim.AccessToken())
 		opts.Limiter = tiktok.NewLimiter(tiktok.LimiterConfig{QPS: qps, QPM: qps * 60, AppPause: 20 * time.Millisecond})
 		c := newClient(t, opts)
 		g.Go(func() error {
@@ -157,7 +157,10 @@ func TestPrivateLimitersGetThrottled(t *testing.T) {
 }
 
 func TestLimiterBurstWindow(t *testing.T) {
-	t.Parallel()
+	synctest.Test(t, testLimiterBurstWindow)
+}
+
+func testLimiterBurstWindow(t *testing.T) {
 	const qps, burst, n = 40, 8, 90
 	l := tiktok.NewLimiter(tiktok.LimiterConfig{QPS: qps, QPM: -1, Burst: burst})
 	rec := &arrivals{}
@@ -185,6 +188,10 @@ func TestLimiterBurstWindow(t *testing.T) {
 }
 
 func TestLimiterWaitRespectsDeadline(t *testing.T) {
+	synctest.Test(t, testLimiterWaitRespectsDeadline)
+}
+
+func testLimiterWaitRespectsDeadline(t *testing.T) {
 	l := tiktok.NewLimiter(tiktok.LimiterConfig{QPS: 1, QPM: -1, Margin: -1})
 	if err := l.Wait(context.Background(), ""); err != nil {
 		t.Fatal(err)
@@ -195,8 +202,8 @@ func TestLimiterWaitRespectsDeadline(t *testing.T) {
 	if err := l.Wait(ctx, ""); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v", err)
 	}
-	if time.Since(start) > 40*time.Millisecond {
-		t.Error("Wait slept although the slot was past the deadline")
+	if d := time.Since(start); d != 0 {
+		t.Errorf("Wait slept %s although the slot was past the deadline", d)
 	}
 	if st := l.Stats(); st.Granted != 1 {
 		t.Errorf("a refused wait consumed a slot: %+v", st)
@@ -206,7 +213,10 @@ func TestLimiterWaitRespectsDeadline(t *testing.T) {
 // TestRateLimitPausesWholeApp: after one advertiser's 40100, requests of
 // every client sharing the limiter wait for the app pause.
 func TestRateLimitPausesWholeApp(t *testing.T) {
-	t.Parallel()
+	synctest.Test(t, testRateLimitPausesWholeApp)
+}
+
+func testRateLimitPausesWholeApp(t *testing.T) {
 	const pause = 300 * time.Millisecond
 	var mu sync.Mutex
 	var arrived []time.Time
@@ -222,21 +232,22 @@ func TestRateLimitPausesWholeApp(t *testing.T) {
 	})
 	shared := tiktok.NewLimiter(tiktok.LimiterConfig{QPS: -1, QPM: -1, AppPause: pause})
 	mk := func() *tiktok.Client {
-		opts := testOptions(srv.url(), "tok-123456")
+		opts := inProcessOptions(srv, "tok-123456")
 		opts.Limiter = shared
 		return newClient(t, opts)
 	}
 	a, b := mk(), mk()
 	errA := make(chan error, 1)
 	go func() { _, err := a.Campaigns(context.Background(), "A"); errA <- err }()
-	for shared.Stats().AppPauses == 0 {
-		time.Sleep(time.Millisecond)
+	synctest.Wait()
+	if shared.Stats().AppPauses != 1 {
+		t.Fatalf("no app pause after A's 40100: %+v", shared.Stats())
 	}
 	pausedAt := time.Now()
 	if _, err := b.Campaigns(context.Background(), "B"); err != nil {
 		t.Fatal(err)
 	}
-	if waited := time.Since(pausedAt); waited < pause-50*time.Millisecond {
+	if waited := time.Since(pausedAt); waited < pause {
 		t.Errorf("advertiser B went through %s after A's 40100; the app pause is %s", waited, pause)
 	}
 	if err := <-errA; err != nil {
@@ -250,7 +261,10 @@ func TestRateLimitPausesWholeApp(t *testing.T) {
 // TestAdvertiserLimitSlowsOnlyThatAdvertiser: 40133 pauses advertiser A;
 // advertiser B on the same limiter is not held back.
 func TestAdvertiserLimitSlowsOnlyThatAdvertiser(t *testing.T) {
-	t.Parallel()
+	synctest.Test(t, testAdvertiserLimitSlowsOnlyThatAdvertiser)
+}
+
+func testAdvertiserLimitSlowsOnlyThatAdvertiser(t *testing.T) {
 	const pause = 400 * time.Millisecond
 	var mu sync.Mutex
 	aTimes := []time.Time{}
@@ -270,21 +284,22 @@ func TestAdvertiserLimitSlowsOnlyThatAdvertiser(t *testing.T) {
 	})
 	shared := tiktok.NewLimiter(tiktok.LimiterConfig{QPS: -1, QPM: -1, AdvertiserPause: pause})
 	mk := func() *tiktok.Client {
-		opts := testOptions(srv.url(), "tok-123456")
+		opts := inProcessOptions(srv, "tok-123456")
 		opts.Limiter = shared
 		return newClient(t, opts)
 	}
 	a, b := mk(), mk()
 	errA := make(chan error, 1)
 	go func() { _, err := a.Campaigns(context.Background(), "A"); errA <- err }()
-	for shared.Stats().AdvertiserPauses == 0 {
-		time.Sleep(time.Millisecond)
+	synctest.Wait()
+	if shared.Stats().AdvertiserPauses != 1 {
+		t.Fatalf("no advertiser pause after A's 40133: %+v", shared.Stats())
 	}
 	start := time.Now()
 	if _, err := b.Campaigns(context.Background(), "B"); err != nil {
 		t.Fatal(err)
 	}
-	if d := time.Since(start); d > pause/2 {
+	if d := time.Since(start); d != 0 {
 		t.Errorf("advertiser B waited %s while only A was limited", d)
 	}
 	if err := <-errA; err != nil {
@@ -292,7 +307,7 @@ func TestAdvertiserLimitSlowsOnlyThatAdvertiser(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(aTimes) != 2 || aTimes[1].Sub(aTimes[0]) < pause-50*time.Millisecond {
+	if len(aTimes) != 2 || aTimes[1].Sub(aTimes[0]) < pause {
 		t.Errorf("A retried after %s, want ≥ %s", aTimes[len(aTimes)-1].Sub(aTimes[0]), pause)
 	}
 }
