@@ -178,6 +178,7 @@ func Render(t schema.Target, name, text string) (string, error) {
 	}
 	funcs := template.FuncMap{
 		"onCluster":   keep("onCluster"),
+		"globalIn":    keep("globalIn"),
 		"local":       keep("local"),
 		"engine":      keep("engine"),
 		"distributed": keep("distributed"),
@@ -205,6 +206,9 @@ func Render(t schema.Target, name, text string) (string, error) {
 		"add":         func(a, b int) int { return a + b },
 		"definer":     func() string { return Definer },
 		"join":        strings.Join,
+		"pairs":       schema.Pairs,
+
+		"attributionRatioColumns": attributionRatioColumns,
 	}
 	tmpl, err := template.New(name).Funcs(funcs).Option("missingkey=error").Parse(text)
 	if err != nil {

@@ -208,15 +208,18 @@ func StatsView(level, granularity string) string {
 
 type entity struct{ Name, Table, ID string }
 
+// Pairs groups its arguments two by two, for a template's range over (name,
+// value) pairs.
+func Pairs(args ...string) [][2]string {
+	out := make([][2]string, 0, len(args)/2)
+	for i := 0; i+1 < len(args); i += 2 {
+		out = append(out, [2]string{args[i], args[i+1]})
+	}
+	return out
+}
+
 var tableFuncs = template.FuncMap{
-	// pairs groups its arguments two by two, for a range over (name, value) pairs.
-	"pairs": func(args ...string) [][2]string {
-		out := make([][2]string, 0, len(args)/2)
-		for i := 0; i+1 < len(args); i += 2 {
-			out = append(out, [2]string{args[i], args[i+1]})
-		}
-		return out
-	},
+	"pairs":      Pairs,
 	"levels":     func() []Level { return Levels },
 	"grains":     func() []string { return Granularities },
 	"statsTable": StatsTable,

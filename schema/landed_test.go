@@ -1,0 +1,35 @@
+package schema_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/adhouse/adhouse/schema"
+)
+
+// landed pins every migration that has landed, rendered for the database
+// adhouse on a single node and on a cluster named c. Migrations are
+// append-only, as goose treats them: a warehouse that applied one never sees
+// a later edit, so an edit (of the file, or of a partial or template
+// function it renders through) fails here, and a fix ships as a new
+// migration. A new migration adds its line.
+var landed = map[uint32]struct{ single, cluster string }{
+	1: {"3abdb8d1c60cdf1e", "f8b8f255453e0059"},
+	2: {"59aa20895e55e235", "af8e075491dee264"},
+}
+
+func TestMigrationsAreAppendOnly(t *testing.T) {
+	single, err := schema.Migrations(schema.Target{Database: "adhouse"})
+	require.NoError(t, err)
+	cluster, err := schema.Migrations(schema.Target{Database: "adhouse", Cluster: "c"})
+	require.NoError(t, err)
+	require.Len(t, cluster, len(single))
+	for i, m := range single {
+		pin, ok := landed[m.Version]
+		require.True(t, ok, "migration %04d_%s is new: add {%q, %q} to landed", m.Version, m.Name, m.Checksum, cluster[i].Checksum)
+		require.Equal(t, pin.single, m.Checksum, "migration %04d_%s changed after it landed; ship a new migration instead", m.Version, m.Name)
+		require.Equal(t, pin.cluster, cluster[i].Checksum, "migration %04d_%s (cluster) changed after it landed; ship a new migration instead", m.Version, m.Name)
+	}
+	require.Len(t, single, len(landed), "a landed migration was removed")
+}
