@@ -89,6 +89,8 @@ func (a *Aggregate) Add(r *Row) error {
 	m(FieldCostOfGoods, r.CostOfGoods.micros)
 	m(FieldRefunds, r.Refunds.micros)
 	m(FieldFees, r.Fees.micros)
+	c(FieldVideoPlays, r.VideoPlays)
+	c(FieldVideoCompletions, r.VideoCompletions)
 	if ovf < 0 || carry != 0 {
 		a.repair(r)
 	}
@@ -102,7 +104,7 @@ const maxRows = 1<<63 - 1
 // The unrolled Add and addSparse name every field; these assertions stop
 // the build if a field or source is added without updating them.
 var (
-	_ = [1]struct{}{}[NumFields-15]
+	_ = [1]struct{}{}[NumFields-17]
 	_ = [1]struct{}{}[NumInstallSources-4]
 	_ = [1]struct{}{}[NumRevenueSources-4]
 )
@@ -140,6 +142,8 @@ func (a *Aggregate) repair(r *Row) {
 	m(FieldCostOfGoods, r.CostOfGoods.micros)
 	m(FieldRefunds, r.Refunds.micros)
 	m(FieldFees, r.Fees.micros)
+	c(FieldVideoPlays, r.VideoPlays)
+	c(FieldVideoCompletions, r.VideoCompletions)
 }
 
 // adopt handles a row whose currency differs from the aggregate's.
@@ -190,6 +194,8 @@ func (a *Aggregate) addSparse(r *Row) {
 	money(FieldCostOfGoods, r.CostOfGoods)
 	money(FieldRefunds, r.Refunds)
 	money(FieldFees, r.Fees)
+	count(FieldVideoPlays, r.VideoPlays)
+	count(FieldVideoCompletions, r.VideoCompletions)
 }
 
 // Merge adds every row of b to a, as if they had been added to a directly.

@@ -24,12 +24,14 @@ func campaign() []Row {
 			Installs:    [NumInstallSources]uint64{AppInstall: 40, RealTimeAppInstall: 32, SKANInstall: 8, MMPInstall: 35},
 			Revenue:     [NumRevenueSources]Amount{TikTokRevenue: amt("50.00"), GA4Revenue: amt("41.10"), ShopRevenue: amt("38.00"), CRMRevenue: amt("0")},
 			CostOfGoods: amt("10.00"), Refunds: amt("2.00"), Fees: amt("1.50"),
+			VideoPlays: 9000, VideoCompletions: 1200,
 		},
 		{
 			Currency: usd, Spend: amt("10.50"), Impressions: 5000, Clicks: 100, Conversions: 3,
 			Installs:    [NumInstallSources]uint64{AppInstall: 10, RealTimeAppInstall: 8, SKANInstall: 0, MMPInstall: 9},
 			Revenue:     [NumRevenueSources]Amount{TikTokRevenue: amt("11.00"), GA4Revenue: amt("9.90"), ShopRevenue: amt("12.00"), CRMRevenue: amt("5")},
 			CostOfGoods: amt("4.00"), Refunds: amt("0"), Fees: amt("0.50"),
+			VideoPlays: 2500, VideoCompletions: 310,
 		},
 	}
 }
@@ -383,7 +385,7 @@ func TestDescriptors(t *testing.T) {
 		"click_to_install_app_install", "click_to_install_real_time_app_install", "click_to_install_skan_app_install", "click_to_install_mmp_install",
 		"roas_tiktok", "roas_ga4", "roas_shop", "roas_crm",
 		"margin_roas_tiktok", "margin_roas_ga4", "margin_roas_shop", "margin_roas_crm",
-		"cpa", "conversion_rate",
+		"cpa", "conversion_rate", "video_completion_rate",
 	}
 	if !slices.Equal(names, want) {
 		t.Fatalf("Metrics names =\n%q\nwant\n%q", names, want)
@@ -418,6 +420,7 @@ func TestDescriptors(t *testing.T) {
 	scales := map[Kind]int32{
 		KindCPI: 6, KindIPM: 6, KindCPM: 6, KindCPC: 6, KindCTR: 8, KindClickToInstall: 8,
 		KindROAS: 6, KindMarginROAS: 6, KindMarginFractionROAS: 6, KindCPA: 6, KindConversionRate: 8,
+		KindVideoCompletionRate: 8,
 	}
 	for k, s := range scales {
 		if k.Scale() != s {
@@ -431,6 +434,10 @@ func TestDescriptors(t *testing.T) {
 	// Every descriptor is consistent with the fields it names, and Eval
 	// agrees with the named method.
 	a := aggregateOf(t, campaign())
+	// (1200 + 310) / (9000 + 2500) = 0.131304347…, half-even at 8 decimals.
+	if got := a.Eval(Metric{Kind: KindVideoCompletionRate}).String(); got != "0.13130435" {
+		t.Errorf("video completion rate = %s, want 0.13130435", got)
+	}
 	for _, m := range ms {
 		d, _ := m.Descriptor()
 		money := d.Numerator[0].Field.IsMoney()
@@ -566,6 +573,7 @@ func TestRowSet(t *testing.T) {
 		FieldAppInstall: "7", FieldRealTimeAppInstall: "6", FieldSKANInstall: Missing, FieldMMPInstall: "5",
 		FieldTikTokRevenue: "12.50", FieldGA4Revenue: "-", FieldShopRevenue: "9", FieldCRMRevenue: "0",
 		FieldCostOfGoods: "1.5", FieldRefunds: "0.25", FieldFees: "0.000001",
+		FieldVideoPlays: "800", FieldVideoCompletions: "120",
 	}
 	for f := range Field(NumFields) {
 		if err := r.Set(f, in[f]); err != nil {
@@ -577,6 +585,7 @@ func TestRowSet(t *testing.T) {
 		Installs:    [NumInstallSources]uint64{7, 6, 0, 5},
 		Revenue:     [NumRevenueSources]Amount{amt("12.5"), {}, amt("9"), {}},
 		CostOfGoods: amt("1.5"), Refunds: amt("0.25"), Fees: AmountFromMicros(1),
+		VideoPlays: 800, VideoCompletions: 120,
 		Null: Fields(FieldSKANInstall, FieldGA4Revenue),
 	}
 	if r != want {

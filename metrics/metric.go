@@ -36,6 +36,9 @@ const (
 	KindCPA
 	// KindConversionRate is conversions / clicks, a fraction.
 	KindConversionRate
+	// KindVideoCompletionRate is video views to the end / video plays, a
+	// fraction.
+	KindVideoCompletionRate
 
 	numKinds = iota + 1
 )
@@ -48,8 +51,8 @@ const (
 	MoneyScale int32 = 6
 	// PerMilleScale is the output scale of IPM.
 	PerMilleScale int32 = 6
-	// FractionScale is the output scale of CTR, click-to-install and
-	// conversion rate.
+	// FractionScale is the output scale of CTR, click-to-install,
+	// conversion rate and video completion rate.
 	FractionScale int32 = 8
 	// ROASScale is the output scale of ROAS, margin ROAS and margin-fraction
 	// ROAS.
@@ -77,17 +80,18 @@ type kindSpec struct {
 }
 
 var kinds = [numKinds]kindSpec{
-	KindCPI:                {"cpi", installSource, FieldSpend, fromSource, 1, MoneyScale, true},
-	KindIPM:                {"ipm", installSource, fromSource, FieldImpressions, 1000, PerMilleScale, false},
-	KindCPM:                {"cpm", noSource, FieldSpend, FieldImpressions, 1000, MoneyScale, true},
-	KindCPC:                {"cpc", noSource, FieldSpend, FieldClicks, 1, MoneyScale, true},
-	KindCTR:                {"ctr", noSource, FieldClicks, FieldImpressions, 1, FractionScale, false},
-	KindClickToInstall:     {"click_to_install", installSource, fromSource, FieldClicks, 1, FractionScale, false},
-	KindROAS:               {"roas", revenueSource, fromSource, FieldSpend, 1, ROASScale, false},
-	KindMarginROAS:         {"margin_roas", revenueSource, fromSource, FieldSpend, 1, ROASScale, false},
-	KindMarginFractionROAS: {"margin_fraction_roas", revenueSource, fromSource, FieldSpend, 1, ROASScale, false},
-	KindCPA:                {"cpa", noSource, FieldSpend, FieldConversions, 1, MoneyScale, true},
-	KindConversionRate:     {"conversion_rate", noSource, FieldConversions, FieldClicks, 1, FractionScale, false},
+	KindCPI:                 {"cpi", installSource, FieldSpend, fromSource, 1, MoneyScale, true},
+	KindIPM:                 {"ipm", installSource, fromSource, FieldImpressions, 1000, PerMilleScale, false},
+	KindCPM:                 {"cpm", noSource, FieldSpend, FieldImpressions, 1000, MoneyScale, true},
+	KindCPC:                 {"cpc", noSource, FieldSpend, FieldClicks, 1, MoneyScale, true},
+	KindCTR:                 {"ctr", noSource, FieldClicks, FieldImpressions, 1, FractionScale, false},
+	KindClickToInstall:      {"click_to_install", installSource, fromSource, FieldClicks, 1, FractionScale, false},
+	KindROAS:                {"roas", revenueSource, fromSource, FieldSpend, 1, ROASScale, false},
+	KindMarginROAS:          {"margin_roas", revenueSource, fromSource, FieldSpend, 1, ROASScale, false},
+	KindMarginFractionROAS:  {"margin_fraction_roas", revenueSource, fromSource, FieldSpend, 1, ROASScale, false},
+	KindCPA:                 {"cpa", noSource, FieldSpend, FieldConversions, 1, MoneyScale, true},
+	KindConversionRate:      {"conversion_rate", noSource, FieldConversions, FieldClicks, 1, FractionScale, false},
+	KindVideoCompletionRate: {"video_completion_rate", noSource, FieldVideoCompletions, FieldVideoPlays, 1, FractionScale, false},
 }
 
 func (k Kind) valid() bool { return k >= KindCPI && k < numKinds }

@@ -28,7 +28,7 @@ func randRow(rng *rand.Rand, cur Currency) Row {
 		return rng.Uint64N(10_000_000)
 	}
 	r := Row{Currency: cur, Spend: money(), Impressions: count(), Clicks: count(), Conversions: count(),
-		CostOfGoods: money(), Refunds: money(), Fees: money()}
+		CostOfGoods: money(), Refunds: money(), Fees: money(), VideoPlays: count(), VideoCompletions: count()}
 	for i := range r.Installs {
 		r.Installs[i] = count()
 	}
@@ -71,6 +71,10 @@ func refSum(rows []Row, f Field) (*big.Rat, bool) {
 			x = r.Refunds.Decimal().Rat()
 		case f == FieldFees:
 			x = r.Fees.Decimal().Rat()
+		case f == FieldVideoPlays:
+			x = new(big.Rat).SetUint64(r.VideoPlays)
+		case f == FieldVideoCompletions:
+			x = new(big.Rat).SetUint64(r.VideoCompletions)
 		}
 		sum.Add(sum, x)
 	}
@@ -128,6 +132,8 @@ func refMetric(rows []Row, m Metric) (*big.Rat, bool) {
 		return ratio(s(FieldSpend), s(FieldConversions), 1)
 	case KindConversionRate:
 		return ratio(s(FieldConversions), s(FieldClicks), 1)
+	case KindVideoCompletionRate:
+		return ratio(s(FieldVideoCompletions), s(FieldVideoPlays), 1)
 	}
 	return nil, false
 }

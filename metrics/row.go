@@ -116,6 +116,11 @@ const (
 	// FieldFees is payment, marketplace or agency fees, money, subtracted by
 	// margin ROAS.
 	FieldFees
+	// FieldVideoPlays is video plays (TikTok video_play_actions), a count.
+	FieldVideoPlays
+	// FieldVideoCompletions is video views that reached the end (TikTok
+	// video_views_p100), a count.
+	FieldVideoCompletions
 
 	// NumFields is the number of base fields.
 	NumFields = iota
@@ -128,7 +133,7 @@ var fieldNames = [NumFields]string{
 	"spend", "impressions", "clicks", "conversions",
 	"app_install", "real_time_app_install", "skan_app_install", "mmp_install",
 	"revenue_tiktok", "revenue_ga4", "revenue_shop", "revenue_crm",
-	"cost_of_goods", "refunds", "fees",
+	"cost_of_goods", "refunds", "fees", "video_plays", "video_completions",
 }
 
 // Name returns the field's snake_case base-column name, the name the SQL
@@ -197,6 +202,10 @@ type Row struct {
 	CostOfGoods Amount
 	Refunds     Amount
 	Fees        Amount
+	// VideoPlays and VideoCompletions are the bases of the video completion
+	// rate.
+	VideoPlays       uint64
+	VideoCompletions uint64
 
 	// Null is the set of fields whose value is unknown (SQL NULL). The
 	// zero set means every field is known.
@@ -268,6 +277,10 @@ func (r *Row) setCount(f Field, n uint64) {
 		r.Clicks = n
 	case f == FieldConversions:
 		r.Conversions = n
+	case f == FieldVideoPlays:
+		r.VideoPlays = n
+	case f == FieldVideoCompletions:
+		r.VideoCompletions = n
 	case f >= FieldAppInstall && f <= FieldMMPInstall:
 		r.Installs[f-FieldAppInstall] = n
 	}

@@ -38,12 +38,13 @@ func analystData() map[string][]*load.StatRow {
 			if d >= 7 {
 				clicks = a.clicks2
 			}
-			rows = append(rows, &load.StatRow{
+			r := &load.StatRow{
 				AdvertiserID: "adv1", CampaignID: a.campaign, AdGroupID: a.campaign + "-g", AdID: a.id,
 				Date: from.AddDate(0, 0, d), Timezone: "Europe/Berlin", Currency: "USD",
-				Spend: ptr(decimal.RequireFromString(a.spend)), CompletePaymentValue: ptr(decimal.RequireFromString(a.revenue)),
-				Impressions: ptr(a.imp), Clicks: ptr(clicks),
-			})
+			}
+			r.Set("spend", ptr(decimal.RequireFromString(a.spend))).Set("complete_payment_value", ptr(decimal.RequireFromString(a.revenue)))
+			r.Set("impressions", ptr(a.imp)).Set("clicks", ptr(clicks))
+			rows = append(rows, r)
 		}
 	}
 	ds := &dataset{levels: map[string][]*load.StatRow{"ad": rows}}

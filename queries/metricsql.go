@@ -135,6 +135,8 @@ var TikTokColumns = map[metrics.Field]string{
 	metrics.FieldAppInstall:         "app_install",
 	metrics.FieldRealTimeAppInstall: "real_time_app_install",
 	metrics.FieldTikTokRevenue:      "complete_payment_value",
+	metrics.FieldVideoPlays:         "video_play_actions",
+	metrics.FieldVideoCompletions:   "video_views_p100",
 }
 
 // Prefixed returns the sums map with every expression qualified by a table

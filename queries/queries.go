@@ -88,6 +88,18 @@ func Views(t schema.Target) ([]File, error) {
 	return out, nil
 }
 
+// Migrate brings a warehouse's whole schema up to date: the pending
+// migrations (tables), then every view of queries/views, which a migration
+// may have left behind (a view's columns are fixed when it is created).
+// Every caller that migrates uses it, so no view lags its tables.
+func Migrate(ctx context.Context, conn driver.Conn, t schema.Target) ([]schema.Migration, error) {
+	applied, err := schema.Migrate(ctx, conn, t)
+	if err != nil {
+		return applied, err
+	}
+	return applied, Apply(ctx, conn, t)
+}
+
 // Apply creates or replaces every BI view (and the tables they need) in
 // file order. It is idempotent: running it again, or from two processes at
 // once, leaves the same views.
@@ -232,14 +244,10 @@ func Render(t schema.Target, name, text string) (string, error) {
 const Definer = " DEFINER = CURRENT_USER SQL SECURITY DEFINER"
 
 // SumColumns lists the additive statistics columns every BI view sums, in
-// table order. Reach is not additive and is left out on purpose; TikTok's
-// pre-rounded reported_* ratios are never aggregated.
-var SumColumns = []string{
-	"spend", "impressions", "clicks", "conversion", "real_time_conversion",
-	"app_install", "real_time_app_install", "complete_payment", "complete_payment_value",
-	"total_purchase_value", "video_play_actions", "video_watched_2s", "video_watched_6s",
-	"likes", "comments", "shares", "follows", "profile_visits",
-}
+// table order, from the catalog (schema.StatColumns). Reach is not additive
+// and is left out on purpose; TikTok's pre-rounded reported_* ratios are
+// never aggregated.
+var SumColumns = schema.AdditiveStatColumns()
 
 // MetricNames lists the metric columns of the BI views, in order: every
 // metric of metrics.Metrics() whose bases TikTok reports (see TikTokColumns).

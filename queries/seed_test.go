@@ -67,43 +67,43 @@ func genDataset(seed uint64, advertisers []advertiser, campaigns, adgroups, ads 
 						imp := uint64(rng.IntN(50_000))
 						clk := uint64(rng.IntN(int(imp/20 + 1)))
 						inst := uint64(rng.IntN(int(clk/3 + 1)))
-						r.Impressions, r.Clicks = ptr(imp), ptr(clk)
-						r.AppInstall, r.RealTimeAppInstall = ptr(inst), ptr(uint64(rng.IntN(int(inst+2))))
-						r.Conversion = ptr(uint64(rng.IntN(int(clk/4 + 1))))
-						r.Reach = ptr(imp / 2)
-						r.Spend = money(900_000_000)
-						r.CompletePayment = ptr(uint64(rng.IntN(5)))
-						r.CompletePaymentValue = money(3_000_000_000)
-						r.TotalPurchaseValue = money(100_000_000)
+						r.Set("impressions", ptr(imp)).Set("clicks", ptr(clk))
+						r.Set("app_install", ptr(inst)).Set("real_time_app_install", ptr(uint64(rng.IntN(int(inst+2)))))
+						r.Set("conversion", ptr(uint64(rng.IntN(int(clk/4+1)))))
+						r.Set("reach", ptr(imp/2))
+						r.Set("spend", money(900_000_000))
+						r.Set("complete_payment", ptr(uint64(rng.IntN(5))))
+						r.Set("complete_payment_value", money(3_000_000_000))
+						r.Set("total_purchase_value", money(100_000_000))
 						switch rng.IntN(16) {
 						case 0:
-							r.Clicks = ptr(uint64(0))
+							r.Set("clicks", ptr(uint64(0)))
 						case 1:
-							r.Spend = ptr(decimal.Zero)
+							r.Set("spend", ptr(decimal.Zero))
 						case 2:
-							r.AppInstall = nil // TikTok "-"
+							r.Set("app_install", nil) // TikTok "-"
 						case 3:
-							r.RealTimeAppInstall, r.CompletePaymentValue = nil, nil
+							r.Set("real_time_app_install", nil).Set("complete_payment_value", nil)
 						case 4:
-							r.Impressions, r.Clicks, r.AppInstall = ptr(uint64(0)), ptr(uint64(0)), ptr(uint64(0))
+							r.Set("impressions", ptr(uint64(0))).Set("clicks", ptr(uint64(0))).Set("app_install", ptr(uint64(0)))
 						case 5:
-							r.Spend = nil
+							r.Set("spend", nil)
 						case 6: // CPI and CPC exactly half-way at 6 decimals: odd micros / 2
-							r.AppInstall, r.Clicks = ptr(uint64(2)), ptr(uint64(2))
-							r.Spend = ptr(decimal.New(2*rng.Int64N(50_000_000)+1, -6))
+							r.Set("app_install", ptr(uint64(2))).Set("clicks", ptr(uint64(2)))
+							r.Set("spend", ptr(decimal.New(2*rng.Int64N(50_000_000)+1, -6)))
 						case 7: // CTR exactly half-way at 8 decimals
-							r.Impressions, r.Clicks = ptr(uint64(200_000_000)), ptr(uint64(2*rng.IntN(1000)+1))
+							r.Set("impressions", ptr(uint64(200_000_000))).Set("clicks", ptr(uint64(2*rng.IntN(1000)+1)))
 						case 8: // ROAS half-way at 6 decimals: revenue/spend = (k + 0.5)·10^-6
 							m := rng.Int64N(50) + 1
-							r.Spend = ptr(decimal.New(2_000_000*m, -6))
-							r.CompletePaymentValue = ptr(decimal.New(m*(2*rng.Int64N(10_000_000)+1), -6))
+							r.Set("spend", ptr(decimal.New(2_000_000*m, -6)))
+							r.Set("complete_payment_value", ptr(decimal.New(m*(2*rng.Int64N(10_000_000)+1), -6)))
 						case 9:
-							r.Conversion = nil
+							r.Set("conversion", nil)
 						}
 						if c == campaigns-1 && d == 0 {
 							// A whole campaign-day without installs data or
 							// clicks: undefined even after aggregation.
-							r.AppInstall, r.Clicks = nil, ptr(uint64(0))
+							r.Set("app_install", nil).Set("clicks", ptr(uint64(0)))
 						}
 						ds.levels["ad"] = append(ds.levels["ad"], r)
 					}
@@ -138,30 +138,31 @@ func (ds *dataset) withHours(hours ...uint8) *dataset {
 		for _, r := range rows {
 			for i, h := range hours {
 				hr := *r
+				hr.Metrics = nil // the hour's own values, not the day's
 				hr.Hour = h
 				hr.TimeUTC = r.Date.Add(time.Duration(h) * time.Hour)
-				share := func(v *uint64) *uint64 {
-					if v == nil {
-						return nil
+				for _, col := range schema.AdditiveStatColumns() {
+					switch v := r.Get(col).(type) {
+					case *uint64:
+						if v == nil {
+							continue
+						}
+						part := *v / n
+						if i == 0 {
+							part += *v % n
+						}
+						hr.Set(col, ptr(part))
+					case *decimal.Decimal:
+						if v == nil {
+							continue
+						}
+						part := v.Div(decimal.NewFromInt(int64(n))).Truncate(6)
+						if i == 0 {
+							part = v.Sub(part.Mul(decimal.NewFromInt(int64(n - 1))))
+						}
+						hr.Set(col, ptr(part))
 					}
-					if i == 0 {
-						return ptr(*v/n + *v%n)
-					}
-					return ptr(*v / n)
 				}
-				shareD := func(v *decimal.Decimal) *decimal.Decimal {
-					if v == nil {
-						return nil
-					}
-					part := v.Div(decimal.NewFromInt(int64(n))).Truncate(6)
-					if i == 0 {
-						return ptr(v.Sub(part.Mul(decimal.NewFromInt(int64(n - 1)))))
-					}
-					return ptr(part)
-				}
-				hr.Impressions, hr.Clicks, hr.Conversion = share(r.Impressions), share(r.Clicks), share(r.Conversion)
-				hr.AppInstall, hr.RealTimeAppInstall, hr.CompletePayment = share(r.AppInstall), share(r.RealTimeAppInstall), share(r.CompletePayment)
-				hr.Spend, hr.CompletePaymentValue, hr.TotalPurchaseValue = shareD(r.Spend), shareD(r.CompletePaymentValue), shareD(r.TotalPurchaseValue)
 				ds.hourly[level] = append(ds.hourly[level], &hr)
 			}
 		}
@@ -188,24 +189,6 @@ func (ds *dataset) rollUpLevels() {
 func rollUp(rows []*load.StatRow, key func(*load.StatRow) load.StatRow) []*load.StatRow {
 	idx := map[string]*load.StatRow{}
 	var out []*load.StatRow
-	addU := func(dst **uint64, v *uint64) {
-		if v == nil {
-			return
-		}
-		if *dst == nil {
-			*dst = ptr(uint64(0))
-		}
-		**dst += *v
-	}
-	addD := func(dst **decimal.Decimal, v *decimal.Decimal) {
-		if v == nil {
-			return
-		}
-		if *dst == nil {
-			*dst = ptr(decimal.Zero)
-		}
-		**dst = (*dst).Add(*v)
-	}
 	for _, r := range rows {
 		id := key(r)
 		kk := id.AdvertiserID + "|" + id.CampaignID + "|" + id.AdGroupID + "|" + r.Date.Format(time.DateOnly)
@@ -216,15 +199,28 @@ func rollUp(rows []*load.StatRow, key func(*load.StatRow) load.StatRow) []*load.
 			idx[kk] = s
 			out = append(out, s)
 		}
-		addD(&s.Spend, r.Spend)
-		addU(&s.Impressions, r.Impressions)
-		addU(&s.Clicks, r.Clicks)
-		addU(&s.Conversion, r.Conversion)
-		addU(&s.AppInstall, r.AppInstall)
-		addU(&s.RealTimeAppInstall, r.RealTimeAppInstall)
-		addU(&s.CompletePayment, r.CompletePayment)
-		addD(&s.CompletePaymentValue, r.CompletePaymentValue)
-		addD(&s.TotalPurchaseValue, r.TotalPurchaseValue)
+		for _, col := range schema.AdditiveStatColumns() {
+			switch v := r.Get(col).(type) {
+			case *uint64:
+				if v == nil {
+					continue
+				}
+				sum := uint64(0)
+				if cur := s.Count(col); cur != nil {
+					sum = *cur
+				}
+				s.Set(col, ptr(sum+*v))
+			case *decimal.Decimal:
+				if v == nil {
+					continue
+				}
+				sum := decimal.Zero
+				if cur := s.Decimal(col); cur != nil {
+					sum = *cur
+				}
+				s.Set(col, ptr(sum.Add(*v)))
+			}
+		}
 	}
 	return out
 }
@@ -314,26 +310,20 @@ func goRow(t testing.TB, r *load.StatRow) metrics.Row {
 	cur, err := metrics.ParseCurrency(r.Currency)
 	require.NoError(t, err)
 	m.Currency = cur
-	setD := func(f metrics.Field, v *decimal.Decimal) {
-		if v == nil {
-			m.SetNull(f)
-			return
+	for f, col := range queries.TikTokColumns {
+		switch v := r.Get(col).(type) {
+		case *decimal.Decimal:
+			if v != nil {
+				require.NoError(t, m.Set(f, v.String()))
+				continue
+			}
+		case *uint64:
+			if v != nil {
+				require.NoError(t, m.Set(f, fmt.Sprint(*v)))
+				continue
+			}
 		}
-		require.NoError(t, m.Set(f, v.String()))
+		m.SetNull(f)
 	}
-	setU := func(f metrics.Field, v *uint64) {
-		if v == nil {
-			m.SetNull(f)
-			return
-		}
-		require.NoError(t, m.Set(f, fmt.Sprint(*v)))
-	}
-	setD(metrics.FieldSpend, r.Spend)
-	setU(metrics.FieldImpressions, r.Impressions)
-	setU(metrics.FieldClicks, r.Clicks)
-	setU(metrics.FieldConversions, r.Conversion)
-	setU(metrics.FieldAppInstall, r.AppInstall)
-	setU(metrics.FieldRealTimeAppInstall, r.RealTimeAppInstall)
-	setD(metrics.FieldTikTokRevenue, r.CompletePaymentValue)
 	return m
 }

@@ -132,8 +132,8 @@ func TestReloadsNeverDrift(t *testing.T) {
 				var spend string
 				var wantSpend decimal.Decimal
 				for _, r := range ds.hourly[l.Name] {
-					if r.Spend != nil {
-						wantSpend = wantSpend.Add(*r.Spend)
+					if v := r.Decimal("spend"); v != nil {
+						wantSpend = wantSpend.Add(*v)
 					}
 				}
 				require.NoError(t, conn.QueryRow(ctx, fmt.Sprintf("SELECT toString(sum(spend)) FROM %s.bi_%s_hourly", db, l.Name)).Scan(&spend))

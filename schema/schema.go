@@ -98,6 +98,7 @@ func Render(t Target, name, text string) (string, error) {
 		// globalIn filters a Distributed table by a subquery over another one:
 		// a plain IN would be a double-distributed subquery, which ClickHouse
 		// refuses on clusters of more than one shard.
+		"addStatColumns": func(since uint32) string { return addStatColumnsDDL(t, since) },
 		"globalIn": func() string {
 			if t.Cluster == "" {
 				return "IN"
@@ -219,11 +220,13 @@ func Pairs(args ...string) [][2]string {
 }
 
 var tableFuncs = template.FuncMap{
-	"pairs":      Pairs,
-	"levels":     func() []Level { return Levels },
-	"grains":     func() []string { return Granularities },
-	"statsTable": StatsTable,
-	"statsView":  StatsView,
+	"pairs": Pairs,
+	// statColumns renders the statistics columns a migration added (0001).
+	"statColumns": statColumnsDDL,
+	"levels":      func() []Level { return Levels },
+	"grains":      func() []string { return Granularities },
+	"statsTable":  StatsTable,
+	"statsView":   StatsView,
 	"entities": func() []entity {
 		return []entity{
 			{Name: "campaign", Table: "campaigns", ID: "campaign_id"},

@@ -17,7 +17,6 @@ import (
 	"github.com/adhouse/adhouse/etl/warehouse"
 	"github.com/adhouse/adhouse/metrics"
 	"github.com/adhouse/adhouse/queries"
-	"github.com/adhouse/adhouse/schema"
 )
 
 // demoAccount is the simulated agency account the demo syncs: four
@@ -61,10 +60,7 @@ func runDemo(cmd *cobra.Command, a *app) error {
 		return err
 	}
 	defer conn.Close()
-	if _, err := schema.Migrate(ctx, conn, a.target()); err != nil {
-		return err
-	}
-	if err := queries.Apply(ctx, conn, a.target()); err != nil {
+	if _, err := queries.Migrate(ctx, conn, a.target()); err != nil {
 		return err
 	}
 

@@ -26,16 +26,13 @@ func newMigrateCmd(a *app) *cobra.Command {
 				return err
 			}
 			defer conn.Close()
-			applied, err := schema.Migrate(cmd.Context(), conn, a.target())
+			// The views are not versioned migrations: they hold no data, so
+			// every migrate re-creates them from the current definitions.
+			applied, err := queries.Migrate(cmd.Context(), conn, a.target())
 			for _, m := range applied {
 				a.log.Info().Uint32("version", m.Version).Str("name", m.Name).Msg("migration applied")
 			}
 			if err != nil {
-				return err
-			}
-			// The BI views are not versioned migrations: they hold no data,
-			// so every migrate re-creates them from the current definitions.
-			if err := queries.Apply(cmd.Context(), conn, a.target()); err != nil {
 				return err
 			}
 			if err := attribution.Save(cmd.Context(), conn, a.cfg.ClickHouse.Database, attributionSettings(a.cfg.Imports)); err != nil {

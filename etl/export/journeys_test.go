@@ -58,8 +58,9 @@ func world(t *testing.T, ctx context.Context, conn driver.Conn, db string) {
 		}{{"1001", "2001", "3001", "100.00", "250.00", 5}, {"1002", "2002", "3002", "50.00", "80.00", 2}} {
 			spend, value := decimal.RequireFromString(s.spend), decimal.RequireFromString(s.value)
 			conv, purchases := s.conv, s.conv-1
-			require.NoError(t, w.Append(ctx, st.Bind(&load.StatRow{AdvertiserID: "7", CampaignID: s.c, AdGroupID: s.g, AdID: s.a,
-				Date: day, Timezone: "UTC", Currency: "USD", Spend: &spend, Conversion: &conv, CompletePayment: &purchases, CompletePaymentValue: &value})))
+			row := &load.StatRow{AdvertiserID: "7", CampaignID: s.c, AdGroupID: s.g, AdID: s.a, Date: day, Timezone: "UTC", Currency: "USD"}
+			row.Set("spend", &spend).Set("conversion", &conv).Set("complete_payment", &purchases).Set("complete_payment_value", &value)
+			require.NoError(t, w.Append(ctx, st.Bind(row)))
 		}
 		require.NoError(t, w.Commit(ctx))
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/adhouse/adhouse/etl/tiktok/tiktoksim/simtest"
 	"github.com/adhouse/adhouse/etl/warehouse"
 	"github.com/adhouse/adhouse/etl/warehouse/warehousetest"
+	"github.com/adhouse/adhouse/queries"
 	"github.com/adhouse/adhouse/schema"
 )
 
@@ -152,7 +153,7 @@ func TestClickHouseOutageMidSync(t *testing.T) {
 	conn, _, err := warehouse.Connect(ctx, cfg)
 	require.NoError(t, err)
 	defer conn.Close()
-	_, err = schema.Migrate(ctx, conn, schema.Target{Database: cfg.ClickHouse.Database})
+	_, err = queries.Migrate(ctx, conn, schema.Target{Database: cfg.ClickHouse.Database})
 	require.NoError(t, err)
 
 	sc := simConfig()

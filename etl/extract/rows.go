@@ -8,6 +8,7 @@ import (
 
 	"github.com/adhouse/adhouse/etl/load"
 	"github.com/adhouse/adhouse/etl/tiktok"
+	"github.com/adhouse/adhouse/schema"
 )
 
 // parents maps an ad group or ad to its campaign and ad group, from the
@@ -39,8 +40,8 @@ func statRow(t load.StatsTable, r *tiktok.ReportRow, currency string, p *parents
 // StatRowOf turns a decoded report row into the warehouse row of t; parents
 // come only from attribute metrics (campaign_id, adgroup_id) if requested.
 func StatRowOf(t load.StatsTable, r *tiktok.ReportRow, currency string) *load.StatRow {
-	// One allocation holds the row and a copy of its metrics, and the row's
-	// nullable fields point into that copy: a pointer per metric would cost a
+	// One allocation holds the row, a copy of its metrics and the column
+	// values, which point into that copy: a pointer per metric would cost a
 	// score of allocations per row, on millions of rows.
 	a := &rowAlloc{m: r.Metrics}
 	m := &a.m
@@ -50,30 +51,11 @@ func StatRowOf(t load.StatsTable, r *tiktok.ReportRow, currency string) *load.St
 		Date:         r.Date.Time(),
 		Timezone:     r.Timezone,
 		Currency:     currency,
-
-		Spend:                decp(&m.Spend),
-		Impressions:          u64p(&m.Impressions),
-		Clicks:               u64p(&m.Clicks),
-		Reach:                u64p(&m.Reach),
-		Conversion:           u64p(&m.Conversion),
-		RealTimeConversion:   u64p(&m.RealTimeConversion),
-		AppInstall:           u64p(&m.AppInstall),
-		RealTimeAppInstall:   u64p(&m.RealTimeAppInstall),
-		CompletePayment:      u64p(&m.CompletePayment),
-		CompletePaymentValue: decp(&m.TotalCompletePaymentRate),
-		TotalPurchaseValue:   decp(&m.TotalPurchaseValue),
-		VideoPlayActions:     u64p(&m.VideoPlayActions),
-		VideoWatched2s:       u64p(&m.VideoWatched2s),
-		VideoWatched6s:       u64p(&m.VideoWatched6s),
-		Likes:                u64p(&m.Likes),
-		Comments:             u64p(&m.Comments),
-		Shares:               u64p(&m.Shares),
-		Follows:              u64p(&m.Follows),
-		ProfileVisits:        u64p(&m.ProfileVisits),
-		ReportedCTR:          decp(&m.CTR),
-		ReportedCPC:          decp(&m.CPC),
-		ReportedCPM:          decp(&m.CPM),
-		Extra:                extras(m),
+		Metrics:      a.vals[:len(statColumns)],
+		Extra:        extras(m),
+	}
+	for i, get := range statColumns {
+		out.Metrics[i] = get(m)
 	}
 	if r.Granularity == tiktok.Hourly {
 		out.Hour = uint8(r.Hour)
@@ -91,8 +73,63 @@ func StatRowOf(t load.StatsTable, r *tiktok.ReportRow, currency string) *load.St
 	return t.Bind(out)
 }
 
+// metricValue reads one metric of decoded TikTok metrics as a column value:
+// a pointer into m, or nil when TikTok sent "-".
+type metricValue func(m *tiktok.Metrics) any
+
+// valueOf returns the reader of a known TikTok metric, or nil.
+func valueOf(metric string) metricValue {
+	if cnt := tiktok.CountField(metric); cnt != nil {
+		return func(m *tiktok.Metrics) any { return u64p(cnt(m)) }
+	}
+	if dec := tiktok.DecimalField(metric); dec != nil {
+		return func(m *tiktok.Metrics) any { return decp(dec(m)) }
+	}
+	return nil
+}
+
+// statColumns reads each schema.StatColumns entry from decoded metrics, in
+// catalog order; a catalog metric TikTok's client does not decode is a bug
+// that TestCatalogMetricsAreDecoded catches.
+var statColumns = func() []metricValue {
+	out := make([]metricValue, len(schema.StatColumns))
+	for i, c := range schema.StatColumns {
+		if out[i] = valueOf(c.Metric); out[i] == nil {
+			out[i] = func(*tiktok.Metrics) any { return nil }
+		}
+	}
+	return out
+}()
+
+// columnlessMetric is a metric the client decodes into a typed field but
+// the warehouse has no column for (cash spend, frequency…).
+type columnlessMetric struct {
+	name string
+	text func(*tiktok.Metrics) (text string, valid bool)
+}
+
+// columnless lists them, kept in extra_metrics as TikTok sent them.
+var columnless = func() []columnlessMetric {
+	inCatalog := map[string]bool{}
+	for _, c := range schema.StatColumns {
+		inCatalog[c.Metric] = true
+	}
+	var out []columnlessMetric
+	for _, name := range tiktok.KnownMetrics() {
+		if inCatalog[name] {
+			continue
+		}
+		if cnt := tiktok.CountField(name); cnt != nil {
+			out = append(out, columnlessMetric{name, func(m *tiktok.Metrics) (string, bool) { v := cnt(m); return v.String(), v.Valid }})
+		} else if dec := tiktok.DecimalField(name); dec != nil {
+			out = append(out, columnlessMetric{name, func(m *tiktok.Metrics) (string, bool) { v := dec(m); return v.Decimal.String(), v.Valid }})
+		}
+	}
+	return out
+}()
+
 // extras keeps what has no column: metrics without a typed field, and the
-// typed ones the warehouse has no column for (video quartiles, cash spend…).
+// typed ones without a catalog column.
 func extras(m *tiktok.Metrics) map[string]string {
 	var out map[string]string
 	put := func(k, v string) {
@@ -104,38 +141,26 @@ func extras(m *tiktok.Metrics) map[string]string {
 	for k, v := range m.Extra {
 		put(k, v)
 	}
-	counts := [...]struct {
-		name string
-		v    tiktok.NullUint64
-	}{
-		{"video_views_p25", m.VideoViewsP25}, {"video_views_p50", m.VideoViewsP50},
-		{"video_views_p75", m.VideoViewsP75}, {"video_views_p100", m.VideoViewsP100},
-	}
-	for _, c := range counts {
-		if c.v.Valid {
-			put(c.name, c.v.String())
-		}
-	}
-	decimals := [...]struct {
-		name string
-		v    tiktok.NullDecimal
-	}{{"cash_spend", m.CashSpend}, {"voucher_spend", m.VoucherSpend}, {"frequency", m.Frequency}}
-	for _, d := range decimals {
-		if d.v.Valid {
-			put(d.name, d.v.Decimal.String())
+	for _, c := range columnless {
+		if text, ok := c.text(m); ok {
+			put(c.name, text)
 		}
 	}
 	return out
 }
 
+// maxStatColumns bounds the catalog so a row's values fit in its allocation.
+const maxStatColumns = 64
+
 // rowAlloc is a statistics row together with the metric values it points to.
 type rowAlloc struct {
-	row load.StatRow
-	m   tiktok.Metrics
+	row  load.StatRow
+	m    tiktok.Metrics
+	vals [maxStatColumns]any
 }
 
 // u64p points at a count's value, or is nil when TikTok sent "-".
-func u64p(v *tiktok.NullUint64) *uint64 {
+func u64p(v *tiktok.NullUint64) any {
 	if !v.Valid {
 		return nil
 	}
@@ -143,7 +168,7 @@ func u64p(v *tiktok.NullUint64) *uint64 {
 }
 
 // decp points at a decimal's value, or is nil when TikTok sent "-".
-func decp(v *tiktok.NullDecimal) *decimal.Decimal {
+func decp(v *tiktok.NullDecimal) any {
 	if !v.Valid {
 		return nil
 	}

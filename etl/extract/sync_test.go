@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/adhouse/adhouse/etl/tiktok/tiktoksim"
 	"github.com/adhouse/adhouse/etl/tiktok/tiktoksim/simtest"
 	"github.com/adhouse/adhouse/etl/warehouse/warehousetest"
+	"github.com/adhouse/adhouse/schema"
 )
 
 var allLevels = []tiktok.Level{tiktok.LevelAdvertiser, tiktok.LevelCampaign, tiktok.LevelAdGroup, tiktok.LevelAd}
@@ -52,26 +54,11 @@ func newSyncerWith(t *testing.T, srv *tiktoksim.Server, conn driver.Conn, cfg co
 	})
 }
 
-// canonical renders one row's identity and values the same way for the
-// simulator's truth and for the warehouse.
-func canonical(level tiktok.Level, id string, date tiktok.Date, hour int, spend, cpv, tpv *decimal.Decimal, counts ...*uint64) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s|%s|%s|%02d", level.Short(), id, date, hour)
-	for _, d := range []*decimal.Decimal{spend, cpv, tpv} {
-		if d == nil {
-			b.WriteString("|NULL")
-		} else {
-			b.WriteString("|" + d.String())
-		}
-	}
-	for _, c := range counts {
-		if c == nil {
-			b.WriteString("|NULL")
-		} else {
-			fmt.Fprintf(&b, "|%d", *c)
-		}
-	}
-	return b.String()
+// canonical renders one row's identity and its value of every catalog
+// column (schema.StatColumns) the same way for the simulator's truth and for
+// the warehouse: decimals compare numerically, NULL is "-".
+func canonical(level tiktok.Level, id string, date tiktok.Date, hour int, values []string) string {
+	return fmt.Sprintf("%s|%s|%s|%02d|%s", level.Short(), id, date, hour, strings.Join(values, "|"))
 }
 
 func truthRows(t *testing.T, srv *tiktoksim.Server, adv string, l tiktok.Level, g tiktok.Granularity, from, to tiktok.Date) []string {
@@ -80,10 +67,20 @@ func truthRows(t *testing.T, srv *tiktoksim.Server, adv string, l tiktok.Level, 
 	require.NoError(t, err)
 	out := make([]string, 0, len(rows))
 	for _, r := range rows {
-		m := r.Metrics
-		out = append(out, canonical(l, r.EntityID, r.Date, r.Hour, m.Spend.Ptr(), m.TotalCompletePaymentRate.Ptr(), m.TotalPurchaseValue.Ptr(),
-			m.Impressions.Ptr(), m.Clicks.Ptr(), m.Reach.Ptr(), m.Conversion.Ptr(), m.RealTimeConversion.Ptr(),
-			m.AppInstall.Ptr(), m.RealTimeAppInstall.Ptr(), m.CompletePayment.Ptr(), m.VideoPlayActions.Ptr(), m.Likes.Ptr()))
+		values := make([]string, len(schema.StatColumns))
+		for i, c := range schema.StatColumns {
+			if d, ok := r.Metrics.Decimal(c.Metric); ok {
+				values[i] = "-"
+				if d.Valid {
+					values[i] = d.Decimal.String()
+				}
+				continue
+			}
+			n, ok := r.Metrics.Count(c.Metric)
+			require.True(t, ok, "metric %s", c.Metric)
+			values[i] = n.String()
+		}
+		out = append(out, canonical(l, r.EntityID, r.Date, r.Hour, values))
 	}
 	sort.Strings(out)
 	return out
@@ -99,24 +96,43 @@ func warehouseRows(t *testing.T, conn driver.Conn, db, adv string, l tiktok.Leve
 	if g == tiktok.Hourly {
 		hour = "stat_hour"
 	}
-	q := fmt.Sprintf(`SELECT %s, stat_date, toInt64(%s), spend, complete_payment_value, total_purchase_value,
-    impressions, clicks, reach, conversion, real_time_conversion, app_install, real_time_app_install,
-    complete_payment, video_play_actions, likes
-FROM %s.%s_stats_%s WHERE advertiser_id = ? AND stat_date BETWEEN ? AND ?`, id, hour, db, l.Short(), map[tiktok.Granularity]string{tiktok.Daily: "daily", tiktok.Hourly: "hourly"}[g])
+	q := fmt.Sprintf(`SELECT %s, stat_date, toInt64(%s), %s
+FROM %s.%s_stats_%s WHERE advertiser_id = ? AND stat_date BETWEEN ? AND ?`, id, hour, strings.Join(schema.StatColumnNames(), ", "),
+		db, l.Short(), map[tiktok.Granularity]string{tiktok.Daily: "daily", tiktok.Hourly: "hourly"}[g])
 	rows, err := conn.Query(context.Background(), q, adv, from.Time(), to.Time())
 	require.NoError(t, err)
 	defer rows.Close()
 	var out []string
 	for rows.Next() {
 		var (
-			eid           string
-			date          time.Time
-			h             int64
-			spend, cv, pv *decimal.Decimal
-			c             [10]*uint64
+			eid  string
+			date time.Time
+			h    int64
 		)
-		require.NoError(t, rows.Scan(&eid, &date, &h, &spend, &cv, &pv, &c[0], &c[1], &c[2], &c[3], &c[4], &c[5], &c[6], &c[7], &c[8], &c[9]))
-		out = append(out, canonical(l, eid, tiktok.DateOf(date), int(h), spend, cv, pv, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9]))
+		dest := []any{&eid, &date, &h}
+		for _, c := range schema.StatColumns {
+			if c.Type() == "Nullable(UInt64)" {
+				dest = append(dest, new(*uint64))
+			} else {
+				dest = append(dest, new(*decimal.Decimal))
+			}
+		}
+		require.NoError(t, rows.Scan(dest...))
+		values := make([]string, len(schema.StatColumns))
+		for i, d := range dest[3:] {
+			values[i] = "-"
+			switch v := d.(type) {
+			case **uint64:
+				if *v != nil {
+					values[i] = strconv.FormatUint(**v, 10)
+				}
+			case **decimal.Decimal:
+				if *v != nil {
+					values[i] = (*v).String()
+				}
+			}
+		}
+		out = append(out, canonical(l, eid, tiktok.DateOf(date), int(h), values))
 	}
 	require.NoError(t, rows.Err())
 	sort.Strings(out)

@@ -14,6 +14,7 @@ import (
 	"github.com/adhouse/adhouse/etl/load"
 	"github.com/adhouse/adhouse/etl/warehouse"
 	"github.com/adhouse/adhouse/etl/warehouse/warehousetest"
+	"github.com/adhouse/adhouse/queries"
 	"github.com/adhouse/adhouse/schema"
 )
 
@@ -49,7 +50,7 @@ func TestDiskFullAndReadOnlyDataDir(t *testing.T) {
 	conn, _, err := warehouse.Connect(ctx, cfg)
 	require.NoError(t, err)
 	defer conn.Close()
-	_, err = schema.Migrate(ctx, conn, schema.Target{Database: "disk"})
+	_, err = queries.Migrate(ctx, conn, schema.Target{Database: "disk"})
 	require.NoError(t, err)
 
 	tbl, _ := load.NewStatsTable("ad", "daily")

@@ -18,6 +18,7 @@ import (
 	"github.com/adhouse/adhouse/etl/load"
 	"github.com/adhouse/adhouse/etl/warehouse"
 	"github.com/adhouse/adhouse/etl/warehouse/warehousetest"
+	"github.com/adhouse/adhouse/queries"
 	"github.com/adhouse/adhouse/schema"
 )
 
@@ -35,10 +36,10 @@ func sample(t load.StatsTable, adv string, from time.Time, days, ads, gen int) [
 			r := &load.StatRow{
 				AdvertiserID: adv, CampaignID: fmt.Sprintf("c%d", a%3), AdGroupID: fmt.Sprintf("g%d", a%6), AdID: fmt.Sprintf("ad%04d", a),
 				Date: from.AddDate(0, 0, d), Timezone: "Etc/GMT+8", Currency: "USD",
-				Spend: &spend, Impressions: &imp, Clicks: &clk, AppInstall: &inst,
 			}
+			r.Set("spend", &spend).Set("impressions", &imp).Set("clicks", &clk).Set("app_install", &inst)
 			if a%10 == 0 {
-				r.AppInstall = nil // TikTok sent "-"
+				r.Set("app_install", nil) // TikTok sent "-"
 			}
 			rows = append(rows, t.Bind(r))
 		}
@@ -114,7 +115,7 @@ func TestReloadsGiveOneCleanCopy(t *testing.T) {
 		require.NoError(t, conn.QueryRow(ctx, fmt.Sprintf("SELECT sum(spend) FROM %s.%s", db, view)).Scan(&spend))
 		wantSpend := decimal.Zero
 		for _, r := range final {
-			wantSpend = wantSpend.Add(*r.Spend)
+			wantSpend = wantSpend.Add(*r.Decimal("spend"))
 		}
 		require.True(t, wantSpend.Equal(spend), "sum(spend) = %s, want %s", spend, wantSpend)
 
@@ -148,8 +149,8 @@ func TestOverlappingWindowsNewestWins(t *testing.T) {
 		cfg.ClickHouse.Database, schema.StatsView("campaign", "daily"))).Scan(&sumInst))
 	var want uint64
 	for _, r := range lookback {
-		if r.AppInstall != nil {
-			want += *r.AppInstall
+		if n := r.Count("app_install"); n != nil {
+			want += *n
 		}
 	}
 	require.Equal(t, want, sumInst, "the re-pulled week shows the restated values")
@@ -164,8 +165,8 @@ func TestUncommittedWindowIsInvisible(t *testing.T) {
 	require.NoError(t, err)
 	for h := range 24 {
 		spend := decimal.RequireFromString("0.10")
-		r := tbl.Bind(&load.StatRow{AdvertiserID: "adv1", AdID: "ad1", Date: day0, Hour: uint8(h),
-			TimeUTC: day0.Add(time.Duration(h+8) * time.Hour), Timezone: "Etc/GMT+8", Currency: "USD", Spend: &spend})
+		r := tbl.Bind((&load.StatRow{AdvertiserID: "adv1", AdID: "ad1", Date: day0, Hour: uint8(h),
+			TimeUTC: day0.Add(time.Duration(h+8) * time.Hour), Timezone: "Etc/GMT+8", Currency: "USD"}).Set("spend", &spend))
 		require.NoError(t, w.Append(ctx, r))
 	}
 	// Two batches of ten have been sent; the window is not committed.
@@ -234,7 +235,7 @@ func TestClickHouseStopDuringLoad(t *testing.T) {
 		conn, _, err := warehouse.Connect(ctx, cfg)
 		require.NoError(t, err)
 		defer conn.Close()
-		_, err = schema.Migrate(ctx, conn, schema.Target{Database: cfg.ClickHouse.Database})
+		_, err = queries.Migrate(ctx, conn, schema.Target{Database: cfg.ClickHouse.Database})
 		require.NoError(t, err)
 
 		tbl, _ := load.NewStatsTable("ad", "daily")

@@ -9,8 +9,10 @@ import (
 )
 
 // StatRow is one row of statistics at any level and granularity, as the
-// warehouse stores it. Nil pointers are metrics TikTok sent as "-": they load
-// as NULL, never as zero.
+// warehouse stores it. Metrics holds one value per schema.StatColumns entry,
+// in catalog order: a *uint64 for counts, a *decimal.Decimal for money and
+// ratios, and nil for a metric TikTok sent as "-", which loads as NULL,
+// never as zero.
 type StatRow struct {
 	AdvertiserID string
 	CampaignID   string // set at campaign, ad group and ad level
@@ -24,29 +26,9 @@ type StatRow struct {
 	TimeUTC  time.Time
 	Timezone string
 	Currency string
-
-	Spend                *decimal.Decimal
-	Impressions          *uint64
-	Clicks               *uint64
-	Reach                *uint64
-	Conversion           *uint64
-	RealTimeConversion   *uint64
-	AppInstall           *uint64
-	RealTimeAppInstall   *uint64
-	CompletePayment      *uint64
-	CompletePaymentValue *decimal.Decimal
-	TotalPurchaseValue   *decimal.Decimal
-	VideoPlayActions     *uint64
-	VideoWatched2s       *uint64
-	VideoWatched6s       *uint64
-	Likes                *uint64
-	Comments             *uint64
-	Shares               *uint64
-	Follows              *uint64
-	ProfileVisits        *uint64
-	ReportedCTR          *decimal.Decimal
-	ReportedCPC          *decimal.Decimal
-	ReportedCPM          *decimal.Decimal
+	// Metrics are the catalog columns' values; shorter (or nil) means NULL
+	// for the rest.
+	Metrics []any
 	// Extra holds requested metrics without a column of their own.
 	Extra map[string]string
 
@@ -60,13 +42,57 @@ var noExtra = map[string]string{}
 // StatDate implements [DatedRow].
 func (r *StatRow) StatDate() time.Time { return r.Date }
 
-var metricColumns = []string{
-	"currency", "spend", "impressions", "clicks", "reach", "conversion", "real_time_conversion",
-	"app_install", "real_time_app_install", "complete_payment", "complete_payment_value",
-	"total_purchase_value", "video_play_actions", "video_watched_2s", "video_watched_6s",
-	"likes", "comments", "shares", "follows", "profile_visits",
-	"reported_ctr", "reported_cpc", "reported_cpm", "extra_metrics",
+// statIndex is each catalog column's position in StatRow.Metrics.
+var statIndex = func() map[string]int {
+	m := make(map[string]int, len(schema.StatColumns))
+	for i, c := range schema.StatColumns {
+		m[c.Name] = i
+	}
+	return m
+}()
+
+func mustIndex(name string) int {
+	i, ok := statIndex[name]
+	if !ok {
+		panic("load: no statistics column " + name)
+	}
+	return i
 }
+
+// Set sets the catalog column name to v (a *uint64, a *decimal.Decimal, or
+// nil for NULL) and returns r. It panics on a name outside the catalog.
+func (r *StatRow) Set(name string, v any) *StatRow {
+	i := mustIndex(name)
+	if len(r.Metrics) < len(schema.StatColumns) {
+		r.Metrics = append(r.Metrics, make([]any, len(schema.StatColumns)-len(r.Metrics))...)
+	}
+	r.Metrics[i] = v
+	return r
+}
+
+// Get returns the value of the catalog column name, nil when NULL.
+func (r *StatRow) Get(name string) any {
+	if i := mustIndex(name); i < len(r.Metrics) {
+		return r.Metrics[i]
+	}
+	return nil
+}
+
+// Count returns a count column's value, nil when NULL.
+func (r *StatRow) Count(name string) *uint64 {
+	v, _ := r.Get(name).(*uint64)
+	return v
+}
+
+// Decimal returns a money or ratio column's value, nil when NULL.
+func (r *StatRow) Decimal(name string) *decimal.Decimal {
+	v, _ := r.Get(name).(*decimal.Decimal)
+	return v
+}
+
+// metricColumns are the columns after the ids and time of every statistics
+// table: the currency, the catalog, and the metrics without a column.
+var metricColumns = append(append([]string{"currency"}, schema.StatColumnNames()...), "extra_metrics")
 
 // StatsTable describes the versioned statistics table of a level
 // ("advertiser", "campaign", "adgroup", "ad") and granularity ("daily",
@@ -128,9 +154,10 @@ func (r *StatRow) AppendValues(dst []any) []any {
 	if extra == nil {
 		extra = noExtra
 	}
-	return append(dst, r.Currency, r.Spend, r.Impressions, r.Clicks, r.Reach, r.Conversion, r.RealTimeConversion,
-		r.AppInstall, r.RealTimeAppInstall, r.CompletePayment, r.CompletePaymentValue,
-		r.TotalPurchaseValue, r.VideoPlayActions, r.VideoWatched2s, r.VideoWatched6s,
-		r.Likes, r.Comments, r.Shares, r.Follows, r.ProfileVisits,
-		r.ReportedCTR, r.ReportedCPC, r.ReportedCPM, extra)
+	dst = append(dst, r.Currency)
+	dst = append(dst, r.Metrics...)
+	for range len(schema.StatColumns) - len(r.Metrics) {
+		dst = append(dst, nil)
+	}
+	return append(dst, extra)
 }

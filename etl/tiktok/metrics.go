@@ -219,6 +219,15 @@ func KindOf(name string) (kind MetricKind, ok bool) {
 	return d.kind, ok
 }
 
+// CountField returns the accessor of a known count metric's typed field, or
+// nil for other names: code that maps metrics to columns resolves it once,
+// not per row.
+func CountField(name string) func(*Metrics) *NullUint64 { return knownMetrics[name].cnt }
+
+// DecimalField returns the accessor of a known decimal (money or ratio)
+// metric's typed field, or nil for other names.
+func DecimalField(name string) func(*Metrics) *NullDecimal { return knownMetrics[name].dec }
+
 // Decimal returns the value of a known decimal metric by name; ok is false
 // for unknown names and count metrics.
 func (m *Metrics) Decimal(name string) (v NullDecimal, ok bool) {

@@ -1218,3 +1218,175 @@ GROUP BY advertiser_id, campaign_id, adgroup_id, ad_id, stat_date, currency;
 INSERT INTO adhouse.attribution_settings (version, lookback_days, match_by, conversion_events, default_margin, updated_at)
 VALUES (0, 30, 'id_or_name', ['purchase'], NULL, '1970-01-01 00:00:00');
 
+-- migration video_quartiles
+-- The video quartile views (video_views_p25, _p50, _p75, _p100) get columns
+-- of their own in every statistics table; until now they were kept in
+-- extra_metrics, from where rows loaded before move into the new columns.
+ALTER TABLE adhouse.load_advertiser_stats_daily_local ON CLUSTER `ads_cluster`
+    ADD COLUMN IF NOT EXISTS video_views_p25 Nullable(UInt64) COMMENT 'video views that reached 25% of the video' AFTER video_watched_6s,
+    ADD COLUMN IF NOT EXISTS video_views_p50 Nullable(UInt64) COMMENT 'video views that reached 50% of the video' AFTER video_views_p25,
+    ADD COLUMN IF NOT EXISTS video_views_p75 Nullable(UInt64) COMMENT 'video views that reached 75% of the video' AFTER video_views_p50,
+    ADD COLUMN IF NOT EXISTS video_views_p100 Nullable(UInt64) COMMENT 'video views that reached the end of the video' AFTER video_views_p75;
+
+ALTER TABLE adhouse.load_advertiser_stats_daily ON CLUSTER `ads_cluster`
+    ADD COLUMN IF NOT EXISTS video_views_p25 Nullable(UInt64) COMMENT 'video views that reached 25% of the video' AFTER video_watched_6s,
+    ADD COLUMN IF NOT EXISTS video_views_p50 Nullable(UInt64) COMMENT 'video views that reached 50% of the video' AFTER video_views_p25,
+    ADD COLUMN IF NOT EXISTS video_views_p75 Nullable(UInt64) COMMENT 'video views that reached 75% of the video' AFTER video_views_p50,
+    ADD COLUMN IF NOT EXISTS video_views_p100 Nullable(UInt64) COMMENT 'video views that reached the end of the video' AFTER video_views_p75;
+
+ALTER TABLE adhouse.load_advertiser_stats_daily_local ON CLUSTER `ads_cluster`
+    UPDATE video_views_p25 = if(mapContains(extra_metrics, 'video_views_p25'), toUInt64OrNull(extra_metrics['video_views_p25']), video_views_p25),
+    video_views_p50 = if(mapContains(extra_metrics, 'video_views_p50'), toUInt64OrNull(extra_metrics['video_views_p50']), video_views_p50),
+    video_views_p75 = if(mapContains(extra_metrics, 'video_views_p75'), toUInt64OrNull(extra_metrics['video_views_p75']), video_views_p75),
+    video_views_p100 = if(mapContains(extra_metrics, 'video_views_p100'), toUInt64OrNull(extra_metrics['video_views_p100']), video_views_p100),
+    extra_metrics = mapFilter((k, v) -> NOT has(['video_views_p25', 'video_views_p50', 'video_views_p75', 'video_views_p100'], k), extra_metrics)
+    WHERE hasAny(mapKeys(extra_metrics), ['video_views_p25', 'video_views_p50', 'video_views_p75', 'video_views_p100'])
+    SETTINGS mutations_sync = 2;
+
+ALTER TABLE adhouse.load_campaign_stats_daily_local ON CLUSTER `ads_cluster`
+    ADD COLUMN IF NOT EXISTS video_views_p25 Nullable(UInt64) COMMENT 'video views that reached 25% of the video' AFTER video_watched_6s,
+    ADD COLUMN IF NOT EXISTS video_views_p50 Nullable(UInt64) COMMENT 'video views that reached 50% of the video' AFTER video_views_p25,
+    ADD COLUMN IF NOT EXISTS video_views_p75 Nullable(UInt64) COMMENT 'video views that reached 75% of the video' AFTER video_views_p50,
+    ADD COLUMN IF NOT EXISTS video_views_p100 Nullable(UInt64) COMMENT 'video views that reached the end of the video' AFTER video_views_p75;
+
+ALTER TABLE adhouse.load_campaign_stats_daily ON CLUSTER `ads_cluster`
+    ADD COLUMN IF NOT EXISTS video_views_p25 Nullable(UInt64) COMMENT 'video views that reached 25% of the video' AFTER video_watched_6s,
+    ADD COLUMN IF NOT EXISTS video_views_p50 Nullable(UInt64) COMMENT 'video views that reached 50% of the video' AFTER video_views_p25,
+    ADD COLUMN IF NOT EXISTS video_views_p75 Nullable(UInt64) COMMENT 'video views that reached 75% of the video' AFTER video_views_p50,
+    ADD COLUMN IF NOT EXISTS video_views_p100 Nullable(UInt64) COMMENT 'video views that reached the end of the video' AFTER video_views_p75;
+
+ALTER TABLE adhouse.load_campaign_stats_daily_local ON CLUSTER `ads_cluster`
+    UPDATE video_views_p25 = if(mapContains(extra_metrics, 'video_views_p25'), toUInt64OrNull(extra_metrics['video_views_p25']), video_views_p25),
+    video_views_p50 = if(mapContains(extra_metrics, 'video_views_p50'), toUInt64OrNull(extra_metrics['video_views_p50']), video_views_p50),
+    video_views_p75 = if(mapContains(extra_metrics, 'video_views_p75'), toUInt64OrNull(extra_metrics['video_views_p75']), video_views_p75),
+    video_views_p100 = if(mapContains(extra_metrics, 'video_views_p100'), toUInt64OrNull(extra_metrics['video_views_p100']), video_views_p100),
+    extra_metrics = mapFilter((k, v) -> NOT has(['video_views_p25', 'video_views_p50', 'video_views_p75', 'video_views_p100'], k), extra_metrics)
+    WHERE hasAny(mapKeys(extra_metrics), ['video_views_p25', 'video_views_p50', 'video_views_p75', 'video_views_p100'])
+    SETTINGS mutations_sync = 2;
+
+ALTER TABLE adhouse.load_adgroup_stats_daily_local ON CLUSTER `ads_cluster`
+    ADD COLUMN IF NOT EXISTS video_views_p25 Nullable(UInt64) COMMENT 'video views that reached 25% of the video' AFTER video_watched_6s,
+    ADD COLUMN IF NOT EXISTS video_views_p50 Nullable(UInt64) COMMENT 'video views that reached 50% of the video' AFTER video_views_p25,
+    ADD COLUMN IF NOT EXISTS video_views_p75 Nullable(UInt64) COMMENT 'video views that reached 75% of the video' AFTER video_views_p50,
+    ADD COLUMN IF NOT EXISTS video_views_p100 Nullable(UInt64) COMMENT 'video views that reached the end of the video' AFTER video_views_p75;
+
+ALTER TABLE adhouse.load_adgroup_stats_daily ON CLUSTER `ads_cluster`
+    ADD COLUMN IF NOT EXISTS video_views_p25 Nullable(UInt64) COMMENT 'video views that reached 25% of the video' AFTER video_watched_6s,
+    ADD COLUMN IF NOT EXISTS video_views_p50 Nullable(UInt64) COMMENT 'video views that reached 50% of the video' AFTER video_views_p25,
+    ADD COLUMN IF NOT EXISTS video_views_p75 Nullable(UInt64) COMMENT 'video views that reached 75% of the video' AFTER video_views_p50,
+    ADD COLUMN IF NOT EXISTS video_views_p100 Nullable(UInt64) COMMENT 'video views that reached the end of the video' AFTER video_views_p75;
+
+ALTER TABLE adhouse.load_adgroup_stats_daily_local ON CLUSTER `ads_cluster`
+    UPDATE video_views_p25 = if(mapContains(extra_metrics, 'video_views_p25'), toUInt64OrNull(extra_metrics['video_views_p25']), video_views_p25),
+    video_views_p50 = if(mapContains(extra_metrics, 'video_views_p50'), toUInt64OrNull(extra_metrics['video_views_p50']), video_views_p50),
+    video_views_p75 = if(mapContains(extra_metrics, 'video_views_p75'), toUInt64OrNull(extra_metrics['video_views_p75']), video_views_p75),
+    video_views_p100 = if(mapContains(extra_metrics, 'video_views_p100'), toUInt64OrNull(extra_metrics['video_views_p100']), video_views_p100),
+    extra_metrics = mapFilter((k, v) -> NOT has(['video_views_p25', 'video_views_p50', 'video_views_p75', 'video_views_p100'], k), extra_metrics)
+    WHERE hasAny(mapKeys(extra_metrics), ['video_views_p25', 'video_views_p50', 'video_views_p75', 'video_views_p100'])
+    SETTINGS mutations_sync = 2;
+
+ALTER TABLE adhouse.load_ad_stats_daily_local ON CLUSTER `ads_cluster`
+    ADD COLUMN IF NOT EXISTS video_views_p25 Nullable(UInt64) COMMENT 'video views that reached 25% of the video' AFTER video_watched_6s,
+    ADD COLUMN IF NOT EXISTS video_views_p50 Nullable(UInt64) COMMENT 'video views that reached 50% of the video' AFTER video_views_p25,
+    ADD COLUMN IF NOT EXISTS video_views_p75 Nullable(UInt64) COMMENT 'video views that reached 75% of the video' AFTER video_views_p50,
+    ADD COLUMN IF NOT EXISTS video_views_p100 Nullable(UInt64) COMMENT 'video views that reached the end of the video' AFTER video_views_p75;
+
+ALTER TABLE adhouse.load_ad_stats_daily ON CLUSTER `ads_cluster`
+    ADD COLUMN IF NOT EXISTS video_views_p25 Nullable(UInt64) COMMENT 'video views that reached 25% of the video' AFTER video_watched_6s,
+    ADD COLUMN IF NOT EXISTS video_views_p50 Nullable(UInt64) COMMENT 'video views that reached 50% of the video' AFTER video_views_p25,
+    ADD COLUMN IF NOT EXISTS video_views_p75 Nullable(UInt64) COMMENT 'video views that reached 75% of the video' AFTER video_views_p50,
+    ADD COLUMN IF NOT EXISTS video_views_p100 Nullable(UInt64) COMMENT 'video views that reached the end of the video' AFTER video_views_p75;
+
+ALTER TABLE adhouse.load_ad_stats_daily_local ON CLUSTER `ads_cluster`
+    UPDATE video_views_p25 = if(mapContains(extra_metrics, 'video_views_p25'), toUInt64OrNull(extra_metrics['video_views_p25']), video_views_p25),
+    video_views_p50 = if(mapContains(extra_metrics, 'video_views_p50'), toUInt64OrNull(extra_metrics['video_views_p50']), video_views_p50),
+    video_views_p75 = if(mapContains(extra_metrics, 'video_views_p75'), toUInt64OrNull(extra_metrics['video_views_p75']), video_views_p75),
+    video_views_p100 = if(mapContains(extra_metrics, 'video_views_p100'), toUInt64OrNull(extra_metrics['video_views_p100']), video_views_p100),
+    extra_metrics = mapFilter((k, v) -> NOT has(['video_views_p25', 'video_views_p50', 'video_views_p75', 'video_views_p100'], k), extra_metrics)
+    WHERE hasAny(mapKeys(extra_metrics), ['video_views_p25', 'video_views_p50', 'video_views_p75', 'video_views_p100'])
+    SETTINGS mutations_sync = 2;
+
+ALTER TABLE adhouse.load_advertiser_stats_hourly_local ON CLUSTER `ads_cluster`
+    ADD COLUMN IF NOT EXISTS video_views_p25 Nullable(UInt64) COMMENT 'video views that reached 25% of the video' AFTER video_watched_6s,
+    ADD COLUMN IF NOT EXISTS video_views_p50 Nullable(UInt64) COMMENT 'video views that reached 50% of the video' AFTER video_views_p25,
+    ADD COLUMN IF NOT EXISTS video_views_p75 Nullable(UInt64) COMMENT 'video views that reached 75% of the video' AFTER video_views_p50,
+    ADD COLUMN IF NOT EXISTS video_views_p100 Nullable(UInt64) COMMENT 'video views that reached the end of the video' AFTER video_views_p75;
+
+ALTER TABLE adhouse.load_advertiser_stats_hourly ON CLUSTER `ads_cluster`
+    ADD COLUMN IF NOT EXISTS video_views_p25 Nullable(UInt64) COMMENT 'video views that reached 25% of the video' AFTER video_watched_6s,
+    ADD COLUMN IF NOT EXISTS video_views_p50 Nullable(UInt64) COMMENT 'video views that reached 50% of the video' AFTER video_views_p25,
+    ADD COLUMN IF NOT EXISTS video_views_p75 Nullable(UInt64) COMMENT 'video views that reached 75% of the video' AFTER video_views_p50,
+    ADD COLUMN IF NOT EXISTS video_views_p100 Nullable(UInt64) COMMENT 'video views that reached the end of the video' AFTER video_views_p75;
+
+ALTER TABLE adhouse.load_advertiser_stats_hourly_local ON CLUSTER `ads_cluster`
+    UPDATE video_views_p25 = if(mapContains(extra_metrics, 'video_views_p25'), toUInt64OrNull(extra_metrics['video_views_p25']), video_views_p25),
+    video_views_p50 = if(mapContains(extra_metrics, 'video_views_p50'), toUInt64OrNull(extra_metrics['video_views_p50']), video_views_p50),
+    video_views_p75 = if(mapContains(extra_metrics, 'video_views_p75'), toUInt64OrNull(extra_metrics['video_views_p75']), video_views_p75),
+    video_views_p100 = if(mapContains(extra_metrics, 'video_views_p100'), toUInt64OrNull(extra_metrics['video_views_p100']), video_views_p100),
+    extra_metrics = mapFilter((k, v) -> NOT has(['video_views_p25', 'video_views_p50', 'video_views_p75', 'video_views_p100'], k), extra_metrics)
+    WHERE hasAny(mapKeys(extra_metrics), ['video_views_p25', 'video_views_p50', 'video_views_p75', 'video_views_p100'])
+    SETTINGS mutations_sync = 2;
+
+ALTER TABLE adhouse.load_campaign_stats_hourly_local ON CLUSTER `ads_cluster`
+    ADD COLUMN IF NOT EXISTS video_views_p25 Nullable(UInt64) COMMENT 'video views that reached 25% of the video' AFTER video_watched_6s,
+    ADD COLUMN IF NOT EXISTS video_views_p50 Nullable(UInt64) COMMENT 'video views that reached 50% of the video' AFTER video_views_p25,
+    ADD COLUMN IF NOT EXISTS video_views_p75 Nullable(UInt64) COMMENT 'video views that reached 75% of the video' AFTER video_views_p50,
+    ADD COLUMN IF NOT EXISTS video_views_p100 Nullable(UInt64) COMMENT 'video views that reached the end of the video' AFTER video_views_p75;
+
+ALTER TABLE adhouse.load_campaign_stats_hourly ON CLUSTER `ads_cluster`
+    ADD COLUMN IF NOT EXISTS video_views_p25 Nullable(UInt64) COMMENT 'video views that reached 25% of the video' AFTER video_watched_6s,
+    ADD COLUMN IF NOT EXISTS video_views_p50 Nullable(UInt64) COMMENT 'video views that reached 50% of the video' AFTER video_views_p25,
+    ADD COLUMN IF NOT EXISTS video_views_p75 Nullable(UInt64) COMMENT 'video views that reached 75% of the video' AFTER video_views_p50,
+    ADD COLUMN IF NOT EXISTS video_views_p100 Nullable(UInt64) COMMENT 'video views that reached the end of the video' AFTER video_views_p75;
+
+ALTER TABLE adhouse.load_campaign_stats_hourly_local ON CLUSTER `ads_cluster`
+    UPDATE video_views_p25 = if(mapContains(extra_metrics, 'video_views_p25'), toUInt64OrNull(extra_metrics['video_views_p25']), video_views_p25),
+    video_views_p50 = if(mapContains(extra_metrics, 'video_views_p50'), toUInt64OrNull(extra_metrics['video_views_p50']), video_views_p50),
+    video_views_p75 = if(mapContains(extra_metrics, 'video_views_p75'), toUInt64OrNull(extra_metrics['video_views_p75']), video_views_p75),
+    video_views_p100 = if(mapContains(extra_metrics, 'video_views_p100'), toUInt64OrNull(extra_metrics['video_views_p100']), video_views_p100),
+    extra_metrics = mapFilter((k, v) -> NOT has(['video_views_p25', 'video_views_p50', 'video_views_p75', 'video_views_p100'], k), extra_metrics)
+    WHERE hasAny(mapKeys(extra_metrics), ['video_views_p25', 'video_views_p50', 'video_views_p75', 'video_views_p100'])
+    SETTINGS mutations_sync = 2;
+
+ALTER TABLE adhouse.load_adgroup_stats_hourly_local ON CLUSTER `ads_cluster`
+    ADD COLUMN IF NOT EXISTS video_views_p25 Nullable(UInt64) COMMENT 'video views that reached 25% of the video' AFTER video_watched_6s,
+    ADD COLUMN IF NOT EXISTS video_views_p50 Nullable(UInt64) COMMENT 'video views that reached 50% of the video' AFTER video_views_p25,
+    ADD COLUMN IF NOT EXISTS video_views_p75 Nullable(UInt64) COMMENT 'video views that reached 75% of the video' AFTER video_views_p50,
+    ADD COLUMN IF NOT EXISTS video_views_p100 Nullable(UInt64) COMMENT 'video views that reached the end of the video' AFTER video_views_p75;
+
+ALTER TABLE adhouse.load_adgroup_stats_hourly ON CLUSTER `ads_cluster`
+    ADD COLUMN IF NOT EXISTS video_views_p25 Nullable(UInt64) COMMENT 'video views that reached 25% of the video' AFTER video_watched_6s,
+    ADD COLUMN IF NOT EXISTS video_views_p50 Nullable(UInt64) COMMENT 'video views that reached 50% of the video' AFTER video_views_p25,
+    ADD COLUMN IF NOT EXISTS video_views_p75 Nullable(UInt64) COMMENT 'video views that reached 75% of the video' AFTER video_views_p50,
+    ADD COLUMN IF NOT EXISTS video_views_p100 Nullable(UInt64) COMMENT 'video views that reached the end of the video' AFTER video_views_p75;
+
+ALTER TABLE adhouse.load_adgroup_stats_hourly_local ON CLUSTER `ads_cluster`
+    UPDATE video_views_p25 = if(mapContains(extra_metrics, 'video_views_p25'), toUInt64OrNull(extra_metrics['video_views_p25']), video_views_p25),
+    video_views_p50 = if(mapContains(extra_metrics, 'video_views_p50'), toUInt64OrNull(extra_metrics['video_views_p50']), video_views_p50),
+    video_views_p75 = if(mapContains(extra_metrics, 'video_views_p75'), toUInt64OrNull(extra_metrics['video_views_p75']), video_views_p75),
+    video_views_p100 = if(mapContains(extra_metrics, 'video_views_p100'), toUInt64OrNull(extra_metrics['video_views_p100']), video_views_p100),
+    extra_metrics = mapFilter((k, v) -> NOT has(['video_views_p25', 'video_views_p50', 'video_views_p75', 'video_views_p100'], k), extra_metrics)
+    WHERE hasAny(mapKeys(extra_metrics), ['video_views_p25', 'video_views_p50', 'video_views_p75', 'video_views_p100'])
+    SETTINGS mutations_sync = 2;
+
+ALTER TABLE adhouse.load_ad_stats_hourly_local ON CLUSTER `ads_cluster`
+    ADD COLUMN IF NOT EXISTS video_views_p25 Nullable(UInt64) COMMENT 'video views that reached 25% of the video' AFTER video_watched_6s,
+    ADD COLUMN IF NOT EXISTS video_views_p50 Nullable(UInt64) COMMENT 'video views that reached 50% of the video' AFTER video_views_p25,
+    ADD COLUMN IF NOT EXISTS video_views_p75 Nullable(UInt64) COMMENT 'video views that reached 75% of the video' AFTER video_views_p50,
+    ADD COLUMN IF NOT EXISTS video_views_p100 Nullable(UInt64) COMMENT 'video views that reached the end of the video' AFTER video_views_p75;
+
+ALTER TABLE adhouse.load_ad_stats_hourly ON CLUSTER `ads_cluster`
+    ADD COLUMN IF NOT EXISTS video_views_p25 Nullable(UInt64) COMMENT 'video views that reached 25% of the video' AFTER video_watched_6s,
+    ADD COLUMN IF NOT EXISTS video_views_p50 Nullable(UInt64) COMMENT 'video views that reached 50% of the video' AFTER video_views_p25,
+    ADD COLUMN IF NOT EXISTS video_views_p75 Nullable(UInt64) COMMENT 'video views that reached 75% of the video' AFTER video_views_p50,
+    ADD COLUMN IF NOT EXISTS video_views_p100 Nullable(UInt64) COMMENT 'video views that reached the end of the video' AFTER video_views_p75;
+
+ALTER TABLE adhouse.load_ad_stats_hourly_local ON CLUSTER `ads_cluster`
+    UPDATE video_views_p25 = if(mapContains(extra_metrics, 'video_views_p25'), toUInt64OrNull(extra_metrics['video_views_p25']), video_views_p25),
+    video_views_p50 = if(mapContains(extra_metrics, 'video_views_p50'), toUInt64OrNull(extra_metrics['video_views_p50']), video_views_p50),
+    video_views_p75 = if(mapContains(extra_metrics, 'video_views_p75'), toUInt64OrNull(extra_metrics['video_views_p75']), video_views_p75),
+    video_views_p100 = if(mapContains(extra_metrics, 'video_views_p100'), toUInt64OrNull(extra_metrics['video_views_p100']), video_views_p100),
+    extra_metrics = mapFilter((k, v) -> NOT has(['video_views_p25', 'video_views_p50', 'video_views_p75', 'video_views_p100'], k), extra_metrics)
+    WHERE hasAny(mapKeys(extra_metrics), ['video_views_p25', 'video_views_p50', 'video_views_p75', 'video_views_p100'])
+    SETTINGS mutations_sync = 2;
+

@@ -20,6 +20,7 @@ import (
 
 	"github.com/adhouse/adhouse/etl/config"
 	"github.com/adhouse/adhouse/etl/warehouse"
+	"github.com/adhouse/adhouse/queries"
 	"github.com/adhouse/adhouse/schema"
 )
 
@@ -115,7 +116,7 @@ func Migrated(t testing.TB, proto config.Protocol) (driver.Conn, config.Config) 
 	conn, cfg := Open(t, proto)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if _, err := schema.Migrate(ctx, conn, schema.Target{Database: cfg.ClickHouse.Database}); err != nil {
+	if _, err := queries.Migrate(ctx, conn, schema.Target{Database: cfg.ClickHouse.Database}); err != nil {
 		t.Fatalf("migrating: %v", err)
 	}
 	return conn, cfg

@@ -1,0 +1,35 @@
+package extract
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/adhouse/adhouse/etl/tiktok"
+	"github.com/adhouse/adhouse/schema"
+)
+
+// TestCatalogMetricsAreDecoded: every catalog column names a TikTok metric
+// the client decodes into a typed field of the matching kind, requested by
+// default, and the catalog fits a row's allocation.
+func TestCatalogMetricsAreDecoded(t *testing.T) {
+	if len(schema.StatColumns) > maxStatColumns {
+		t.Fatalf("%d statistics columns; rowAlloc holds %d", len(schema.StatColumns), maxStatColumns)
+	}
+	want := map[schema.StatKind]tiktok.MetricKind{
+		schema.StatCount: tiktok.KindCount, schema.StatMoney: tiktok.KindMoney,
+		schema.StatEstimate: tiktok.KindNonAdditiveCount, schema.StatReported: tiktok.KindRatio,
+	}
+	for _, c := range schema.StatColumns {
+		kind, ok := tiktok.KindOf(c.Metric)
+		if !ok {
+			t.Errorf("column %s: TikTok metric %s is not decoded into a typed field", c.Name, c.Metric)
+			continue
+		}
+		if kind != want[c.Kind] {
+			t.Errorf("column %s: TikTok metric %s is a %s, the catalog says %v", c.Name, c.Metric, kind, c.Kind)
+		}
+		if !slices.Contains(tiktok.DefaultMetrics, c.Metric) {
+			t.Errorf("column %s: TikTok metric %s is not requested by default", c.Name, c.Metric)
+		}
+	}
+}
