@@ -16,7 +16,7 @@ func (s *Syncer) checkpoint(ctx context.Context, st stream) (tiktok.Date, error)
 WHERE advertiser_id = ? AND level = ? AND granularity = ?`, s.opts.Database)
 	var through time.Time
 	var n uint64
-	if err := s.conn.QueryRow(ctx, q, st.advertiser, st.level.Short(), grain(st.granularity)).Scan(&through, &n); err != nil {
+	if err := s.conn.QueryRow(ctx, q, st.advertiser, st.level.Name(), st.granularity.Name()).Scan(&through, &n); err != nil {
 		return tiktok.Date{}, fmt.Errorf("reading the checkpoint: %w", err)
 	}
 	if n == 0 {
@@ -35,7 +35,7 @@ type checkpointRow struct {
 }
 
 func (c checkpointRow) AppendValues(dst []any) []any {
-	return append(dst, c.st.advertiser, c.st.level.Short(), grain(c.st.granularity), c.through.Time(),
+	return append(dst, c.st.advertiser, c.st.level.Name(), c.st.granularity.Name(), c.through.Time(),
 		c.runID, load.NewVersion(), time.Now().UTC())
 }
 
@@ -84,7 +84,7 @@ func (s *Syncer) logRun(ctx context.Context, r RunRecord) {
 func (s *Syncer) completedWindows(ctx context.Context, st stream, job string) (map[tiktok.DateRange]bool, error) {
 	q := fmt.Sprintf(`SELECT DISTINCT window_from, window_to FROM %s.sync_runs
 WHERE job = ? AND advertiser_id = ? AND level = ? AND granularity = ? AND outcome = 'ok'`, s.opts.Database)
-	rows, err := s.conn.Query(ctx, q, job, st.advertiser, st.level.Short(), grain(st.granularity))
+	rows, err := s.conn.Query(ctx, q, job, st.advertiser, st.level.Name(), st.granularity.Name())
 	if err != nil {
 		return nil, fmt.Errorf("reading the run log: %w", err)
 	}
@@ -104,7 +104,7 @@ WHERE job = ? AND advertiser_id = ? AND level = ? AND granularity = ? AND outcom
 // clicks with the advertiser-level totals and records them. TikTok documents
 // that levels need not add up; we report the difference, never hide it.
 func (s *Syncer) reconcile(ctx context.Context, advertiserID string, g tiktok.Granularity, from, to tiktok.Date, levels []tiktok.Level) error {
-	db, gran := s.opts.Database, grain(g)
+	db, gran := s.opts.Database, g.Name()
 	var parts []string
 	hasAdvertiser := false
 	for _, l := range levels {
@@ -115,7 +115,7 @@ func (s *Syncer) reconcile(ctx context.Context, advertiserID string, g tiktok.Gr
 		parts = append(parts, fmt.Sprintf(`SELECT advertiser_id, stat_date, '%[3]s' AS level, any(currency) AS currency,
     sum(spend) AS spend, sum(impressions) AS impressions, sum(clicks) AS clicks
 FROM %[1]s.%[3]s_stats_%[2]s WHERE advertiser_id = {adv:String} AND stat_date BETWEEN {from:Date} AND {to:Date}
-GROUP BY advertiser_id, stat_date`, db, gran, l.Short()))
+GROUP BY advertiser_id, stat_date`, db, gran, l.Name()))
 	}
 	if !hasAdvertiser || len(parts) == 0 {
 		return nil

@@ -33,3 +33,28 @@ func TestCatalogMetricsAreDecoded(t *testing.T) {
 		}
 	}
 }
+
+// TestOneVocabulary: levels and granularities have one set of names outside
+// the API's wire format, shared by the TikTok client, the tables, the
+// configuration and the logs.
+func TestOneVocabulary(t *testing.T) {
+	if len(tiktok.Levels) != len(schema.Levels) {
+		t.Fatalf("%d TikTok levels, %d table levels", len(tiktok.Levels), len(schema.Levels))
+	}
+	for i, l := range tiktok.Levels {
+		if l.Name() != schema.Levels[i].Name {
+			t.Errorf("level %d: client %q, tables %q", i, l.Name(), schema.Levels[i].Name)
+		}
+		if got, err := tiktok.ParseLevel(l.Name()); err != nil || got != l {
+			t.Errorf("ParseLevel(%q) = %v, %v", l.Name(), got, err)
+		}
+	}
+	for i, g := range []tiktok.Granularity{tiktok.Daily, tiktok.Hourly} {
+		if g.Name() != schema.Granularities[i] {
+			t.Errorf("granularity %d: client %q, tables %q", i, g.Name(), schema.Granularities[i])
+		}
+		if got, err := tiktok.ParseGranularity(g.Name()); err != nil || got != g {
+			t.Errorf("ParseGranularity(%q) = %v, %v", g.Name(), got, err)
+		}
+	}
+}

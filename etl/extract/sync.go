@@ -173,15 +173,7 @@ type stream struct {
 }
 
 func (st stream) String() string {
-	return fmt.Sprintf("advertiser %s %s %s", st.advertiser, st.level.Short(), grain(st.granularity))
-}
-
-// grain names a granularity as the configuration and the tables do.
-func grain(g tiktok.Granularity) string {
-	if g == tiktok.Hourly {
-		return "hourly"
-	}
-	return "daily"
+	return fmt.Sprintf("advertiser %s %s %s", st.advertiser, st.level.Name(), st.granularity.Name())
 }
 
 // advertiser is what the statistics need from advertiser info.
@@ -465,7 +457,7 @@ func (s *Syncer) runStream(ctx context.Context, st stream, a *advertiser, job Jo
 		}
 	}
 	s.opts.Progress.Windows.Add(int64(len(plan)))
-	table, ok := load.NewStatsTable(st.level.Short(), grain(st.granularity))
+	table, ok := load.NewStatsTable(st.level.Name(), st.granularity.Name())
 	if !ok {
 		return 0, 0, 0, 0, errors.New("no warehouse table")
 	}
@@ -512,8 +504,8 @@ func (s *Syncer) runStream(ctx context.Context, st stream, a *advertiser, job Jo
 // a window whose pages drifted is pulled again.
 func (s *Syncer) loadWindow(ctx context.Context, st stream, a *advertiser, table load.StatsTable, w tiktok.DateRange, job Job, runID string) (int, tiktok.Stats, error) {
 	started := time.Now().UTC()
-	log := s.log.With().Str("advertiser", st.advertiser).Str("level", st.level.Short()).
-		Str("granularity", grain(st.granularity)).Str("window", w.Start.String()+".."+w.End.String()).Logger()
+	log := s.log.With().Str("advertiser", st.advertiser).Str("level", st.level.Name()).
+		Str("granularity", st.granularity.Name()).Str("window", w.Start.String()+".."+w.End.String()).Logger()
 	var total tiktok.Stats
 	var n int
 	var err error
@@ -544,7 +536,7 @@ func (s *Syncer) loadWindow(ctx context.Context, st stream, a *advertiser, table
 	}
 	rec := RunRecord{
 		RunID: runID, Job: job.Name, Started: started, Ended: time.Now().UTC(), AdvertiserID: st.advertiser,
-		Level: st.level.Short(), Granularity: grain(st.granularity), From: w.Start, To: w.End,
+		Level: st.level.Name(), Granularity: st.granularity.Name(), From: w.Start, To: w.End,
 		Rows: n, APICalls: total.Calls, Retries: total.Retries, Outcome: "ok",
 	}
 	s.opts.Progress.APICalls.Add(int64(total.Calls))

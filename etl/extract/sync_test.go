@@ -58,7 +58,7 @@ func newSyncerWith(t *testing.T, srv *tiktoksim.Server, conn driver.Conn, cfg co
 // column (schema.StatColumns) the same way for the simulator's truth and for
 // the warehouse: decimals compare numerically, NULL is "-".
 func canonical(level tiktok.Level, id string, date tiktok.Date, hour int, values []string) string {
-	return fmt.Sprintf("%s|%s|%s|%02d|%s", level.Short(), id, date, hour, strings.Join(values, "|"))
+	return fmt.Sprintf("%s|%s|%s|%02d|%s", level.Name(), id, date, hour, strings.Join(values, "|"))
 }
 
 func truthRows(t *testing.T, srv *tiktoksim.Server, adv string, l tiktok.Level, g tiktok.Granularity, from, to tiktok.Date) []string {
@@ -98,7 +98,7 @@ func warehouseRows(t *testing.T, conn driver.Conn, db, adv string, l tiktok.Leve
 	}
 	q := fmt.Sprintf(`SELECT %s, stat_date, toInt64(%s), %s
 FROM %s.%s_stats_%s WHERE advertiser_id = ? AND stat_date BETWEEN ? AND ?`, id, hour, strings.Join(schema.StatColumnNames(), ", "),
-		db, l.Short(), map[tiktok.Granularity]string{tiktok.Daily: "daily", tiktok.Hourly: "hourly"}[g])
+		db, l.Name(), g.Name())
 	rows, err := conn.Query(context.Background(), q, adv, from.Time(), to.Time())
 	require.NoError(t, err)
 	defer rows.Close()
@@ -156,7 +156,7 @@ func requireWarehouseEqualsTruth(t *testing.T, srv *tiktoksim.Server, conn drive
 				want := truthRows(t, srv, adv, l, g, from, today)
 				got := warehouseRows(t, conn, db, adv, l, g, from, today)
 				require.NotEmpty(t, want)
-				require.Equal(t, want, got, "advertiser %s %s %s %s..%s", adv, l.Short(), g.Short(), from, today)
+				require.Equal(t, want, got, "advertiser %s %s %s %s..%s", adv, l.Name(), g.Name(), from, today)
 				compared += len(want)
 			}
 		}

@@ -46,7 +46,7 @@ func TestReportMatchesSimulatorTruth(t *testing.T) {
 	for _, adv := range advs {
 		for _, lvl := range tiktok.Levels {
 			for _, w := range windows {
-				t.Run(fmt.Sprintf("%s/%s/%s/%s", adv[len(adv)-1:], lvl.Short(), w.g.Short(), w.start), func(t *testing.T) {
+				t.Run(fmt.Sprintf("%s/%s/%s/%s", adv[len(adv)-1:], lvl.Name(), w.g.Name(), w.start), func(t *testing.T) {
 					q := tiktok.ReportQuery{AdvertiserID: adv, Level: lvl, Granularity: w.g, Start: w.start, End: w.end, PageSize: 37}
 					rows, sum, err := c.Report(ctx, q)
 					if err != nil {
@@ -104,7 +104,7 @@ func TestLevelsAndHoursAddUp(t *testing.T) {
 			rows := pull(lvl, g)
 			for name, f := range map[string]func(*tiktok.Metrics) tiktok.NullDecimal{"spend": spend, "value": value} {
 				if got, want := total(rows, f), total(advDaily, f); !got.Equal(want) {
-					t.Errorf("%s %s: Σ %s = %s, advertiser daily = %s", lvl.Short(), g.Short(), name, got, want)
+					t.Errorf("%s %s: Σ %s = %s, advertiser daily = %s", lvl.Name(), g.Name(), name, got, want)
 				}
 			}
 		}

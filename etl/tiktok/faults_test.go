@@ -81,7 +81,7 @@ func fullPull(ctx context.Context, c *tiktok.Client, advIDs []string) (map[strin
 					q.AdvertiserID, q.Level, q.Location = a.ID, lvl, loc
 					_, err := c.StreamReport(ctx, q, func(p tiktok.ReportPage) error {
 						for _, r := range p.Rows {
-							if err := put(fmt.Sprintf("%s|%s|%s|%s", a.ID, lvl.Short(), q.Granularity.Short(), r.Key()), rowText(&r)); err != nil {
+							if err := put(fmt.Sprintf("%s|%s|%s|%s", a.ID, lvl.Name(), q.Granularity.Name(), r.Key()), rowText(&r)); err != nil {
 								return err
 							}
 						}

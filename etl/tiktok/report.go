@@ -329,7 +329,7 @@ func decodeRow(raw *rawRow, i int, opts DecodeOptions, tz string) (ReportRow, er
 			return ReportRow{}, &DecodeError{Row: i, Field: dim, Err: fmt.Errorf("invalid time %q", truncateForError(text))}
 		}
 		if t.Minute() != 0 || t.Second() != 0 || (row.Granularity == Daily && t.Hour() != 0) {
-			return ReportRow{}, &DecodeError{Row: i, Field: dim, Err: fmt.Errorf("time %q is not a whole %s", text, row.Granularity.Short())}
+			return ReportRow{}, &DecodeError{Row: i, Field: dim, Err: fmt.Errorf("time %q is not the start of a whole %s", text, map[Granularity]string{Daily: "day", Hourly: "hour"}[row.Granularity])}
 		}
 		row.Date = DateOf(t)
 		row.Hour = t.Hour()
@@ -683,7 +683,7 @@ func (c *Client) Report(ctx context.Context, q ReportQuery) ([]ReportRow, Report
 		if err == nil || !errors.Is(err, ErrPaginationDrift) || try >= DefaultDriftRetries {
 			return rows, sum, err
 		}
-		c.log.Warn().Str("advertiser_id", q.AdvertiserID).Str("level", q.Level.Short()).
+		c.log.Warn().Str("advertiser_id", q.AdvertiserID).Str("level", q.Level.Name()).
 			Str("window", q.Start.String()+".."+q.End.String()).Err(err).Msg("report drifted while paging, pulling the window again")
 	}
 }

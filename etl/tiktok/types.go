@@ -154,16 +154,17 @@ func (l Level) StatusField() string {
 // Valid reports whether l is one of the four supported levels.
 func (l Level) Valid() bool { return l.IDDimension() != "" }
 
-// Short returns a short lower-case name ("advertiser", "campaign", "adgroup",
-// "ad") for logs and table names.
-func (l Level) Short() string {
+// Name returns the level's name everywhere outside the API's wire format
+// ("advertiser", "campaign", "adgroup", "ad"): configuration, logs, tables
+// (schema.Levels) and metrics labels.
+func (l Level) Name() string {
 	return strings.TrimSuffix(l.IDDimension(), "_id")
 }
 
 // ParseLevel accepts a data_level ("AUCTION_AD") or a short name ("ad").
 func ParseLevel(s string) (Level, error) {
 	for _, l := range Levels {
-		if strings.EqualFold(s, string(l)) || strings.EqualFold(s, l.Short()) {
+		if strings.EqualFold(s, string(l)) || strings.EqualFold(s, l.Name()) {
 			return l, nil
 		}
 	}
@@ -191,20 +192,23 @@ func (g Granularity) MaxDays() int {
 // Valid reports whether g is Daily or Hourly.
 func (g Granularity) Valid() bool { return g == Daily || g == Hourly }
 
-// Short returns "day" or "hour".
-func (g Granularity) Short() string {
+// Name returns the granularity's name everywhere outside the API's wire
+// format ("daily", "hourly"): configuration, logs and tables
+// (schema.Granularities).
+func (g Granularity) Name() string {
 	if g == Hourly {
-		return "hour"
+		return "hourly"
 	}
-	return "day"
+	return "daily"
 }
 
-// ParseGranularity accepts "stat_time_day"/"day"/"daily" and the hourly forms.
+// ParseGranularity accepts a name ("daily", "hourly") or the API's dimension
+// ("stat_time_day", "stat_time_hour").
 func ParseGranularity(s string) (Granularity, error) {
 	switch strings.ToLower(s) {
-	case "stat_time_day", "day", "daily":
+	case "stat_time_day", "daily":
 		return Daily, nil
-	case "stat_time_hour", "hour", "hourly":
+	case "stat_time_hour", "hourly":
 		return Hourly, nil
 	}
 	return "", fmt.Errorf("tiktok: unknown granularity %q", s)

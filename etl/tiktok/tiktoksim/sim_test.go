@@ -129,7 +129,7 @@ func TestLevelsSumExactly(t *testing.T) {
 						}
 						agg.add(p+" "+timeKey(&lv.child[i]), &lv.child[i].Metrics)
 					}
-					agg.check(t, fmt.Sprintf("%s %s", g.Short(), lv.level.Short()), lv.parent, func(r *tiktok.ReportRow) string { return r.EntityID + " " + timeKey(r) })
+					agg.check(t, fmt.Sprintf("%s %s", g.Name(), lv.level.Name()), lv.parent, func(r *tiktok.ReportRow) string { return r.EntityID + " " + timeKey(r) })
 				}
 			}
 			// Daily = Σ hourly, for every level, on a full day.
@@ -139,7 +139,7 @@ func TestLevelsSumExactly(t *testing.T) {
 				for _, r := range truth(l, tiktok.Hourly, day, day) {
 					agg.add(r.EntityID, &r.Metrics)
 				}
-				agg.check(t, "daily vs hourly "+l.Short(), truth(l, tiktok.Daily, day, day), func(r *tiktok.ReportRow) string { return r.EntityID })
+				agg.check(t, "daily vs hourly "+l.Name(), truth(l, tiktok.Daily, day, day), func(r *tiktok.ReportRow) string { return r.EntityID })
 			}
 		})
 	}
