@@ -150,12 +150,16 @@ func newSyncCmd(a *app) *cobra.Command {
 		Use:   "sync",
 		Short: "Pull advertisers, entities and statistics from the last checkpoint minus the lookback to today",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			job := extract.Job{Name: "sync", Entities: a.cfg.Sync.Entities, Stats: true}
+			name := "sync"
 			switch {
 			case today:
-				job = extract.Job{Name: "today", Stats: true, TodayOnly: true}
+				name = "today"
 			case entitiesOnly:
-				job = extract.Job{Name: "entities", Entities: true}
+				name = "entities"
+			}
+			job, err := extract.NamedJob(name, a.cfg.Sync.Entities)
+			if err != nil {
+				return err
 			}
 			return a.runJob(cmd, only, job)
 		},

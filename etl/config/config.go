@@ -570,10 +570,8 @@ func (c Config) validateSync() error {
 			return fmt.Errorf("serve.schedules[%d]: name %q is empty or repeated", i, sc.Name)
 		}
 		names[sc.Name] = true
-		switch sc.Job {
-		case "sync", "today", "entities":
-		default:
-			return fmt.Errorf("serve.schedules[%d] (%s): job %q is not sync, today or entities", i, sc.Name, sc.Job)
+		if sc.Job == "" {
+			return fmt.Errorf("serve.schedules[%d] (%s): job is empty", i, sc.Name)
 		}
 		if _, err := cron.ParseStandard(sc.Cron); err != nil {
 			return fmt.Errorf("serve.schedules[%d] (%s): cron %q: %w", i, sc.Name, sc.Cron, err)

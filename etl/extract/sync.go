@@ -130,6 +130,26 @@ type Job struct {
 	From, To tiktok.Date
 }
 
+// JobNames lists the named jobs that `adhouse serve` schedules and `adhouse
+// sync` runs, in the order help texts show them.
+var JobNames = []string{"sync", "today", "entities"}
+
+// NamedJob returns the job called name: sync (statistics from each
+// checkpoint minus the lookback, and the entities when syncEntities is
+// set), today (only today's statistics) or entities (only advertisers,
+// campaigns, ad groups and ads). It is the one registry of jobs.
+func NamedJob(name string, syncEntities bool) (Job, error) {
+	switch name {
+	case "sync":
+		return Job{Name: name, Entities: syncEntities, Stats: true}, nil
+	case "today":
+		return Job{Name: name, Stats: true, TodayOnly: true}, nil
+	case "entities":
+		return Job{Name: name, Entities: true}, nil
+	}
+	return Job{}, fmt.Errorf("job %q is not %s or %s", name, strings.Join(JobNames[:len(JobNames)-1], ", "), JobNames[len(JobNames)-1])
+}
+
 // Backfill returns the job that pulls [from, to] for every stream.
 func Backfill(from, to tiktok.Date) Job {
 	return Job{Name: fmt.Sprintf("backfill %s..%s", from, to), Stats: true, From: from, To: to}
