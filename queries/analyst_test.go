@@ -13,6 +13,7 @@ import (
 	"github.com/adhouse/adhouse/etl/load"
 	"github.com/adhouse/adhouse/etl/warehouse/warehousetest"
 	"github.com/adhouse/adhouse/queries"
+	"github.com/adhouse/adhouse/schema"
 )
 
 // analystData is two ISO weeks (2024-05-06 to 2024-05-19) of one advertiser:
@@ -97,7 +98,7 @@ func TestAnalystQueries(t *testing.T) {
 	}
 	warehousetest.ForEachProtocol(t, func(t *testing.T, proto config.Protocol) {
 		conn, cfg := setup(t, proto)
-		l := load.New(conn, load.Options{Database: cfg.ClickHouse.Database})
+		l := load.New(conn, load.Options{Target: schema.Target{Database: cfg.ClickHouse.Database}})
 		for level, rows := range analystData() {
 			loadLevel(t, l, level, "daily", time.Date(2024, 5, 6, 0, 0, 0, 0, time.UTC), time.Date(2024, 5, 19, 0, 0, 0, 0, time.UTC), rows)
 		}

@@ -230,7 +230,7 @@ func rollUp(rows []*load.StatRow, key func(*load.StatRow) load.StatRow) []*load.
 func (ds *dataset) load(t testing.TB, conn driver.Conn, cfg config.Config) {
 	t.Helper()
 	ctx := context.Background()
-	l := load.New(conn, load.Options{Database: cfg.ClickHouse.Database, BatchSize: 200_000})
+	l := load.New(conn, load.Options{Target: schema.Target{Database: cfg.ClickHouse.Database}, BatchSize: 200_000})
 	for level, rows := range ds.levels {
 		loadLevel(t, l, level, "daily", ds.from, ds.to, rows)
 	}

@@ -49,7 +49,7 @@ byte for byte for the same data.`,
 			// The export reads the attribution settings that migrate and
 			// import stored; it never writes them, so an export run with
 			// another configuration cannot move every BI reader's rules.
-			rows, err := export.Load(ctx, conn, a.cfg.ClickHouse.Database, export.Query{From: f, To: t, By: export.By(by)})
+			rows, err := export.Load(ctx, conn, a.target(), export.Query{From: f, To: t, By: export.By(by)})
 			if err != nil {
 				return err
 			}

@@ -46,11 +46,11 @@ by content.
 				return err
 			}
 			defer conn.Close()
-			if err := attribution.Save(ctx, conn, a.cfg.ClickHouse.Database, attributionSettings(a.cfg.Imports)); err != nil {
+			if err := attribution.Save(ctx, conn, a.target(), attributionSettings(a.cfg.Imports)); err != nil {
 				return err
 			}
 			im := ingest.New(conn, ingest.Options{
-				Database: a.cfg.ClickHouse.Database, BatchSize: a.cfg.Imports.BatchSize, Logger: &a.log,
+				Target: a.target(), BatchSize: a.cfg.Imports.BatchSize, Logger: &a.log,
 				Load: load.Options{MaxRetries: a.cfg.Load.MaxRetries, RetryBackoff: a.cfg.Load.RetryBackoff},
 			})
 			failed := 0

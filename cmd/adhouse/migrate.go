@@ -35,7 +35,7 @@ func newMigrateCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := attribution.Save(cmd.Context(), conn, a.cfg.ClickHouse.Database, attributionSettings(a.cfg.Imports)); err != nil {
+			if err := attribution.Save(cmd.Context(), conn, a.target(), attributionSettings(a.cfg.Imports)); err != nil {
 				return err
 			}
 			a.log.Info().Int("applied", len(applied)).Str("clickhouse", ep.String()).Str("database", ep.Database).Msg("schema up to date")

@@ -55,11 +55,11 @@ func (a *app) newPipeline(ctx context.Context, now func() time.Time, progress *e
 		return nil, err
 	}
 	loader := load.New(conn, load.Options{
-		Database: cfg.ClickHouse.Database, Cluster: cfg.ClickHouse.Cluster, BatchSize: cfg.Load.BatchSize,
+		Target: a.target(), BatchSize: cfg.Load.BatchSize,
 		MaxRetries: cfg.Load.MaxRetries, RetryBackoff: cfg.Load.RetryBackoff, Logger: &a.log,
 	})
 	opts := extract.Options{
-		Database:          cfg.ClickHouse.Database,
+		Target:            a.target(),
 		LookbackDays:      cfg.Sync.LookbackDays,
 		LookbackOverrides: cfg.Sync.LookbackOverrides,
 		InitialDays:       cfg.Sync.InitialDays,

@@ -13,6 +13,8 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/shopspring/decimal"
+
+	"github.com/adhouse/adhouse/schema"
 )
 
 // Channel is what a touch says about where the visitor came from.
@@ -137,7 +139,8 @@ type Settings struct {
 }
 
 // Save writes the settings as the newest row of attribution_settings.
-func Save(ctx context.Context, conn driver.Conn, database string, s Settings) error {
+func Save(ctx context.Context, conn driver.Conn, t schema.Target, s Settings) error {
+	database := t.Database
 	now := time.Now().UTC()
 	q := fmt.Sprintf("INSERT INTO %s.attribution_settings (version, lookback_days, match_by, conversion_events, default_margin, updated_at) VALUES (?, ?, ?, ?, ?, ?)", database)
 	events := s.ConversionEvents

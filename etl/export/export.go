@@ -18,6 +18,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/adhouse/adhouse/metrics"
+	"github.com/adhouse/adhouse/schema"
 )
 
 // RoundingRule is the rounding statement carried in every export.
@@ -112,7 +113,8 @@ func GrossMargin(a *metrics.Aggregate) metrics.Value {
 // Load reads the export's rows from the attribution_campaign_daily view and
 // aggregates them by period, in a stable order: period, currency, advertiser,
 // campaign.
-func Load(ctx context.Context, conn driver.Conn, database string, q Query) ([]*Row, error) {
+func Load(ctx context.Context, conn driver.Conn, t schema.Target, q Query) ([]*Row, error) {
+	database := t.Database
 	if q.By != ByDay && q.By != ByMonth {
 		return nil, fmt.Errorf("export: by %q: want day or month", q.By)
 	}

@@ -46,7 +46,7 @@ func world(t *testing.T, ctx context.Context, conn driver.Conn, db string) {
 	} {
 		require.NoError(t, conn.Exec(ctx, fmt.Sprintf(q, db)))
 	}
-	l := load.New(conn, load.Options{Database: db})
+	l := load.New(conn, load.Options{Target: schema.Target{Database: db}})
 	day := time.Date(2024, 5, 10, 0, 0, 0, 0, time.UTC)
 	for _, level := range []string{"campaign", "adgroup", "ad"} {
 		st, _ := load.NewStatsTable(level, "daily")
@@ -132,7 +132,7 @@ SKU-B,15.00,USD,2024-01-01
 func importAll(t *testing.T, ctx context.Context, conn driver.Conn, db string) {
 	t.Helper()
 	dir := t.TempDir()
-	im := ingest.New(conn, ingest.Options{Database: db})
+	im := ingest.New(conn, ingest.Options{Target: schema.Target{Database: db}})
 	for _, f := range []struct {
 		name, body string
 		format     ingest.Format
@@ -180,7 +180,7 @@ func TestJourneys(t *testing.T) {
 		conn, cfg := warehousetest.Migrated(t, proto)
 		db := cfg.ClickHouse.Database
 		world(t, ctx, conn, db)
-		require.NoError(t, attribution.Save(ctx, conn, db, attribution.Settings{LookbackDays: 7, MatchBy: "id_or_name", ConversionEvents: []string{"purchase"}}))
+		require.NoError(t, attribution.Save(ctx, conn, schema.Target{Database: db}, attribution.Settings{LookbackDays: 7, MatchBy: "id_or_name", ConversionEvents: []string{"purchase"}}))
 		importAll(t, ctx, conn, db)
 
 		// C1: last click T1 120 + T4 40 + T7 30; assisted T5 100; CRM D3 200.50 (ttclid);
@@ -200,7 +200,7 @@ func TestJourneys(t *testing.T) {
 		ag := level(t, ctx, conn, db, "adgroup", "2002")
 		require.Equal(t, uint64(1), ag.Orders)
 
-		rows, err := export.Load(ctx, conn, db, export.Query{From: time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2024, 5, 31, 0, 0, 0, 0, time.UTC), By: export.ByDay})
+		rows, err := export.Load(ctx, conn, schema.Target{Database: db}, export.Query{From: time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2024, 5, 31, 0, 0, 0, 0, time.UTC), By: export.ByDay})
 		require.NoError(t, err)
 		require.Len(t, rows, 2)
 		c1 := rows[0]
@@ -232,19 +232,19 @@ func TestJourneys(t *testing.T) {
 
 		golden(t, "journeys_day.csv", func(b *bytes.Buffer) error { return export.WriteCSV(b, rows) })
 		golden(t, "journeys_day.parquet", func(b *bytes.Buffer) error { return export.WriteParquet(b, rows) })
-		monthly, err := export.Load(ctx, conn, db, export.Query{From: time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2024, 5, 31, 0, 0, 0, 0, time.UTC), By: export.ByMonth})
+		monthly, err := export.Load(ctx, conn, schema.Target{Database: db}, export.Query{From: time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2024, 5, 31, 0, 0, 0, 0, time.UTC), By: export.ByMonth})
 		require.NoError(t, err)
 		golden(t, "journeys_month.csv", func(b *bytes.Buffer) error { return export.WriteCSV(b, monthly) })
 
 		// A default margin of 40% costs the SKU-C line at 50 x 0.6 = 30.
 		margin := decimal.RequireFromString("0.4")
-		require.NoError(t, attribution.Save(ctx, conn, db, attribution.Settings{LookbackDays: 7, MatchBy: "id_or_name", ConversionEvents: []string{"purchase"}, DefaultMargin: &margin}))
+		require.NoError(t, attribution.Save(ctx, conn, schema.Target{Database: db}, attribution.Settings{LookbackDays: 7, MatchBy: "id_or_name", ConversionEvents: []string{"purchase"}, DefaultMargin: &margin}))
 		require.Equal(t, str("30"), level(t, ctx, conn, db, "campaign", "1002").COGS)
 
 		// A 1-day lookback keeps only touches at most 24 hours before the
 		// purchase: u1's click (26 hours) and every assist drop out, u4's
 		// (23.5 hours) and u7's stay.
-		require.NoError(t, attribution.Save(ctx, conn, db, attribution.Settings{LookbackDays: 1, MatchBy: "id_or_name", ConversionEvents: []string{"purchase"}}))
+		require.NoError(t, attribution.Save(ctx, conn, schema.Target{Database: db}, attribution.Settings{LookbackDays: 1, MatchBy: "id_or_name", ConversionEvents: []string{"purchase"}}))
 		c1d := level(t, ctx, conn, db, "campaign", "1001")
 		require.Equal(t, uint64(2), c1d.LastClick) // u4, u7
 		require.Equal(t, "70", c1d.RevLast)

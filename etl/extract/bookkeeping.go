@@ -13,7 +13,7 @@ import (
 // zero Date when the stream has never loaded.
 func (s *Syncer) checkpoint(ctx context.Context, st stream) (tiktok.Date, error) {
 	q := fmt.Sprintf(`SELECT argMax(through_date, version), count() FROM %s.sync_checkpoints
-WHERE advertiser_id = ? AND level = ? AND granularity = ?`, s.opts.Database)
+WHERE advertiser_id = ? AND level = ? AND granularity = ?`, s.opts.Target.Database)
 	var through time.Time
 	var n uint64
 	if err := s.conn.QueryRow(ctx, q, st.advertiser, st.level.Name(), st.granularity.Name()).Scan(&through, &n); err != nil {
@@ -83,7 +83,7 @@ func (s *Syncer) logRun(ctx context.Context, r RunRecord) {
 // same job finished, so a resumed backfill skips them.
 func (s *Syncer) completedWindows(ctx context.Context, st stream, job string) (map[tiktok.DateRange]bool, error) {
 	q := fmt.Sprintf(`SELECT DISTINCT window_from, window_to FROM %s.sync_runs
-WHERE job = ? AND advertiser_id = ? AND level = ? AND granularity = ? AND outcome = 'ok'`, s.opts.Database)
+WHERE job = ? AND advertiser_id = ? AND level = ? AND granularity = ? AND outcome = 'ok'`, s.opts.Target.Database)
 	rows, err := s.conn.Query(ctx, q, job, st.advertiser, st.level.Name(), st.granularity.Name())
 	if err != nil {
 		return nil, fmt.Errorf("reading the run log: %w", err)
@@ -104,7 +104,7 @@ WHERE job = ? AND advertiser_id = ? AND level = ? AND granularity = ? AND outcom
 // clicks with the advertiser-level totals and records them. TikTok documents
 // that levels need not add up; we report the difference, never hide it.
 func (s *Syncer) reconcile(ctx context.Context, advertiserID string, g tiktok.Granularity, from, to tiktok.Date, levels []tiktok.Level) error {
-	db, gran := s.opts.Database, g.Name()
+	db, gran := s.opts.Target.Database, g.Name()
 	var parts []string
 	hasAdvertiser := false
 	for _, l := range levels {

@@ -101,7 +101,7 @@ func loadPages[T any](ctx context.Context, s *Syncer, advertiserID, what string,
 func (s *Syncer) parentsFromWarehouse(ctx context.Context, advertiserID string) (*parents, error) {
 	p := newParents()
 	q := fmt.Sprintf(`SELECT 'adgroup', adgroup_id, campaign_id, '' FROM %[1]s.adgroups FINAL WHERE advertiser_id = ?
-UNION ALL SELECT 'ad', ad_id, campaign_id, adgroup_id FROM %[1]s.ads FINAL WHERE advertiser_id = ?`, s.opts.Database)
+UNION ALL SELECT 'ad', ad_id, campaign_id, adgroup_id FROM %[1]s.ads FINAL WHERE advertiser_id = ?`, s.opts.Target.Database)
 	rows, err := s.conn.Query(ctx, q, advertiserID, advertiserID)
 	if err != nil {
 		return nil, fmt.Errorf("advertiser %s: reading entities: %w", advertiserID, err)

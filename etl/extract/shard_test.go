@@ -14,6 +14,7 @@ import (
 	"github.com/adhouse/adhouse/etl/tiktok"
 	"github.com/adhouse/adhouse/etl/tiktok/tiktoksim/simtest"
 	"github.com/adhouse/adhouse/etl/warehouse/warehousetest"
+	"github.com/adhouse/adhouse/schema"
 )
 
 func TestMineSplitsAdvertisersStably(t *testing.T) {
@@ -53,8 +54,8 @@ func TestShardedWorkersCoverTheAccount(t *testing.T) {
 		api, err := tiktok.New(tiktok.Options{BaseURL: srv.BaseURL(), AccessToken: srv.AccessToken(),
 			Limiter: tiktok.NewLimiter(tiktok.LimiterConfig{QPS: 1000, QPM: 60000})})
 		require.NoError(t, err)
-		s := extract.New(api, load.New(conn, load.Options{Database: cfg.ClickHouse.Database}), conn, extract.Options{
-			Database: cfg.ClickHouse.Database, Levels: allLevels, Granularities: []tiktok.Granularity{tiktok.Daily},
+		s := extract.New(api, load.New(conn, load.Options{Target: schema.Target{Database: cfg.ClickHouse.Database}}), conn, extract.Options{
+			Target: schema.Target{Database: cfg.ClickHouse.Database}, Levels: allLevels, Granularities: []tiktok.Granularity{tiktok.Daily},
 			LookbackDays: 7, InitialDays: 5, Concurrency: 2, Now: srv.Now, WorkerIndex: w, WorkerCount: 2,
 		})
 		res, err := s.Run(ctx, srv.AdvertiserIDs(), extract.Job{Name: "sync", Entities: true, Stats: true})
@@ -134,8 +135,8 @@ func TestZeroLookbackStillCompletesToday(t *testing.T) {
 	api, err := tiktok.New(tiktok.Options{BaseURL: srv.BaseURL(), AccessToken: srv.AccessToken(),
 		Limiter: tiktok.NewLimiter(tiktok.LimiterConfig{QPS: 1000, QPM: 60000})})
 	require.NoError(t, err)
-	s := extract.New(api, load.New(conn, load.Options{Database: cfg.ClickHouse.Database}), conn, extract.Options{
-		Database: cfg.ClickHouse.Database, Levels: allLevels, Granularities: []tiktok.Granularity{tiktok.Daily},
+	s := extract.New(api, load.New(conn, load.Options{Target: schema.Target{Database: cfg.ClickHouse.Database}}), conn, extract.Options{
+		Target: schema.Target{Database: cfg.ClickHouse.Database}, Levels: allLevels, Granularities: []tiktok.Granularity{tiktok.Daily},
 		LookbackDays: 0, InitialDays: 3, Concurrency: 2, Now: srv.Now,
 	})
 	job := extract.Job{Name: "sync", Entities: true, Stats: true}

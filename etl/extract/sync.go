@@ -30,12 +30,13 @@ import (
 
 	"github.com/adhouse/adhouse/etl/load"
 	"github.com/adhouse/adhouse/etl/tiktok"
+	"github.com/adhouse/adhouse/schema"
 )
 
 // Options says what a [Syncer] pulls and how.
 type Options struct {
-	// Database holds the warehouse tables.
-	Database string
+	// Target is the warehouse's database (and cluster).
+	Target schema.Target
 	// Levels and Granularities select the statistics streams.
 	Levels        []tiktok.Level
 	Granularities []tiktok.Granularity

@@ -47,9 +47,9 @@ func newSyncerWith(t *testing.T, srv *tiktoksim.Server, conn driver.Conn, cfg co
 		MaxRetries: 12, BackoffBase: time.Millisecond, BackoffMax: 20 * time.Millisecond, Timeout: 5 * time.Second,
 	})
 	require.NoError(t, err)
-	loader := load.New(conn, load.Options{Database: cfg.ClickHouse.Database, BatchSize: 500, MaxRetries: 3, RetryBackoff: 10 * time.Millisecond})
+	loader := load.New(conn, load.Options{Target: schema.Target{Database: cfg.ClickHouse.Database}, BatchSize: 500, MaxRetries: 3, RetryBackoff: 10 * time.Millisecond})
 	return extract.New(api, loader, conn, extract.Options{
-		Database: cfg.ClickHouse.Database, Levels: allLevels, Granularities: grans,
+		Target: schema.Target{Database: cfg.ClickHouse.Database}, Levels: allLevels, Granularities: grans,
 		LookbackDays: 7, InitialDays: initial, WindowDays: 30, Concurrency: 4, Now: srv.Now, Progress: progress,
 	})
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/adhouse/adhouse/etl/ingest"
 	"github.com/adhouse/adhouse/etl/load"
 	"github.com/adhouse/adhouse/etl/warehouse/warehousetest"
+	"github.com/adhouse/adhouse/schema"
 )
 
 // benchFile writes a gzipped GA4 NDJSON file of about size uncompressed bytes,
@@ -131,7 +132,7 @@ func BenchmarkImportGA4(b *testing.B) {
 	})
 	b.Run("import", func(b *testing.B) {
 		conn, cfg := warehousetest.Migrated(b, config.ProtocolNative)
-		im := ingest.New(conn, ingest.Options{Database: cfg.ClickHouse.Database, BatchSize: 50_000})
+		im := ingest.New(conn, ingest.Options{Target: schema.Target{Database: cfg.ClickHouse.Database}, BatchSize: 50_000})
 		f := ga4.NDJSON{Options: ga4.Options{Rules: attribution.Rules{TikTokSources: []string{"tiktok"}, CampaignParam: "utm_campaign", AdParam: "utm_content"}, Currency: "USD"}}
 		i := 0
 		for b.Loop() {

@@ -20,6 +20,7 @@ import (
 	"github.com/adhouse/adhouse/etl/ingest"
 	"github.com/adhouse/adhouse/etl/shop"
 	"github.com/adhouse/adhouse/etl/warehouse/warehousetest"
+	"github.com/adhouse/adhouse/schema"
 )
 
 var rules = attribution.Rules{TikTokSources: []string{"tiktok"}, CampaignParam: "utm_campaign", AdGroupParam: "utm_term", AdParam: "utm_content"}
@@ -148,7 +149,7 @@ func TestMalformedCorpus(t *testing.T) {
 		ctx := context.Background()
 		conn, cfg := warehousetest.Migrated(t, proto)
 		db := cfg.ClickHouse.Database
-		im := ingest.New(conn, ingest.Options{Database: db, BatchSize: 1000})
+		im := ingest.New(conn, ingest.Options{Target: schema.Target{Database: db}, BatchSize: 1000})
 		dir := t.TempDir()
 		fs := formats()
 		for kind, body := range goodFiles {

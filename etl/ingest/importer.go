@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/adhouse/adhouse/etl/load"
+	"github.com/adhouse/adhouse/schema"
 )
 
 // Format parses one kind of import file.
@@ -34,8 +35,8 @@ type Sink interface {
 
 // Options tunes an [Importer].
 type Options struct {
-	// Database holds the import tables.
-	Database string
+	// Target is the warehouse's database (and cluster) of the import tables.
+	Target schema.Target
 	// BatchSize is the number of rows per INSERT, and so bounds memory.
 	BatchSize int
 	// Load passes retry settings to the loader.
@@ -59,7 +60,7 @@ func New(conn driver.Conn, opts Options) *Importer {
 		opts.BatchSize = 50_000
 	}
 	lo := opts.Load
-	lo.Database = opts.Database
+	lo.Target = opts.Target
 	lo.BatchSize = opts.BatchSize
 	lo.Logger = opts.Logger
 	im := &Importer{conn: conn, loader: load.New(conn, lo), opts: opts, log: zerolog.Nop()}
@@ -142,7 +143,7 @@ func (im *Importer) Import(ctx context.Context, path string, f Format, key strin
 func (im *Importer) committedHash(ctx context.Context, source, key string) (string, error) {
 	rows, err := im.conn.Query(ctx, fmt.Sprintf(
 		"SELECT content_sha256 FROM %s.import_commits WHERE source = ? AND file_key = ? ORDER BY version DESC LIMIT 1",
-		im.opts.Database), source, key)
+		im.opts.Target.Database), source, key)
 	if err != nil {
 		return "", fmt.Errorf("import: reading import_commits: %w", err)
 	}
@@ -161,7 +162,7 @@ func (im *Importer) committedHash(ctx context.Context, source, key string) (stri
 func (im *Importer) validate(ctx context.Context, st *stage) error {
 	for i, t := range st.tables {
 		var n uint64
-		q := fmt.Sprintf("SELECT count() FROM %s.%s FINAL WHERE file_key = ? AND load_version = ?", im.opts.Database, t.Name)
+		q := fmt.Sprintf("SELECT count() FROM %s.%s FINAL WHERE file_key = ? AND load_version = ?", im.opts.Target.Database, t.Name)
 		if err := im.conn.QueryRow(ctx, q, st.key, st.version).Scan(&n); err != nil {
 			return fmt.Errorf("validating %s: %w", t.Name, err)
 		}
@@ -208,7 +209,7 @@ func (im *Importer) cleanup(st *stage) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for _, t := range st.tables {
-		q := fmt.Sprintf("DELETE FROM %s.%s WHERE file_key = ? AND load_version = ?", im.opts.Database, t.Name)
+		q := fmt.Sprintf("DELETE FROM %s.%s WHERE file_key = ? AND load_version = ?", im.opts.Target.Database, t.Name)
 		if err := im.conn.Exec(ctx, q, st.key, st.version); err != nil {
 			im.log.Warn().Err(err).Str("table", t.Name).Msg("could not delete the rows of a failed import (they stay invisible)")
 		}

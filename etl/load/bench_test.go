@@ -11,6 +11,7 @@ import (
 
 	"github.com/adhouse/adhouse/etl/load"
 	"github.com/adhouse/adhouse/etl/warehouse/warehousetest"
+	"github.com/adhouse/adhouse/schema"
 )
 
 // BenchmarkLoaderVsRaw loads the same ad-day rows twice in one run: once with
@@ -52,7 +53,7 @@ func BenchmarkLoaderVsRaw(b *testing.B) {
 			}
 			loader := func() float64 {
 				truncate()
-				l := load.New(conn, load.Options{Database: cfg.ClickHouse.Database, BatchSize: batch, MaxRetries: 3})
+				l := load.New(conn, load.Options{Target: schema.Target{Database: cfg.ClickHouse.Database}, BatchSize: batch, MaxRetries: 3})
 				start := time.Now()
 				require.NoError(b, loadWindow(ctx, l, tbl, "adv1", day0, day0.AddDate(0, 0, days-1), rows))
 				return float64(len(rows)) / time.Since(start).Seconds()

@@ -55,7 +55,7 @@ func TestDiskFullAndReadOnlyDataDir(t *testing.T) {
 
 	tbl, _ := load.NewStatsTable("ad", "daily")
 	view := schema.StatsView("ad", "daily")
-	l := load.New(conn, load.Options{Database: "disk", BatchSize: 20_000, MaxRetries: 1, RetryBackoff: 10 * time.Millisecond})
+	l := load.New(conn, load.Options{Target: schema.Target{Database: "disk"}, BatchSize: 20_000, MaxRetries: 1, RetryBackoff: 10 * time.Millisecond})
 	first := sample(tbl, "adv1", day0, 7, 500, 1)
 	require.NoError(t, loadWindow(ctx, l, tbl, "adv1", day0, day0.AddDate(0, 0, 6), first))
 	before := answers(t, conn, "disk", view)

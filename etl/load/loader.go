@@ -27,15 +27,16 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/rs/zerolog"
+
+	"github.com/adhouse/adhouse/schema"
 )
 
 // Options tunes a [Loader]; zero fields take the defaults of config.Default.
 type Options struct {
-	// Database holds the target tables.
-	Database string
-	// Cluster, when set, makes Prune delete from each shard's _local table
-	// ON CLUSTER: lightweight deletes do not go through Distributed tables.
-	Cluster string
+	// Target is the warehouse's database and cluster. On a cluster, Prune
+	// deletes from each shard's _local table ON CLUSTER: lightweight deletes
+	// do not go through Distributed tables.
+	Target schema.Target
 	// BatchSize bounds the rows held in memory and sent in one INSERT.
 	BatchSize int
 	// MaxRetries is how many times a failed batch is resent.
@@ -110,7 +111,7 @@ func (l *Loader) Insert(ctx context.Context, t Table, rows []Row) error {
 // send writes one batch, retrying on a new batch with a new version after a
 // retryable failure, and returns the version of the attempt that landed.
 func (l *Loader) send(ctx context.Context, t Table, rows []Row, offset int) (uint64, error) {
-	query := t.insertSQL(l.opts.Database)
+	query := t.insertSQL(l.opts.Target.Database)
 	backoff := l.opts.RetryBackoff
 	var lastErr error
 	for attempt := 0; ; attempt++ {
@@ -121,7 +122,7 @@ func (l *Loader) send(ctx context.Context, t Table, rows []Row, offset int) (uin
 		}
 		lastErr = err
 		if ctx.Err() != nil {
-			return 0, fmt.Errorf("load %s.%s rows %d-%d: %w", l.opts.Database, t.Name, offset+1, offset+len(rows), ctx.Err())
+			return 0, fmt.Errorf("load %s.%s rows %d-%d: %w", l.opts.Target.Database, t.Name, offset+1, offset+len(rows), ctx.Err())
 		}
 		if !Retryable(err) || attempt >= l.opts.MaxRetries {
 			break
@@ -129,7 +130,7 @@ func (l *Loader) send(ctx context.Context, t Table, rows []Row, offset int) (uin
 		l.log.Warn().Err(err).Str("table", t.Name).Int("attempt", attempt+1).Dur("backoff", backoff).Msg("batch failed; retrying on a fresh batch")
 		select {
 		case <-ctx.Done():
-			return 0, fmt.Errorf("load %s.%s: %w", l.opts.Database, t.Name, ctx.Err())
+			return 0, fmt.Errorf("load %s.%s: %w", l.opts.Target.Database, t.Name, ctx.Err())
 		case <-time.After(jitter(backoff)):
 		}
 		backoff = min(2*backoff, 30*time.Second)
@@ -138,7 +139,7 @@ func (l *Loader) send(ctx context.Context, t Table, rows []Row, offset int) (uin
 	if Retryable(lastErr) {
 		what = fmt.Sprintf("failed after %d attempts", l.opts.MaxRetries+1)
 	}
-	return 0, fmt.Errorf("load %s.%s rows %d-%d %s: %w", l.opts.Database, t.Name, offset+1, offset+len(rows), what, lastErr)
+	return 0, fmt.Errorf("load %s.%s rows %d-%d %s: %w", l.opts.Target.Database, t.Name, offset+1, offset+len(rows), what, lastErr)
 }
 
 func (l *Loader) sendOnce(ctx context.Context, query string, versioned bool, rows []Row, version uint64) (err error) {

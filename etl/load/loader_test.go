@@ -79,7 +79,7 @@ func answers(t *testing.T, conn driver.Conn, db, view string) []string {
 }
 
 func newLoader(conn driver.Conn, cfg config.Config, batch int) *load.Loader {
-	return load.New(conn, load.Options{Database: cfg.ClickHouse.Database, BatchSize: batch, MaxRetries: 2, RetryBackoff: 20 * time.Millisecond})
+	return load.New(conn, load.Options{Target: schema.Target{Database: cfg.ClickHouse.Database}, BatchSize: batch, MaxRetries: 2, RetryBackoff: 20 * time.Millisecond})
 }
 
 func TestReloadsGiveOneCleanCopy(t *testing.T) {

@@ -171,10 +171,10 @@ func (l *Loader) PruneDays(ctx context.Context, table string, from, to time.Time
 }
 
 func (l *Loader) prune(ctx context.Context, table, scope string, params map[string]string) error {
-	db := l.opts.Database
+	db := l.opts.Target.Database
 	target, onCluster := table, ""
-	if l.opts.Cluster != "" {
-		target, onCluster = table+"_local", " ON CLUSTER `"+l.opts.Cluster+"`"
+	if l.opts.Target.Cluster != "" {
+		target, onCluster = table+"_local", " ON CLUSTER `"+l.opts.Target.Cluster+"`"
 	}
 	q := fmt.Sprintf(`DELETE FROM %[1]s.%[4]s%[5]s WHERE (advertiser_id, stat_date, load_version) IN (
     SELECT s.advertiser_id, s.stat_date, s.load_version
