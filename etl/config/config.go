@@ -11,11 +11,17 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
 	"gopkg.in/yaml.v3"
+
+	"github.com/adhouse/adhouse/etl/extract"
+	"github.com/adhouse/adhouse/etl/ingest"
+	"github.com/adhouse/adhouse/etl/load"
+	"github.com/adhouse/adhouse/etl/tiktok"
 )
 
 // Protocol names the ClickHouse wire protocol the pipeline speaks.
@@ -223,13 +229,15 @@ func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + s.String() +
 func (s Secret) Reveal() string { return string(s) }
 
 // Default returns the configuration used when a key is absent: the embedded
-// warehouse over the native protocol. It is the only place defaults live.
+// warehouse over HTTP. Each value is the default of the component it
+// configures (load.DefaultBatchSize, tiktok.DefaultTimeout…), so the file's
+// defaults and the components' zero values never disagree.
 func Default() Config {
 	return Config{
 		ClickHouse: ClickHouse{
 			Embedded: true,
-			// HTTP by default: chDB 26.7's native handler aborts the engine when
-			// a client vanishes mid-query (a killed process), HTTP does not.
+			// HTTP by default: the embedded warehouse serves native only when
+			// asked to (warehouse.native), and proves its identity over HTTP.
 			Protocol:     ProtocolHTTP,
 			Database:     "adhouse",
 			User:         "default",
@@ -252,25 +260,25 @@ func Default() Config {
 			QuotaResultRowsPerHour:    1_000_000_000,
 		},
 		Load: Load{
-			BatchSize:    100_000,
-			MaxRetries:   5,
-			RetryBackoff: 500 * time.Millisecond,
+			BatchSize:    load.DefaultBatchSize,
+			MaxRetries:   load.DefaultMaxRetries,
+			RetryBackoff: load.DefaultRetryBackoff,
 		},
 		TikTok: TikTok{
-			BaseURL:     "https://business-api.tiktok.com/open_api/v1.3/",
-			Tier:        "basic",
-			MinutePause: 5 * time.Minute,
-			MaxRetries:  8,
-			Timeout:     60 * time.Second,
-			PageSize:    1000,
+			BaseURL:     tiktok.ProductionBaseURL,
+			Tier:        tiktok.TierBasic.Name,
+			MinutePause: tiktok.DefaultAppPause,
+			MaxRetries:  tiktok.DefaultMaxRetries,
+			Timeout:     tiktok.DefaultTimeout,
+			PageSize:    tiktok.DefaultPageSize,
 		},
 		Sync: Sync{
-			Levels:        []string{"advertiser", "campaign", "adgroup", "ad"},
-			Granularities: []string{"daily"},
-			LookbackDays:  7,
-			InitialDays:   30,
-			WindowDays:    30,
-			Concurrency:   4,
+			Levels:        []string{tiktok.LevelAdvertiser.Name(), tiktok.LevelCampaign.Name(), tiktok.LevelAdGroup.Name(), tiktok.LevelAd.Name()},
+			Granularities: []string{tiktok.Daily.Name()},
+			LookbackDays:  extract.DefaultLookbackDays,
+			InitialDays:   extract.DefaultInitialDays,
+			WindowDays:    extract.DefaultWindowDays,
+			Concurrency:   extract.DefaultConcurrency,
 			Entities:      true,
 		},
 		Worker: Worker{Index: 0, Count: 1},
@@ -294,7 +302,7 @@ func Default() Config {
 			TikTokSources:    []string{"tiktok", "tiktok.com", "tiktokads", "tiktok_ads"},
 			ConversionEvents: []string{"purchase"},
 			GA4Currency:      "USD",
-			BatchSize:        50_000,
+			BatchSize:        ingest.DefaultBatchSize,
 			CRM: CRMColumns{
 				ID: "Record ID", Created: "Create Date", Closed: "Close Date", Stage: "Deal Stage",
 				Won: "Is Closed Won", Amount: "Amount", Currency: "Currency",
@@ -415,6 +423,14 @@ func (b BI) validate() error {
 	return nil
 }
 
+// oneOf lists names as "a, b or c".
+func oneOf(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}
+
 var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // Validate reports the first setting that cannot work, naming its key.
@@ -499,10 +515,12 @@ func (c Config) validateSync() error {
 	if !strings.HasSuffix(t.BaseURL, "/") || !strings.HasPrefix(t.BaseURL, "http") {
 		return fmt.Errorf("tiktok.base_url: %q must be an http(s) URL ending in /", t.BaseURL)
 	}
-	switch t.Tier {
-	case "basic", "advanced", "premium", "ultimate":
-	default:
-		return fmt.Errorf("tiktok.tier: %q is not basic, advanced, premium or ultimate", t.Tier)
+	var tiers []string
+	for _, tier := range tiktok.Tiers {
+		tiers = append(tiers, tier.Name)
+	}
+	if !slices.Contains(tiers, t.Tier) {
+		return fmt.Errorf("tiktok.tier: %q is not %s", t.Tier, oneOf(tiers))
 	}
 	if t.QPS < 0 || t.QPM < 0 {
 		return errors.New("tiktok.qps, tiktok.qpm: must not be negative")
@@ -517,19 +535,22 @@ func (c Config) validateSync() error {
 	if len(s.Levels) == 0 {
 		return errors.New("sync.levels: at least one level is needed")
 	}
+	var levels []string
+	for _, l := range tiktok.Levels {
+		levels = append(levels, l.Name())
+	}
 	for _, l := range s.Levels {
-		switch l {
-		case "advertiser", "campaign", "adgroup", "ad":
-		default:
-			return fmt.Errorf("sync.levels: %q is not advertiser, campaign, adgroup or ad", l)
+		if !slices.Contains(levels, l) {
+			return fmt.Errorf("sync.levels: %q is not %s", l, oneOf(levels))
 		}
 	}
 	if len(s.Granularities) == 0 {
 		return errors.New("sync.granularities: at least one granularity is needed")
 	}
+	grains := []string{tiktok.Daily.Name(), tiktok.Hourly.Name()}
 	for _, g := range s.Granularities {
-		if g != "daily" && g != "hourly" {
-			return fmt.Errorf("sync.granularities: %q is not daily or hourly", g)
+		if !slices.Contains(grains, g) {
+			return fmt.Errorf("sync.granularities: %q is not %s", g, oneOf(grains))
 		}
 	}
 	if s.LookbackDays < 0 || s.LookbackDays > 365 {

@@ -33,7 +33,16 @@ import (
 	"github.com/adhouse/adhouse/schema"
 )
 
-// Options says what a [Syncer] pulls and how.
+// Syncer defaults, which config.Default uses too.
+const (
+	DefaultLookbackDays = 7
+	DefaultInitialDays  = 30
+	DefaultWindowDays   = 30
+	DefaultConcurrency  = 4
+)
+
+// Options says what a [Syncer] pulls and how; zero fields take the defaults
+// above.
 type Options struct {
 	// Target is the warehouse's database (and cluster).
 	Target schema.Target
@@ -98,14 +107,14 @@ func New(api *tiktok.Client, loader *load.Loader, conn driver.Conn, opts Options
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if opts.WindowDays < 1 || opts.WindowDays > 30 {
-		opts.WindowDays = 30
+	if opts.WindowDays < 1 || opts.WindowDays > tiktok.Daily.MaxDays() {
+		opts.WindowDays = DefaultWindowDays
 	}
 	if opts.Concurrency < 1 {
-		opts.Concurrency = 1
+		opts.Concurrency = DefaultConcurrency
 	}
 	if opts.InitialDays < 1 {
-		opts.InitialDays = 30
+		opts.InitialDays = DefaultInitialDays
 	}
 	if opts.WorkerCount < 1 {
 		opts.WorkerCount = 1

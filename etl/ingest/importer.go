@@ -33,7 +33,11 @@ type Sink interface {
 	Emit(ctx context.Context, table int, line int64, row load.Row) error
 }
 
-// Options tunes an [Importer].
+// DefaultBatchSize is the rows per INSERT of an import; config.Default uses
+// it too.
+const DefaultBatchSize = 50_000
+
+// Options tunes an [Importer]; zero fields take the defaults.
 type Options struct {
 	// Target is the warehouse's database (and cluster) of the import tables.
 	Target schema.Target
@@ -57,7 +61,7 @@ type Importer struct {
 // New returns an importer writing through conn.
 func New(conn driver.Conn, opts Options) *Importer {
 	if opts.BatchSize < 1 {
-		opts.BatchSize = 50_000
+		opts.BatchSize = DefaultBatchSize
 	}
 	lo := opts.Load
 	lo.Target = opts.Target

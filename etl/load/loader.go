@@ -31,7 +31,14 @@ import (
 	"github.com/adhouse/adhouse/schema"
 )
 
-// Options tunes a [Loader]; zero fields take the defaults of config.Default.
+// Loader defaults, which config.Default uses too.
+const (
+	DefaultBatchSize    = 100_000
+	DefaultMaxRetries   = 5
+	DefaultRetryBackoff = 500 * time.Millisecond
+)
+
+// Options tunes a [Loader]; zero fields take the defaults above.
 type Options struct {
 	// Target is the warehouse's database and cluster. On a cluster, Prune
 	// deletes from each shard's _local table ON CLUSTER: lightweight deletes
@@ -39,7 +46,8 @@ type Options struct {
 	Target schema.Target
 	// BatchSize bounds the rows held in memory and sent in one INSERT.
 	BatchSize int
-	// MaxRetries is how many times a failed batch is resent.
+	// MaxRetries is how many times a failed batch is resent; negative
+	// means never.
 	MaxRetries int
 	// RetryBackoff is the first wait between attempts; it doubles each time.
 	RetryBackoff time.Duration
@@ -58,13 +66,16 @@ type Loader struct {
 // New returns a loader over conn.
 func New(conn driver.Conn, opts Options) *Loader {
 	if opts.BatchSize < 1 {
-		opts.BatchSize = 100_000
+		opts.BatchSize = DefaultBatchSize
 	}
-	if opts.MaxRetries < 0 {
+	switch {
+	case opts.MaxRetries == 0:
+		opts.MaxRetries = DefaultMaxRetries
+	case opts.MaxRetries < 0:
 		opts.MaxRetries = 0
 	}
 	if opts.RetryBackoff <= 0 {
-		opts.RetryBackoff = 500 * time.Millisecond
+		opts.RetryBackoff = DefaultRetryBackoff
 	}
 	l := &Loader{conn: conn, opts: opts, log: zerolog.Nop()}
 	if opts.Logger != nil {

@@ -24,6 +24,7 @@ import (
 	"github.com/robfig/cron/v3"
 	"github.com/rs/zerolog"
 
+	"github.com/adhouse/adhouse/etl/config"
 	"github.com/adhouse/adhouse/etl/extract"
 	"github.com/adhouse/adhouse/etl/tiktok"
 	"github.com/adhouse/adhouse/etl/warehouse"
@@ -93,7 +94,7 @@ func New(opts Options) (*Daemon, error) {
 		opts.Now = time.Now
 	}
 	if opts.ShutdownTimeout <= 0 {
-		opts.ShutdownTimeout = 2 * time.Minute
+		opts.ShutdownTimeout = config.Default().Serve.ShutdownTimeout
 	}
 	if opts.Run == nil {
 		return nil, errors.New("schedule: no runner")

@@ -129,7 +129,7 @@ func Start(ctx context.Context, opts EngineOptions) (State, error) {
 	}
 	timeout := opts.StartTimeout
 	if timeout <= 0 {
-		timeout = time.Minute
+		timeout = config.Default().Warehouse.StartTimeout
 	}
 	// A live engine that does not answer (its supervisor restarting it) is
 	// waited for, never doubled: two engines on one folder would fight.
