@@ -48,7 +48,7 @@ func TestReportMatchesSimulatorTruth(t *testing.T) {
 			for _, w := range windows {
 				t.Run(fmt.Sprintf("%s/%s/%s/%s", adv[len(adv)-1:], lvl.Name(), w.g.Name(), w.start), func(t *testing.T) {
 					q := tiktok.ReportQuery{AdvertiserID: adv, Level: lvl, Granularity: w.g, Start: w.start, End: w.end, PageSize: 37}
-					rows, sum, err := c.Report(ctx, q)
+					rows, sum, err := pull(ctx, c, q)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -78,7 +78,7 @@ func TestLevelsAndHoursAddUp(t *testing.T) {
 	adv := srv.AdvertiserIDs()[2] // Europe/Berlin
 	day := date(2024, 2, 20)
 	pull := func(lvl tiktok.Level, g tiktok.Granularity) []tiktok.ReportRow {
-		rows, _, err := c.Report(ctx, tiktok.ReportQuery{AdvertiserID: adv, Level: lvl, Granularity: g, Start: day, End: day})
+		rows, _, err := pull(ctx, c, tiktok.ReportQuery{AdvertiserID: adv, Level: lvl, Granularity: g, Start: day, End: day})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -209,7 +209,7 @@ func TestAdvertiserInfoBatches(t *testing.T) {
 func TestMissingMetricsAreNull(t *testing.T) {
 	srv, c := simClient(t, tiktoksim.Config{Seed: 5})
 	adv := srv.AdvertiserIDs()[0]
-	rows, _, err := c.Report(context.Background(), tiktok.ReportQuery{AdvertiserID: adv, Level: tiktok.LevelCampaign, Granularity: tiktok.Daily, Start: date(2024, 2, 1), End: date(2024, 2, 10)})
+	rows, _, err := pull(context.Background(), c, tiktok.ReportQuery{AdvertiserID: adv, Level: tiktok.LevelCampaign, Granularity: tiktok.Daily, Start: date(2024, 2, 1), End: date(2024, 2, 10)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +243,7 @@ func TestUnknownMetricsKept(t *testing.T) {
 	adv := srv.AdvertiserIDs()[1]
 	q := tiktok.ReportQuery{AdvertiserID: adv, Level: tiktok.LevelAd, Granularity: tiktok.Daily, Start: date(2024, 2, 1), End: date(2024, 2, 3),
 		Metrics: []string{"spend", "cost_per_conversion", "average_video_play", "campaign_name", "adgroup_id"}}
-	rows, _, err := c.Report(context.Background(), q)
+	rows, _, err := pull(context.Background(), c, q)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +281,7 @@ func TestTimezones(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.tz+"/"+tc.day.String(), func(t *testing.T) {
 			adv := srv.AdvertiserIDs()[tc.adv]
-			rows, _, err := c.Report(ctx, tiktok.ReportQuery{AdvertiserID: adv, Level: tiktok.LevelAdvertiser, Granularity: tiktok.Hourly, Start: tc.day, End: tc.day})
+			rows, _, err := pull(ctx, c, tiktok.ReportQuery{AdvertiserID: adv, Level: tiktok.LevelAdvertiser, Granularity: tiktok.Hourly, Start: tc.day, End: tc.day})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -304,7 +304,7 @@ func TestDSTDay(t *testing.T) {
 	day := date(2024, 3, 31) // Europe/Berlin skips 02:00
 	srv, c := simClient(t, tiktoksim.Config{Seed: 9, StartDate: date(2024, 3, 1), Days: 40})
 	adv := srv.AdvertiserIDs()[2]
-	rows, _, err := c.Report(context.Background(), tiktok.ReportQuery{AdvertiserID: adv, Level: tiktok.LevelAdvertiser, Granularity: tiktok.Hourly, Start: day, End: day})
+	rows, _, err := pull(context.Background(), c, tiktok.ReportQuery{AdvertiserID: adv, Level: tiktok.LevelAdvertiser, Granularity: tiktok.Hourly, Start: day, End: day})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,7 +339,7 @@ func TestReportValidationBeforeAnyCall(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, _, err := c.Report(context.Background(), tc.q)
+			_, _, err := pull(context.Background(), c, tc.q)
 			if !errors.Is(err, tiktok.ErrInvalidRequest) {
 				t.Fatalf("err = %v, want ErrInvalidRequest", err)
 			}
@@ -354,7 +354,7 @@ func TestQueryTooLargeSurfacesPromptly(t *testing.T) {
 	srv, c := simClient(t, tiktoksim.Config{Faults: tiktoksim.Faults{QueryTooLargeDays: 7}})
 	adv := srv.AdvertiserIDs()[0]
 	q := tiktok.ReportQuery{AdvertiserID: adv, Level: tiktok.LevelAd, Granularity: tiktok.Daily, Start: date(2024, 2, 1), End: date(2024, 2, 14), Location: time.UTC}
-	_, sum, err := c.Report(context.Background(), q)
+	_, sum, err := pull(context.Background(), c, q)
 	if !errors.Is(err, tiktok.ErrQueryTooLarge) {
 		t.Fatalf("err = %v, want ErrQueryTooLarge", err)
 	}
@@ -369,7 +369,7 @@ func TestQueryTooLargeSurfacesPromptly(t *testing.T) {
 	total := 0
 	for _, w := range tiktok.Windows(q.Start, q.End, tiktok.Daily, 7) {
 		q.Start, q.End = w.Start, w.End
-		rows, _, err := c.Report(context.Background(), q)
+		rows, _, err := pull(context.Background(), c, q)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -396,51 +396,6 @@ func TestPaginationDriftDetected(t *testing.T) {
 	}
 	if srv.Stats().Faults.Drift != 1 {
 		t.Errorf("simulator counted %d drifts, want 1", srv.Stats().Faults.Drift)
-	}
-
-	// Report pulls the window again by itself and ends with the truth.
-	srv.SetFaults(tiktoksim.Faults{DriftRate: 0.15})
-	rows, sum, err := c.Report(context.Background(), q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, _ := srv.Truth(adv, q.Level, q.Granularity, q.Start, q.End)
-	requireSameRows(t, rows, want)
-	t.Logf("drift 15%%: %d calls for %d pages", sum.Stats.Calls, sum.Pages)
-}
-
-func TestReportRowsIterator(t *testing.T) {
-	srv, c := simClient(t, tiktoksim.Config{Seed: 4})
-	adv := srv.AdvertiserIDs()[1]
-	q := tiktok.ReportQuery{AdvertiserID: adv, Level: tiktok.LevelAdGroup, Granularity: tiktok.Daily, Start: date(2024, 2, 1), End: date(2024, 2, 28), PageSize: 25}
-	var got []tiktok.ReportRow
-	for r, err := range c.ReportRows(context.Background(), q) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, r)
-	}
-	want, _ := srv.Truth(adv, q.Level, q.Granularity, q.Start, q.End)
-	requireSameRows(t, got, want)
-
-	before := srv.Stats().ByPath["report/integrated/get/"]
-	n := 0
-	for _, err := range c.ReportRows(context.Background(), q) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n++; n == 3 {
-			break
-		}
-	}
-	if calls := srv.Stats().ByPath["report/integrated/get/"] - before; calls != 1 {
-		t.Errorf("breaking after 3 rows made %d calls, want 1", calls)
-	}
-
-	stop := errors.New("enough")
-	_, err := c.StreamReport(context.Background(), q, func(tiktok.ReportPage) error { return stop })
-	if !errors.Is(err, stop) {
-		t.Errorf("callback error not returned: %v", err)
 	}
 }
 

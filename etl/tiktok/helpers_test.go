@@ -2,6 +2,7 @@ package tiktok_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -146,4 +147,15 @@ func jsonUnmarshalString(s string, v any) error { return json.Unmarshal([]byte(s
 
 func staticSource(tok *tiktok.AuthToken) oauth2.TokenSource {
 	return oauth2.StaticTokenSource(tok.OAuth2())
+}
+
+// pull reads a whole report window through StreamReport, the client's one
+// report reader.
+func pull(ctx context.Context, c *tiktok.Client, q tiktok.ReportQuery) ([]tiktok.ReportRow, tiktok.ReportSummary, error) {
+	var rows []tiktok.ReportRow
+	sum, err := c.StreamReport(ctx, q, func(p tiktok.ReportPage) error {
+		rows = append(rows, p.Rows...)
+		return nil
+	})
+	return rows, sum, err
 }
