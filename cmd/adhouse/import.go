@@ -22,14 +22,16 @@ func init() { commands = append(commands, newImportCmd) }
 
 func newImportCmd(a *app) *cobra.Command {
 	var as, format string
+	var replace bool
 	cmd := &cobra.Command{
 		Use:   "import ga4|crm|orders|costs FILE...",
 		Short: "Import GA4, CRM, order or product-cost files, each all or nothing",
 		Long: `Import export files into the warehouse. Each file is staged, checked and then
 published at once; a bad row fails the whole file (naming file, line, column and
-value) and nothing of it lands. Re-importing the same bytes is a no-op; a file
-with the same name and new content replaces the earlier one. Gzip is detected
-by content.
+value) and nothing of it lands. A file is known by its name (or --as): importing
+the same content again (gzipped or not) changes nothing; other content under a
+known name is refused unless --replace says to replace the earlier file as a
+whole. Gzip is detected by content.
 
   ga4     GA4 BigQuery export rows: NDJSON (as exported) or flattened CSV
   crm     CRM deals CSV, columns from imports.crm (HubSpot deals export by default)
@@ -51,7 +53,8 @@ by content.
 			}
 			im := ingest.New(conn, ingest.Options{
 				Target: a.target(), BatchSize: a.cfg.Imports.BatchSize, Logger: &a.log,
-				Load: load.Options{MaxRetries: a.cfg.Load.MaxRetries, RetryBackoff: a.cfg.Load.RetryBackoff},
+				Load:    load.Options{MaxRetries: a.cfg.Load.MaxRetries, RetryBackoff: a.cfg.Load.RetryBackoff},
+				Replace: replace,
 			})
 			failed := 0
 			for _, path := range args[1:] {
@@ -70,7 +73,12 @@ by content.
 					ev.Msg("unchanged: the same file is already imported")
 					continue
 				}
-				ev.Int64("rows", res.Rows).Uint64("version", res.Version).Msg("imported")
+				ev = ev.Int64("rows", res.Rows).Uint64("version", res.Version)
+				if res.Replaced {
+					ev.Msg("imported, replacing the earlier file of this name")
+					continue
+				}
+				ev.Msg("imported")
 			}
 			if failed > 0 {
 				return fmt.Errorf("%d of %d files failed; nothing of them was imported", failed, len(args)-1)
@@ -80,6 +88,7 @@ by content.
 	}
 	cmd.Flags().StringVar(&as, "as", "", "file identity to import under (default: the base name without .gz)")
 	cmd.Flags().StringVar(&format, "format", "auto", "ga4 file format: auto (by extension), ndjson or csv")
+	cmd.Flags().BoolVar(&replace, "replace", false, "let a file replace an earlier one of the same name and other content")
 	return cmd
 }
 

@@ -132,6 +132,9 @@ func (f Format) Parse(ctx context.Context, in *ingest.Input, sink ingest.Sink) e
 		if d.Amount, err = ingest.OptionalMoney(strings.TrimSpace(c.Get(amount))); err != nil {
 			return c.Fail(amount, err)
 		}
+		if d.Amount != nil && d.Amount.IsNegative() {
+			return c.Fail(amount, errors.New("negative deal amount (a refund or credit note is not a won deal)"))
+		}
 		d.Currency = m.DefaultCurrency
 		if s := c.Get(cur); s != "" || cur >= 0 {
 			if s == "" && m.DefaultCurrency != "" {

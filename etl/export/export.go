@@ -78,6 +78,12 @@ func (r *Row) Cells() []Cell {
 	cnt := func(n uint64) Cell { return Cell{Count: n, IsCount: true} }
 	val := func(v metrics.Value) Cell { return Cell{Value: v} }
 	m, a := &r.Main, &r.Assisted
+	cogs, margin, marginROAS := m.CostOfGoods(), GrossMargin(m), m.MarginROAS(metrics.ShopRevenue)
+	if m.HasNull(metrics.FieldCostOfGoods) {
+		// One day of unknown cost makes the whole period's cost unknown: a
+		// sum that skipped it would understate the cost and flatter the margin.
+		cogs, margin, marginROAS = metrics.Value{}, metrics.Value{}, metrics.Value{}
+	}
 	return []Cell{
 		txt(r.Period), txt(r.AdvertiserID), txt(r.CampaignID), txt(r.CampaignName), txt(r.Currency),
 		val(m.Spend()),
@@ -85,10 +91,10 @@ func (r *Row) Cells() []Cell {
 		cnt(r.GA4LastClick), val(m.Revenue(metrics.GA4Revenue)),
 		cnt(r.GA4Assisted), val(a.Revenue(metrics.GA4Revenue)),
 		cnt(r.CRMDeals), val(m.Revenue(metrics.CRMRevenue)),
-		cnt(r.ShopOrders), val(m.Revenue(metrics.ShopRevenue)), val(m.CostOfGoods()), val(m.Refunds()), val(m.Fees()),
-		val(GrossMargin(m)),
+		cnt(r.ShopOrders), val(m.Revenue(metrics.ShopRevenue)), val(cogs), val(m.Refunds()), val(m.Fees()),
+		val(margin),
 		val(m.ROAS(metrics.TikTokRevenue)), val(m.ROAS(metrics.GA4Revenue)), val(a.ROAS(metrics.GA4Revenue)),
-		val(m.ROAS(metrics.CRMRevenue)), val(m.ROAS(metrics.ShopRevenue)), val(m.MarginROAS(metrics.ShopRevenue)),
+		val(m.ROAS(metrics.CRMRevenue)), val(m.ROAS(metrics.ShopRevenue)), val(marginROAS),
 	}
 }
 

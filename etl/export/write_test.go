@@ -46,3 +46,35 @@ func TestCSVNumbersUntouched(t *testing.T) {
 	require.Equal(t, "-0.250000", got["margin_roas_shop"])
 	require.Equal(t, "", got["revenue_tiktok"])
 }
+
+// TestMonthWithAnUnknownCostDayIsUnknown: a month whose days include one
+// with unknown cost of goods has unknown cost, margin and margin ROAS —
+// finance must not read the known days' cost as the month's. (Before, the
+// month showed cost 78.50, margin 131.50 and margin ROAS 0.126808.)
+func TestMonthWithAnUnknownCostDayIsUnknown(t *testing.T) {
+	r := &export.Row{Period: "2024-05", AdvertiserID: "7", CampaignID: "1002", Currency: "USD"}
+	for _, day := range []struct{ spend, revenue, cogs string }{
+		{"600", "150", "78.50"},
+		{"437", "60", "-"}, // a SKU without cost and no default margin
+	} {
+		var m metrics.Row
+		m.Currency = metrics.MustCurrency("USD")
+		require.NoError(t, m.Set(metrics.FieldSpend, day.spend))
+		require.NoError(t, m.Set(metrics.FieldShopRevenue, day.revenue))
+		require.NoError(t, m.Set(metrics.FieldCostOfGoods, day.cogs))
+		require.NoError(t, r.Main.Add(&m))
+	}
+	var b bytes.Buffer
+	require.NoError(t, export.WriteCSV(&b, []*export.Row{r}))
+	recs, err := csv.NewReader(&b).ReadAll()
+	require.NoError(t, err)
+	got := map[string]string{}
+	for i, c := range recs[0] {
+		got[c] = recs[1][i]
+	}
+	require.Equal(t, "210.000000", got["revenue_shop"], "revenue is known on both days")
+	require.Equal(t, "", got["cost_of_goods"])
+	require.Equal(t, "", got["gross_margin"])
+	require.Equal(t, "", got["margin_roas_shop"])
+	require.Equal(t, "0.202507", got["roas_shop"], "210 / 1037")
+}

@@ -19,6 +19,7 @@ import (
 type CSV struct {
 	file   string
 	r      *csv.Reader
+	limit  *recordLimit
 	header []string
 	index  map[string]int
 	rec    []string
@@ -34,9 +35,10 @@ func NewCSV(file string, br *bufio.Reader) (*CSV, error) {
 	if bytes.HasPrefix(head, []byte("\xEF\xBB\xBF")) {
 		_, _ = br.Discard(3)
 	}
-	r := csv.NewReader(LimitLines(br))
+	limit := &recordLimit{r: LimitLines(br)}
+	r := csv.NewReader(limit)
 	r.ReuseRecord = true
-	c := &CSV{file: file, r: r, index: map[string]int{}}
+	c := &CSV{file: file, r: r, limit: limit, index: map[string]int{}}
 	header, err := r.Read()
 	if err == io.EOF {
 		return nil, &Error{File: file, Err: ErrEmpty}
@@ -46,6 +48,14 @@ func NewCSV(file string, br *bufio.Reader) (*CSV, error) {
 	}
 	c.line = 1
 	c.header = append([]string(nil), header...)
+	if len(c.header) == 1 {
+		for _, sep := range []string{";", "\t", "|"} {
+			if strings.Count(c.header[0], sep) > 0 {
+				name := map[string]string{";": "semicolons (;)", "\t": "tabs", "|": "vertical bars (|)"}[sep]
+				return nil, &Error{File: file, Line: 1, Err: fmt.Errorf("the header is one column, %q: the file seems to separate fields with %s; adhouse reads comma-separated files (export or save it as CSV with commas)", c.header[0], name)}
+			}
+		}
+	}
 	for i, h := range c.header {
 		if !utf8.ValidString(h) {
 			return nil, &Error{File: file, Line: 1, Column: fmt.Sprintf("%d", i+1), Value: h, Err: ErrEncoding}
@@ -105,6 +115,7 @@ func (c *CSV) Require(name string) (int, error) {
 
 // Next reads the next record; false at the end of the file.
 func (c *CSV) Next() (bool, error) {
+	c.limit.n = 0
 	rec, err := c.r.Read()
 	if err == io.EOF {
 		return false, nil
@@ -157,10 +168,40 @@ func (c *CSV) readErr(err error) error {
 		if errors.Is(pe.Err, ErrLineTooLong) {
 			e.Err = ErrLineTooLong
 		}
+		if errors.Is(pe.Err, ErrRecordTooLong) {
+			e.Err = ErrRecordTooLong
+		}
 		return ReadErr(c.file, e.Line, e)
 	}
 	if errors.Is(err, ErrLineTooLong) {
 		return &Error{File: c.file, Line: c.line + 1, Err: ErrLineTooLong}
 	}
+	if errors.Is(err, ErrRecordTooLong) {
+		return &Error{File: c.file, Line: c.line + 1, Err: ErrRecordTooLong}
+	}
 	return ReadErr(c.file, c.line+1, err)
+}
+
+// MaxRecordBytes bounds one CSV record, however many lines its quoted fields
+// span: a quote that never closes would otherwise take the rest of the file
+// into one field, and its memory.
+const MaxRecordBytes = 8 << 20
+
+// ErrRecordTooLong is a CSV record beyond MaxRecordBytes.
+var ErrRecordTooLong = fmt.Errorf("record longer than %d MiB (a quoted field that never closes?)", MaxRecordBytes>>20)
+
+// recordLimit counts the bytes read since the current record began; the
+// reader's read-ahead (a few KiB) is the only slack.
+type recordLimit struct {
+	r io.Reader
+	n int
+}
+
+func (l *recordLimit) Read(p []byte) (int, error) {
+	if l.n > MaxRecordBytes {
+		return 0, ErrRecordTooLong
+	}
+	n, err := l.r.Read(p)
+	l.n += n
+	return n, err
 }

@@ -47,6 +47,10 @@ type Options struct {
 	Load load.Options
 	// Logger receives progress lines; nil logs nothing.
 	Logger *zerolog.Logger
+	// Replace lets a file replace an earlier file of the same identity and
+	// other content. Without it such an import fails: a monthly export saved
+	// under the name of last month's would otherwise drop last month.
+	Replace bool
 }
 
 // Importer imports files into one warehouse database. It is safe for
@@ -83,9 +87,12 @@ type Result struct {
 	SHA256  string
 	Rows    int64
 	Version uint64
-	// Unchanged means the same bytes were already the committed version of
-	// this file: nothing was written.
+	// Unchanged means the same content was already the committed version
+	// of this file: nothing was written.
 	Unchanged bool
+	// Replaced means the file replaced an earlier version with other
+	// content (Options.Replace).
+	Replaced bool
 }
 
 // Import loads the file at path as one all-or-nothing unit under the
@@ -100,15 +107,21 @@ func (im *Importer) Import(ctx context.Context, path string, f Format, key strin
 	if err != nil {
 		return res, err
 	}
-	if prev != "" {
-		sum, err := FileSHA256(path)
+	if prev.sum != "" {
+		sum, err := FileContentSHA256(path)
 		if err != nil {
 			return res, fmt.Errorf("import %s: %w", path, err)
 		}
-		if sum == prev {
+		if sum == prev.sum {
 			res.SHA256, res.Unchanged = sum, true
 			return res, nil
 		}
+		if !im.opts.Replace {
+			return res, fmt.Errorf("import %s: %s %q was imported before with other content (%d rows, imported %s from %s); nothing was imported: "+
+				"use --as NAME to import it as a separate file, or --replace to replace the earlier one as a whole",
+				path, f.Source(), key, prev.rows, prev.at.Format(time.RFC3339), prev.file)
+		}
+		res.Replaced = true
 	}
 	in, err := Open(path)
 	if err != nil {
@@ -127,7 +140,9 @@ func (im *Importer) Import(ctx context.Context, path string, f Format, key strin
 		err = &Error{File: path, Err: fmt.Errorf("%w: no records", ErrEmpty)}
 	}
 	if err == nil {
-		res.SHA256 = in.SHA256()
+		res.SHA256, err = in.ContentSHA256()
+	}
+	if err == nil {
 		err = im.validate(ctx, st)
 	}
 	if err != nil {
@@ -144,21 +159,28 @@ func (im *Importer) Import(ctx context.Context, path string, f Format, key strin
 	return res, nil
 }
 
-func (im *Importer) committedHash(ctx context.Context, source, key string) (string, error) {
+// committed is the newest commit of one file identity.
+type committed struct {
+	sum, file string
+	rows      uint64
+	at        time.Time
+}
+
+func (im *Importer) committedHash(ctx context.Context, source, key string) (committed, error) {
 	rows, err := im.conn.Query(ctx, fmt.Sprintf(
-		"SELECT content_sha256 FROM %s.import_commits WHERE source = ? AND file_key = ? ORDER BY version DESC LIMIT 1",
+		"SELECT content_sha256, row_count, file_name, committed_at FROM %s.import_commits WHERE source = ? AND file_key = ? ORDER BY version DESC LIMIT 1",
 		im.opts.Target.Database), source, key)
 	if err != nil {
-		return "", fmt.Errorf("import: reading import_commits: %w", err)
+		return committed{}, fmt.Errorf("import: reading import_commits: %w", err)
 	}
 	defer rows.Close()
-	var sum string
+	var c committed
 	if rows.Next() {
-		if err := rows.Scan(&sum); err != nil {
-			return "", err
+		if err := rows.Scan(&c.sum, &c.rows, &c.file, &c.at); err != nil {
+			return committed{}, err
 		}
 	}
-	return sum, rows.Err()
+	return c, rows.Err()
 }
 
 // validate checks that every staged row arrived, once: a batch whose fate was

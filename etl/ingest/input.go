@@ -31,20 +31,20 @@ import (
 const MaxLineBytes = 4 << 20
 
 // Input is an import file opened for one streaming pass: gzip (recognised by
-// its magic bytes, not its name) is decompressed on the fly, and the raw bytes
-// are hashed as they are read.
+// its magic bytes, not its name) is decompressed on the fly, and the content
+// is hashed as it is read.
 type Input struct {
 	// Name is the file name used in error messages.
 	Name string
 	// Gzip reports whether the file is gzip-compressed.
 	Gzip bool
 
-	f    io.Reader
-	c    io.Closer
-	raw  hash.Hash
-	r    *bufio.Reader
-	gz   *gzip.Reader
-	read bool
+	f       io.Reader
+	c       io.Closer
+	content hash.Hash // of the decompressed content
+	r       *bufio.Reader
+	gz      *gzip.Reader
+	read    bool
 }
 
 // Open opens path for reading and sniffs its compression.
@@ -66,8 +66,8 @@ func Open(path string) (*Input, error) {
 // same gzip sniffing and hashing as [Open].
 func NewInput(name string, r io.Reader) (*Input, error) {
 	var err error
-	in := &Input{Name: name, f: r, raw: sha256.New()}
-	rawBuf := bufio.NewReaderSize(io.TeeReader(r, in.raw), 1<<20)
+	in := &Input{Name: name, f: r, content: sha256.New()}
+	rawBuf := bufio.NewReaderSize(r, 1<<20)
 	magic, _ := rawBuf.Peek(2)
 	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		in.Gzip = true
@@ -76,9 +76,9 @@ func NewInput(name string, r io.Reader) (*Input, error) {
 			return nil, &Error{File: name, Line: 0, Err: fmt.Errorf("%w: gzip header: %v", ErrTruncated, err)}
 		}
 		in.gz.Multistream(true)
-		in.r = bufio.NewReaderSize(in.gz, 1<<20)
+		in.r = bufio.NewReaderSize(io.TeeReader(in.gz, in.content), 1<<20)
 	} else {
-		in.r = rawBuf
+		in.r = bufio.NewReaderSize(io.TeeReader(rawBuf, in.content), 1<<20)
 	}
 	return in, nil
 }
@@ -86,13 +86,14 @@ func NewInput(name string, r io.Reader) (*Input, error) {
 // Reader returns the decompressed content. It can be read once.
 func (in *Input) Reader() *bufio.Reader { in.read = true; return in.r }
 
-// SHA256 is the hex SHA-256 of the file's raw bytes, complete once the
-// content has been read to its end.
-func (in *Input) SHA256() string {
-	// Drain what the decompressor left (a gzip trailer) so the hash covers
-	// the whole file.
-	_, _ = io.Copy(in.raw, in.f)
-	return hex.EncodeToString(in.raw.Sum(nil))
+// ContentSHA256 is the hex SHA-256 of the file's content, decompressed: the
+// same data gzipped or not has the same hash, so it is recognised as
+// already imported. It reads what the parser left, to the end.
+func (in *Input) ContentSHA256() (string, error) {
+	if _, err := io.Copy(io.Discard, in.r); err != nil {
+		return "", ReadErr(in.Name, 0, err)
+	}
+	return hex.EncodeToString(in.content.Sum(nil)), nil
 }
 
 // Close releases the file.
@@ -103,18 +104,15 @@ func (in *Input) Close() error {
 	return in.c.Close()
 }
 
-// FileSHA256 hashes a file's raw bytes: the identity a re-import is compared by.
-func FileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
+// FileContentSHA256 is [Input.ContentSHA256] of the file at path: what a
+// re-import is compared by.
+func FileContentSHA256(path string) (string, error) {
+	in, err := Open(path)
 	if err != nil {
 		return "", err
 	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	defer in.Close()
+	return in.ContentSHA256()
 }
 
 // FileKey is a file's default identity: its base name without a .gz suffix,

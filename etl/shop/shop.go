@@ -211,6 +211,9 @@ func (f Orders) order(c *ingest.CSV, m *mapping, id string) (*Order, error) {
 	if o.Refunded.IsNegative() {
 		return nil, c.Fail(m.refunded, errors.New("refunds are entered as positive amounts"))
 	}
+	if o.Subtotal.IsNegative() {
+		return nil, c.Fail(m.subtotal, errors.New("negative order revenue; enter refunds in the refunded column"))
+	}
 	if s := c.Get(m.cancelled); s != "" {
 		if _, _, err := ingest.Time(s); err != nil {
 			if b, berr := ingest.Bool(s); berr == nil {
@@ -262,6 +265,11 @@ func noteTouch(notes string) attribution.Touch {
 	return t
 }
 
+// MaxQuantity bounds a line's quantity: quantity × unit cost must stay
+// within the money columns (Decimal(38, 6)) of the finance export, and no
+// order line holds a billion items.
+const MaxQuantity = 1_000_000_000
+
 func line(c *ingest.CSV, m *mapping, id string) (*Line, error) {
 	l := &Line{OrderID: id, SKU: strings.TrimSpace(c.Get(m.sku)), Name: c.Get(m.name), Quantity: 1}
 	q, p := strings.TrimSpace(c.Get(m.quantity)), strings.TrimSpace(c.Get(m.price))
@@ -272,6 +280,9 @@ func line(c *ingest.CSV, m *mapping, id string) (*Line, error) {
 		n, err := strconv.ParseInt(q, 10, 64)
 		if err != nil || n < 0 {
 			return nil, c.Fail(m.quantity, errors.New("not a whole number of items"))
+		}
+		if n > MaxQuantity {
+			return nil, c.Fail(m.quantity, fmt.Errorf("more than %d items on one line", MaxQuantity))
 		}
 		l.Quantity = n
 	}

@@ -10,8 +10,9 @@ WHERE (file_key, load_version) {{globalIn}} (
     SELECT file_key, max(version) FROM {{$.DB}}.import_commits WHERE source = '{{index $v 1}}' GROUP BY file_key
 );
 {{end}}
--- The same deal, order or SKU-and-date in several files (overlapping daily
--- exports): the newest committed file wins, then the later line.
+-- The same deal, order, or SKU cost (per currency and date) in several files
+-- (overlapping daily exports): the newest committed file wins, then the
+-- later line.
 CREATE OR REPLACE VIEW {{$.DB}}.ga4_events{{onCluster}} AS
 SELECT * FROM {{$.DB}}.ga4_events_committed;
 
@@ -34,15 +35,17 @@ INNER JOIN (SELECT order_id, file_key FROM {{$.DB}}.shop_orders) AS o ON l.order
 CREATE OR REPLACE VIEW {{$.DB}}.product_costs{{onCluster}} AS
 SELECT p.* FROM {{$.DB}}.product_costs_committed AS p
 INNER JOIN (SELECT file_key, max(version) AS version FROM {{$.DB}}.import_commits WHERE source = 'costs' GROUP BY file_key) AS c USING (file_key)
-ORDER BY sku, valid_from, c.version DESC, p.line DESC
-LIMIT 1 BY sku, valid_from;
+ORDER BY sku, currency, valid_from, c.version DESC, p.line DESC
+LIMIT 1 BY sku, currency, valid_from;
 
 CREATE OR REPLACE VIEW {{$.DB}}.attribution_config{{onCluster}} AS
 SELECT
     argMax(lookback_days, version)     AS lookback_days,
     argMax(match_by, version)          AS match_by,
     argMax(conversion_events, version) AS conversion_events,
-    argMax(default_margin, version)    AS default_margin
+    -- a tuple, so that a newer NULL (the margin switched off) wins: argMax
+    -- skips NULL values, a tuple holding one is not NULL
+    argMax(tuple(default_margin), version).1 AS default_margin
 FROM {{$.DB}}.attribution_settings;
 
 -- Touches: GA4 events that carry a non-direct source (channel tiktok or other).
