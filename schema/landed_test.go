@@ -18,6 +18,7 @@ var landed = map[uint32]struct{ single, cluster string }{
 	1: {"3abdb8d1c60cdf1e", "f8b8f255453e0059"},
 	2: {"59aa20895e55e235", "af8e075491dee264"},
 	3: {"3d936375eb6a23b3", "3646fdbe9fadb42d"},
+	4: {"bfbd532756f97d23", "ea0cb9a1f159180f"},
 }
 
 func TestMigrationsAreAppendOnly(t *testing.T) {

@@ -99,6 +99,14 @@ func Render(t Target, name, text string) (string, error) {
 		// a plain IN would be a double-distributed subquery, which ClickHouse
 		// refuses on clusters of more than one shard.
 		"addStatColumns": func(since uint32) string { return addStatColumnsDDL(t, since) },
+		// alter changes a table: on a cluster both the shards' _local table
+		// and the Distributed table over it, which keeps its own columns.
+		"alter": func(table, clause string) string {
+			if t.Cluster == "" {
+				return fmt.Sprintf("ALTER TABLE %s.%s %s;", t.Database, table, clause)
+			}
+			return fmt.Sprintf("ALTER TABLE %[1]s.%[2]s_local ON CLUSTER %[3]s %[4]s;\nALTER TABLE %[1]s.%[2]s ON CLUSTER %[3]s %[4]s;", t.Database, table, q(t.Cluster), clause)
+		},
 		"globalIn": func() string {
 			if t.Cluster == "" {
 				return "IN"

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -98,6 +99,16 @@ func importFormat(kind, format, path string, c config.Imports) (ingest.Format, e
 	switch kind {
 	case "ga4":
 		opts := ga4.Options{Rules: rules, Currency: c.GA4Currency}
+		if c.GA4SourceCategories != "" {
+			f, err := os.Open(c.GA4SourceCategories)
+			if err != nil {
+				return nil, fmt.Errorf("imports.ga4_source_categories: %w", err)
+			}
+			defer f.Close()
+			if opts.Categories, err = attribution.ReadCategories(f); err != nil {
+				return nil, fmt.Errorf("imports.ga4_source_categories: %w", err)
+			}
+		}
 		if format == "auto" {
 			format = "ndjson"
 			if strings.EqualFold(filepath.Ext(strings.TrimSuffix(path, ".gz")), ".csv") {
@@ -126,7 +137,9 @@ func importRules(c config.Imports) attribution.Rules {
 }
 
 func attributionSettings(c config.Imports) attribution.Settings {
-	s := attribution.Settings{LookbackDays: c.LookbackDays, MatchBy: c.MatchBy, ConversionEvents: c.ConversionEvents}
+	s := attribution.Settings{LookbackDays: c.LookbackDays, MatchBy: c.MatchBy, ConversionEvents: c.ConversionEvents,
+		RefundedOrderCost: c.RefundedOrderCost,
+		FeePerOrder:       decimal.RequireFromString(c.FeePerOrder), FeePercent: decimal.RequireFromString(c.FeePercent)}
 	if c.DefaultMargin != "" {
 		d := decimal.RequireFromString(c.DefaultMargin)
 		s.DefaultMargin = &d

@@ -136,13 +136,23 @@ type Settings struct {
 	// DefaultMargin is the gross margin fraction for order lines without a
 	// product cost; nil leaves their cost unknown.
 	DefaultMargin *decimal.Decimal
+	// RefundedOrderCost is keep (the default) or drop: whether a fully
+	// refunded order's goods still cost.
+	RefundedOrderCost string
+	// FeePerOrder and FeePercent add a fee per order and in percent of its
+	// revenue to the file's fee column.
+	FeePerOrder, FeePercent decimal.Decimal
 }
 
 // Save writes the settings as the newest row of attribution_settings.
 func Save(ctx context.Context, conn driver.Conn, t schema.Target, s Settings) error {
 	database := t.Database
 	now := time.Now().UTC()
-	q := fmt.Sprintf("INSERT INTO %s.attribution_settings (version, lookback_days, match_by, conversion_events, default_margin, updated_at) VALUES (?, ?, ?, ?, ?, ?)", database)
+	q := fmt.Sprintf("INSERT INTO %s.attribution_settings (version, lookback_days, match_by, conversion_events, default_margin, refunded_order_cost, fee_per_order, fee_percent, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", database)
+	refunded := s.RefundedOrderCost
+	if refunded == "" {
+		refunded = "keep"
+	}
 	events := s.ConversionEvents
 	if events == nil {
 		events = []string{}
@@ -151,7 +161,7 @@ func Save(ctx context.Context, conn driver.Conn, t schema.Target, s Settings) er
 	if s.DefaultMargin != nil {
 		margin = *s.DefaultMargin
 	}
-	if err := conn.Exec(ctx, q, uint64(now.UnixMicro()), uint16(s.LookbackDays), s.MatchBy, events, margin, now); err != nil {
+	if err := conn.Exec(ctx, q, uint64(now.UnixMicro()), uint16(s.LookbackDays), s.MatchBy, events, margin, refunded, s.FeePerOrder, s.FeePercent, now); err != nil {
 		return fmt.Errorf("saving attribution settings: %w", err)
 	}
 	return nil

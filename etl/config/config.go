@@ -294,15 +294,18 @@ func Default() Config {
 		},
 		Log: Log{Level: "info", Format: "auto"},
 		Imports: Imports{
-			LookbackDays:     30,
-			MatchBy:          "id_or_name",
-			CampaignParam:    "utm_campaign",
-			AdGroupParam:     "utm_term",
-			AdParam:          "utm_content",
-			TikTokSources:    []string{"tiktok", "tiktok.com", "tiktokads", "tiktok_ads"},
-			ConversionEvents: []string{"purchase"},
-			GA4Currency:      "USD",
-			BatchSize:        ingest.DefaultBatchSize,
+			LookbackDays:      30,
+			MatchBy:           "id_or_name",
+			CampaignParam:     "utm_campaign",
+			AdGroupParam:      "utm_term",
+			AdParam:           "utm_content",
+			TikTokSources:     []string{"tiktok", "tiktok.com", "tiktokads", "tiktok_ads"},
+			ConversionEvents:  []string{"purchase"},
+			GA4Currency:       "USD",
+			RefundedOrderCost: "keep",
+			FeePerOrder:       "0",
+			FeePercent:        "0",
+			BatchSize:         ingest.DefaultBatchSize,
 			CRM: CRMColumns{
 				ID: "Record ID", Created: "Create Date", Closed: "Close Date", Stage: "Deal Stage",
 				Won: "Is Closed Won", Amount: "Amount", Currency: "Currency",
@@ -401,6 +404,7 @@ func (c *Config) resolvePaths(dir string) {
 	}
 	abs(&c.ClickHouse.TLS.CAFile)
 	abs(&c.TikTok.AccessTokenFile)
+	abs(&c.Imports.GA4SourceCategories)
 }
 
 func (b BI) validate() error {
@@ -621,8 +625,22 @@ type Imports struct {
 	TikTokSources []string `yaml:"tiktok_sources"`
 	// ConversionEvents are the GA4 event names counted as conversions.
 	ConversionEvents []string `yaml:"conversion_events"`
-	// GA4Currency is the GA4 property currency purchase_revenue is in.
+	// GA4Currency is the GA4 property currency, for events without a
+	// currency parameter of their own.
 	GA4Currency string `yaml:"ga4_currency"`
+	// GA4SourceCategories is a CSV of GA4's source categories
+	// (source,source_category, as Google publishes it), to classify every
+	// source into GA4's channel groups; empty uses a built-in list of the
+	// most common sources.
+	GA4SourceCategories string `yaml:"ga4_source_categories"`
+	// RefundedOrderCost is keep or drop: whether a fully refunded order's
+	// goods still cost (not returned) or not (returned to stock).
+	RefundedOrderCost string `yaml:"refunded_order_cost"`
+	// FeePerOrder and FeePercent add a payment fee per order (an amount in
+	// the order's currency) and in percent of its revenue, to the file's
+	// fee column.
+	FeePerOrder string `yaml:"fee_per_order"`
+	FeePercent  string `yaml:"fee_percent"`
 	// DefaultMargin, a decimal fraction such as "0.35", costs order lines that
 	// have no product cost at price x (1 - margin); empty leaves them unknown.
 	DefaultMargin string `yaml:"default_margin"`
@@ -685,6 +703,8 @@ type OrderColumns struct {
 
 var marginSyntax = regexp.MustCompile(`^-?[0-9]+(\.[0-9]{1,6})?$`)
 
+var feeSyntax = regexp.MustCompile(`^\d{1,9}(\.\d{1,6})?$`)
+
 func (im Imports) validate() error {
 	if im.LookbackDays < 1 || im.LookbackDays > 365 {
 		return fmt.Errorf("imports.lookback_days: %d is not between 1 and 365", im.LookbackDays)
@@ -706,6 +726,14 @@ func (im Imports) validate() error {
 	}
 	if len(im.GA4Currency) != 3 || strings.ToUpper(im.GA4Currency) != im.GA4Currency {
 		return fmt.Errorf("imports.ga4_currency: %q is not an ISO 4217 code such as USD", im.GA4Currency)
+	}
+	if im.RefundedOrderCost != "keep" && im.RefundedOrderCost != "drop" {
+		return fmt.Errorf("imports.refunded_order_cost: %q is not keep or drop", im.RefundedOrderCost)
+	}
+	for key, v := range map[string]string{"imports.fee_per_order": im.FeePerOrder, "imports.fee_percent": im.FeePercent} {
+		if !feeSyntax.MatchString(v) {
+			return fmt.Errorf("%s: %q is not a non-negative decimal with at most 6 decimals, such as 0.30", key, v)
+		}
 	}
 	if im.DefaultMargin != "" && !marginSyntax.MatchString(im.DefaultMargin) {
 		return fmt.Errorf("imports.default_margin: %q is not a decimal fraction with at most 6 decimals, such as 0.35", im.DefaultMargin)

@@ -44,7 +44,8 @@ func (f CSV) Parse(ctx context.Context, in *ingest.Input, sink ingest.Sink) erro
 		}
 		return -1
 	}
-	userID, session, page := col("user_id"), col("ga_session_id"), col("page_location")
+	userID, session, page, referrer := col("user_id"), col("ga_session_id"), col("page_location"), col("page_referrer")
+	currency, refund := col("currency", "event_params_currency"), col("ecommerce_refund_value", "refund_value")
 	cts := [6]int{col("collected_traffic_source_manual_source"), col("collected_traffic_source_manual_medium"),
 		col("collected_traffic_source_manual_campaign_name"), col("collected_traffic_source_manual_campaign_id"),
 		col("collected_traffic_source_manual_content"), col("collected_traffic_source_manual_term")}
@@ -70,7 +71,19 @@ func (f CSV) Parse(ctx context.Context, in *ingest.Input, sink ingest.Sink) erro
 		if ev.Name = c.Get(req["event_name"]); ev.Name == "" {
 			return c.Fail(req["event_name"], errors.New("required"))
 		}
-		ev.UserPseudoID, ev.UserID, ev.PageLocation = c.Get(req["user_pseudo_id"]), c.Get(userID), c.Get(page)
+		ev.UserPseudoID, ev.UserID, ev.PageLocation, ev.PageReferrer = c.Get(req["user_pseudo_id"]), c.Get(userID), c.Get(page), c.Get(referrer)
+		if s := c.Get(currency); s != "" {
+			if ev.Currency, err = ingest.Currency(s); err != nil {
+				return c.Fail(currency, err)
+			}
+		}
+		if s := c.Get(refund); s != "" {
+			d, err := Revenue(s)
+			if err != nil {
+				return c.Fail(refund, err)
+			}
+			ev.RefundValue = &d
+		}
 		if s := c.Get(session); s != "" {
 			if ev.SessionID, err = strconv.ParseInt(s, 10, 64); err != nil {
 				return c.Fail(session, errors.New("not an integer"))
@@ -87,7 +100,7 @@ func (f CSV) Parse(ctx context.Context, in *ingest.Input, sink ingest.Sink) erro
 			}
 			ev.PurchaseRevenue = &d
 		}
-		ev.finish(f.Rules, f.Currency)
+		ev.finish(f.Options)
 		if err := sink.Emit(ctx, 0, c.Line(), ev); err != nil {
 			return err
 		}

@@ -30,55 +30,86 @@ type Event struct {
 	UserID           string
 	SessionID        int64
 	PageLocation     string
+	PageReferrer     string
 	Page             attribution.Touch // from page_location
 	Collected        attribution.Touch // collected_traffic_source.manual_*
 	SessionLastClick attribution.Touch // session_traffic_source_last_click.manual_campaign
 	TrafficSource    attribution.Touch // traffic_source (first user touch): Source, Medium, Campaign=name
 	Class            attribution.Classified
-	Touch            attribution.Touch // the touch the event carries (Collected, else Page)
-	PurchaseRevenue  *decimal.Decimal
-	Currency         string
-	TransactionID    string
+	Touch            attribution.Touch // the touch the event carries (Collected, else Page, else the referrer)
+	// ChannelGroup is GA4's default channel group of the touch.
+	ChannelGroup    string
+	PurchaseRevenue *decimal.Decimal
+	RefundValue     *decimal.Decimal
+	// Currency is the event's own currency (event_params.currency), else
+	// the configured property currency.
+	Currency      string
+	TransactionID string
 }
 
 // Columns are the staging columns after file_key, load_version and line.
 var Columns = []string{
-	"event_date", "event_timestamp", "event_name", "user_pseudo_id", "user_id", "ga_session_id", "page_location",
+	"event_date", "event_timestamp", "event_name", "user_pseudo_id", "user_id", "ga_session_id", "page_location", "page_referrer",
 	"utm_source", "utm_medium", "utm_campaign", "utm_id", "utm_content", "utm_term", "ttclid",
 	"cts_source", "cts_medium", "cts_campaign_name", "cts_campaign_id", "cts_content", "cts_term",
 	"slc_source", "slc_medium", "slc_campaign_name", "slc_campaign_id",
 	"ts_source", "ts_medium", "ts_name",
-	"channel", "touch_source", "touch_medium", "campaign_ref", "adgroup_ref", "ad_ref",
-	"purchase_revenue", "currency", "transaction_id",
+	"channel", "channel_group", "touch_source", "touch_medium", "campaign_ref", "adgroup_ref", "ad_ref",
+	"purchase_revenue", "refund_value", "currency", "transaction_id",
 }
 
 // AppendValues implements load.Row.
 func (e *Event) AppendValues(dst []any) []any {
 	p, c, s, ts := &e.Page, &e.Collected, &e.SessionLastClick, &e.TrafficSource
-	return append(dst, e.Date, e.Timestamp, e.Name, e.UserPseudoID, e.UserID, e.SessionID, e.PageLocation,
+	return append(dst, e.Date, e.Timestamp, e.Name, e.UserPseudoID, e.UserID, e.SessionID, e.PageLocation, e.PageReferrer,
 		p.Source, p.Medium, p.Campaign, p.ID, p.Content, p.Term, e.Touch.TTCLID,
 		c.Source, c.Medium, c.Campaign, c.ID, c.Content, c.Term,
 		s.Source, s.Medium, s.Campaign, s.ID,
 		ts.Source, ts.Medium, ts.Campaign,
-		string(e.Class.Channel), e.Touch.Source, e.Touch.Medium, e.Class.CampaignRef, e.Class.AdGroupRef, e.Class.AdRef,
-		e.PurchaseRevenue, e.Currency, e.TransactionID)
+		string(e.Class.Channel), e.ChannelGroup, e.Touch.Source, e.Touch.Medium, e.Class.CampaignRef, e.Class.AdGroupRef, e.Class.AdRef,
+		e.PurchaseRevenue, e.RefundValue, e.Currency, e.TransactionID)
 }
 
-// finish derives the event's touch and channel: the event-scoped collected
-// traffic source first, then the UTM parameters of page_location; the ttclid
-// comes from page_location.
-func (e *Event) finish(rules attribution.Rules, currency string) {
+// finish derives the event's touch, channel and channel group: the
+// event-scoped collected traffic source first, then the UTM parameters of
+// page_location (which also gives the ttclid), then, for a visit without
+// campaign parameters, the page referrer (organic search, social, other
+// sites). A referrer never makes a TikTok ad touch: an organic TikTok visit
+// is Organic Social, as in GA4.
+func (e *Event) finish(o Options) {
 	e.Page = attribution.FromURL(e.PageLocation)
 	e.Touch = e.Collected.Or(e.Page)
-	e.Class = rules.Classify(e.Touch)
-	e.Currency = currency
+	e.Class = o.Rules.Classify(e.Touch)
+	cats := o.Categories
+	if cats == nil {
+		cats = attribution.DefaultCategories()
+	}
+	switch {
+	case e.Class.Channel == attribution.ChannelNone:
+		if ref := attribution.FromReferrer(e.PageReferrer, e.PageLocation); ref.Source != "" {
+			tt := e.Touch.TTCLID
+			e.Touch, e.Class.Channel = ref, attribution.ChannelOther
+			e.Touch.TTCLID = tt
+		}
+		e.ChannelGroup = cats.ChannelGroup(e.Touch.Source, e.Touch.Medium, e.Touch.Campaign)
+	case e.Class.Channel == attribution.ChannelTikTok && e.Touch.Source == "" && e.Touch.Medium == "":
+		e.ChannelGroup = attribution.GroupPaidSocial // a TikTok click id alone
+	default:
+		e.ChannelGroup = cats.ChannelGroup(e.Touch.Source, e.Touch.Medium, e.Touch.Campaign)
+	}
+	if e.Currency == "" {
+		e.Currency = o.Currency
+	}
 }
 
 // Options configure the GA4 formats.
 type Options struct {
 	Rules attribution.Rules
-	// Currency is the property currency of purchase_revenue.
+	// Currency is the property currency, for events that name none.
 	Currency string
+	// Categories classify sources into GA4's channel groups; nil means
+	// attribution.DefaultCategories.
+	Categories attribution.Categories
 }
 
 // NDJSON is the BigQuery export as newline-delimited JSON.
@@ -124,7 +155,7 @@ func (f NDJSON) Parse(ctx context.Context, in *ingest.Input, sink ingest.Sink) e
 			}
 			return &ingest.Error{File: in.Name, Line: lr.Line(), Err: err}
 		}
-		ev.finish(f.Rules, f.Currency)
+		ev.finish(f.Options)
 		if err := sink.Emit(ctx, 0, lr.Line(), ev); err != nil {
 			return err
 		}
@@ -175,6 +206,8 @@ type jsonEvent struct {
 		Value struct {
 			StringValue bqString `json:"string_value"`
 			IntValue    bqString `json:"int_value"`
+			DoubleValue bqString `json:"double_value"`
+			FloatValue  bqString `json:"float_value"`
 		} `json:"value"`
 	} `json:"event_params"`
 	UserID        bqString `json:"user_id"`
@@ -195,6 +228,7 @@ type jsonEvent struct {
 	} `json:"session_traffic_source_last_click"`
 	Ecommerce *struct {
 		PurchaseRevenue bqString `json:"purchase_revenue"`
+		RefundValue     bqString `json:"refund_value"`
 		TransactionID   bqString `json:"transaction_id"`
 	} `json:"ecommerce"`
 }
@@ -229,6 +263,14 @@ func DecodeJSON(line []byte, ev *Event) error {
 		switch p.Key {
 		case "page_location":
 			ev.PageLocation = p.Value.StringValue.s
+		case "page_referrer":
+			ev.PageReferrer = p.Value.StringValue.s
+		case "currency":
+			if s := p.Value.StringValue.s; s != "" {
+				if ev.Currency, err = ingest.Currency(s); err != nil {
+					return &ingest.Error{Column: "event_params.currency", Value: s, Err: err}
+				}
+			}
 		case "ga_session_id":
 			if p.Value.IntValue.set {
 				if ev.SessionID, err = strconv.ParseInt(p.Value.IntValue.s, 10, 64); err != nil {
@@ -256,6 +298,13 @@ func DecodeJSON(line []byte, ev *Event) error {
 				return &ingest.Error{Column: "ecommerce.purchase_revenue", Value: e.PurchaseRevenue.s, Err: err}
 			}
 			ev.PurchaseRevenue = &d
+		}
+		if e.RefundValue.set {
+			d, err := Revenue(e.RefundValue.s)
+			if err != nil {
+				return &ingest.Error{Column: "ecommerce.refund_value", Value: e.RefundValue.s, Err: err}
+			}
+			ev.RefundValue = &d
 		}
 	}
 	return nil

@@ -22,7 +22,11 @@ import (
 
 // Order is one order as staged, from the first row of its group.
 type Order struct {
-	ID                                                         string
+	ID string
+	// Ref is the shop's own order id (Shopify's Id column, or a generic
+	// file's order_ref column), which GA4 purchases may carry as
+	// transaction_id.
+	Ref                                                        string
 	Created, Date                                              time.Time
 	Status                                                     string
 	Cancelled                                                  bool
@@ -33,7 +37,7 @@ type Order struct {
 	Class                                                      attribution.Classified
 }
 
-var orderColumns = []string{"order_id", "created_at", "order_date", "financial_status", "cancelled", "currency",
+var orderColumns = []string{"order_id", "order_ref", "created_at", "order_date", "financial_status", "cancelled", "currency",
 	"subtotal", "shipping", "taxes", "total", "discount", "refunded", "fees", "source_name",
 	"utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term", "ttclid",
 	"channel", "campaign_ref", "adgroup_ref", "ad_ref"}
@@ -45,7 +49,7 @@ func (o *Order) AppendValues(dst []any) []any {
 	if o.Cancelled {
 		cancelled = 1
 	}
-	return append(dst, o.ID, o.Created, o.Date, o.Status, cancelled, o.Currency,
+	return append(dst, o.ID, o.Ref, o.Created, o.Date, o.Status, cancelled, o.Currency,
 		o.Subtotal, o.Shipping, o.Taxes, o.Total, o.Discount, o.Refunded, o.Fees, o.SourceName,
 		t.Source, t.Medium, t.Campaign, t.Content, t.Term, t.TTCLID,
 		string(o.Class.Channel), o.Class.CampaignRef, o.Class.AdGroupRef, o.Class.AdRef)
@@ -73,7 +77,7 @@ var orderTables = []load.Table{
 // mapping is the column layout of an orders file, resolved against its header.
 type mapping struct {
 	id, created, currency, subtotal, shipping, taxes, total, discount, refunded, fees int
-	status, cancelled, source, sku, name, quantity, price, landing, notes             int
+	status, cancelled, source, sku, name, quantity, price, landing, notes, ref        int
 	utm                                                                               [6]int
 }
 
@@ -172,10 +176,10 @@ func (f Orders) resolve(c *ingest.CSV) (mapping, error) {
 		refunded: col(names.Refunded), fees: col(names.Fees), status: col(names.Status), cancelled: col(names.Cancelled),
 		sku: col(names.SKU), quantity: col(names.Quantity), price: col(names.Price), landing: col(names.LandingSite),
 		utm:  [6]int{col(names.UTMSource), col(names.UTMMedium), col(names.UTMCampaign), col(names.UTMContent), col(names.UTMTerm), col(names.TTCLID)},
-		name: -1, source: -1, notes: -1,
+		name: -1, source: -1, notes: -1, ref: c.Col("order_ref"),
 	}
 	if shopify {
-		m.name, m.source, m.notes = c.Col("Lineitem name"), c.Col("Source"), c.Col("Note Attributes")
+		m.name, m.source, m.notes, m.ref = c.Col("Lineitem name"), c.Col("Source"), c.Col("Note Attributes"), c.Col("Id")
 	}
 	for n, i := range map[string]int{names.ID: m.id, names.Created: m.created, names.Currency: m.currency, names.Revenue: m.subtotal} {
 		if i < 0 {
@@ -188,7 +192,7 @@ func (f Orders) resolve(c *ingest.CSV) (mapping, error) {
 }
 
 func (f Orders) order(c *ingest.CSV, m *mapping, id string) (*Order, error) {
-	o := &Order{ID: id, Status: strings.ToLower(strings.TrimSpace(c.Get(m.status))), SourceName: c.Get(m.source)}
+	o := &Order{ID: id, Ref: strings.TrimSpace(c.Get(m.ref)), Status: strings.ToLower(strings.TrimSpace(c.Get(m.status))), SourceName: c.Get(m.source)}
 	var err error
 	if o.Created, o.Date, err = ingest.Time(c.Get(m.created)); err != nil {
 		return nil, c.Fail(m.created, err)

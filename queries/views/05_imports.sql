@@ -45,27 +45,59 @@ SELECT
     argMax(conversion_events, version) AS conversion_events,
     -- a tuple, so that a newer NULL (the margin switched off) wins: argMax
     -- skips NULL values, a tuple holding one is not NULL
-    argMax(tuple(default_margin), version).1 AS default_margin
+    argMax(tuple(default_margin), version).1 AS default_margin,
+    argMax(refunded_order_cost, version) AS refunded_order_cost,
+    argMax(fee_per_order, version)       AS fee_per_order,
+    argMax(fee_percent, version)         AS fee_percent
 FROM {{$.DB}}.attribution_settings;
 
--- Touches: GA4 events that carry a non-direct source (channel tiktok or other).
+-- Touches: GA4 events that carry a non-direct source: campaign parameters
+-- (channel tiktok or other) or, for a visit without them, an external
+-- referrer (organic search, social, referral: channel other).
 CREATE OR REPLACE VIEW {{$.DB}}.ga4_touches{{onCluster}} AS
-SELECT user_pseudo_id, event_timestamp AS touch_time, file_key, line, channel,
+SELECT user_pseudo_id, event_timestamp AS touch_time, file_key, line, channel, channel_group,
        touch_source, touch_medium, campaign_ref, adgroup_ref, ad_ref, ttclid
 FROM {{$.DB}}.ga4_events
 WHERE channel != 'none' AND user_pseudo_id != '';
 
+-- GA4 refunds by transaction: the daily and intraday exports hold the same
+-- event, so a refund counts once per event identity; a refund without a
+-- value refunds the whole purchase, as in GA4.
+CREATE OR REPLACE VIEW {{$.DB}}.ga4_refunds{{onCluster}} AS
+SELECT transaction_id, sum(ifNull(refund_value, 0)) AS refunded, countIf(isNull(refund_value)) > 0 AS refunded_in_full
+FROM (
+    SELECT transaction_id, refund_value FROM {{$.DB}}.ga4_events
+    WHERE event_name = 'refund' AND transaction_id != ''
+    ORDER BY user_pseudo_id, event_timestamp, ga_session_id, transaction_id, file_key, line
+    LIMIT 1 BY user_pseudo_id, event_timestamp, ga_session_id, transaction_id
+)
+GROUP BY transaction_id;
+
 -- Conversions: events named in attribution_settings.conversion_events, one
--- per transaction_id (the first), every event without one.
+-- per transaction_id (the first), else one per event identity (user, time,
+-- name, session: the same event in the daily and the intraday export), with
+-- the purchase's refunds subtracted and in the event's own currency.
 CREATE OR REPLACE VIEW {{$.DB}}.ga4_conversions{{onCluster}} AS
 SELECT
-    if(transaction_id = '', concat('ga4:', file_key, ':', toString(line)), concat('ga4tx:', transaction_id)) AS conversion_key,
-    user_pseudo_id, event_date AS conversion_date, event_timestamp AS conversion_time,
-    event_name, transaction_id, purchase_revenue AS revenue, currency, file_key, line
-FROM {{$.DB}}.ga4_events
-WHERE has((SELECT conversion_events FROM {{$.DB}}.attribution_config), event_name)
-ORDER BY conversion_key, event_timestamp, file_key, line
-LIMIT 1 BY conversion_key;
+    c.conversion_key AS conversion_key, c.user_pseudo_id AS user_pseudo_id, c.conversion_date AS conversion_date,
+    c.conversion_time AS conversion_time, c.event_name AS event_name, c.transaction_id AS transaction_id,
+    if(r.refunded_in_full, CAST(0, 'Nullable(Decimal(18, 6))'),
+       CAST(c.revenue - ifNull(r.refunded, 0), 'Nullable(Decimal(18, 6))')) AS revenue,
+    ifNull(r.refunded, 0) AS refunded, c.currency AS currency, c.file_key AS file_key, c.line AS line
+FROM (
+    SELECT
+        if(transaction_id = '',
+           concat('ga4ev:', user_pseudo_id, ':', toString(toUnixTimestamp64Micro(event_timestamp)), ':', event_name, ':', toString(ga_session_id)),
+           concat('ga4tx:', transaction_id)) AS conversion_key,
+        user_pseudo_id, event_date AS conversion_date, event_timestamp AS conversion_time,
+        event_name, transaction_id, purchase_revenue AS revenue, currency, file_key, line
+    FROM {{$.DB}}.ga4_events
+    WHERE has((SELECT conversion_events FROM {{$.DB}}.attribution_config), event_name)
+    ORDER BY conversion_key, event_timestamp, file_key, line
+    LIMIT 1 BY conversion_key
+) AS c
+LEFT JOIN {{$.DB}}.ga4_refunds AS r ON c.transaction_id = r.transaction_id AND c.transaction_id != ''
+SETTINGS join_use_nulls = 1;
 
 -- Per conversion: the last non-direct touch (time, then file and line break
 -- ties) and every TikTok touch, both within the lookback window before it.
@@ -77,7 +109,8 @@ SELECT
     any(c.conversion_time) AS conversion_time,
     any(c.revenue) AS revenue,
     any(c.currency) AS currency,
-    argMaxIf(tuple(t.channel, t.campaign_ref, t.adgroup_ref, t.ad_ref, t.ttclid),
+    any(c.transaction_id) AS transaction_id,
+    argMaxIf(tuple(t.channel, t.campaign_ref, t.adgroup_ref, t.ad_ref, t.ttclid, t.channel_group),
              tuple(t.touch_time, t.file_key, t.line),
              (t.channel != '' AND t.touch_time <= c.conversion_time
               AND t.touch_time >= c.conversion_time - toIntervalDay(s.lookback_days)) AS in_window) AS last_touch,
@@ -93,10 +126,14 @@ SETTINGS join_use_nulls = 0;
 -- currency valid on the order day (the latest valid_from on or before it);
 -- without one, at price x (1 - default_margin) rounded half-even to 6
 -- decimals; without a default margin the order's cost is unknown (NULL).
+-- With refunded_order_cost = drop, a fully refunded order costs nothing
+-- (its goods came back).
 CREATE OR REPLACE VIEW {{$.DB}}.shop_order_costs{{onCluster}} AS
 SELECT
     o.order_id AS order_id,
-    if(count() = 0 OR countIf(isNull(line_cost)) > 0, NULL, sum(assumeNotNull(line_cost))) AS cost_of_goods
+    if(any(s.refunded_order_cost) = 'drop' AND any(o.refunded) >= any(o.subtotal) AND any(o.subtotal) > 0,
+       CAST(0, 'Nullable(Decimal(38, 6))'),
+       if(count() = 0 OR countIf(isNull(line_cost)) > 0, NULL, sum(assumeNotNull(line_cost)))) AS cost_of_goods
 FROM (
     SELECT o.order_id AS order_id, l.quantity AS quantity, l.price AS price, p.sku AS cost_sku, p.unit_cost AS unit_cost,
         if(cost_sku != '', CAST(quantity * CAST(unit_cost, 'Decimal(38, 6)'), 'Nullable(Decimal(38, 6))'),
@@ -110,7 +147,38 @@ FROM (
     SETTINGS join_use_nulls = 0
 ) AS x
 RIGHT JOIN {{$.DB}}.shop_orders AS o USING (order_id)
+CROSS JOIN {{$.DB}}.attribution_config AS s
 GROUP BY o.order_id;
+
+-- An order's GA4 purchase: the conversion whose transaction_id is the
+-- order's id, its number without "#", or the shop's own order id, with that
+-- conversion's path (how an order without campaign parameters finds the
+-- visit that brought it).
+CREATE OR REPLACE VIEW {{$.DB}}.shop_order_sessions{{onCluster}} AS
+SELECT o.order_id AS order_id, argMin(p.last_touch, p.conversion_time) AS last_touch, min(p.conversion_key) AS conversion_key
+FROM (
+    SELECT order_id, arrayJoin(arrayDistinct(arrayFilter(x -> x != '', [order_id, order_ref, replaceRegexpOne(order_id, '^#', '')]))) AS tx
+    FROM {{$.DB}}.shop_orders
+) AS o
+INNER JOIN {{$.DB}}.ga4_conversion_paths AS p ON p.transaction_id = o.tx
+WHERE p.transaction_id != ''
+GROUP BY o.order_id;
+
+-- How each order was attributed (docs/attribution.md, "Orders"): its own
+-- campaign parameters or click id, its GA4 purchase's session, or nothing.
+CREATE OR REPLACE VIEW {{$.DB}}.attribution_order_routes{{onCluster}} AS
+SELECT o.order_id AS order_id, o.order_date AS order_date, o.currency AS currency, o.subtotal AS revenue,
+    multiIf(o.channel = 'tiktok' AND o.campaign_ref = '' AND o.adgroup_ref = '' AND o.ad_ref = '', 'order_ttclid',
+            o.channel = 'tiktok', 'order_utm',
+            o.channel = 'other', 'order_other_channel',
+            p.order_id = '', 'unattributed',
+            p.last_touch.1 = 'tiktok', 'ga4_session_tiktok',
+            'ga4_session_other') AS route,
+    route IN ('order_ttclid', 'order_utm', 'ga4_session_tiktok') AS credits_tiktok
+FROM {{$.DB}}.shop_orders AS o
+LEFT JOIN {{$.DB}}.shop_order_sessions AS p USING (order_id)
+WHERE o.cancelled = 0 AND o.financial_status IN ('paid', 'partially_paid', 'partially_refunded', 'refunded')
+SETTINGS join_use_nulls = 0;
 
 -- Every credit a TikTok reference earns, before matching to entities. Money
 -- is Decimal(38, 6) in the credit's own currency.
@@ -133,11 +201,17 @@ FROM {{$.DB}}.crm_deals WHERE is_won = 1 AND channel = 'tiktok' AND isNotNull(cl
 UNION ALL
 SELECT 'shop', concat('shop:', o.order_id), o.order_date, o.currency,
        CAST(o.subtotal, 'Nullable(Decimal(38, 6))'), CAST(c.cost_of_goods, 'Nullable(Decimal(38, 6))'),
-       CAST(o.refunded, 'Decimal(38, 6)'), CAST(o.fees, 'Decimal(38, 6)'),
-       o.campaign_ref, o.adgroup_ref, o.ad_ref, o.ttclid
-FROM {{$.DB}}.shop_orders AS o LEFT JOIN {{$.DB}}.shop_order_costs AS c USING (order_id)
-WHERE o.channel = 'tiktok' AND o.cancelled = 0
-  AND o.financial_status IN ('paid', 'partially_paid', 'partially_refunded', 'refunded');
+       CAST(o.refunded, 'Decimal(38, 6)'),
+       CAST(o.fees + s.fee_per_order + roundBankers(CAST(o.subtotal, 'Decimal(38, 6)') * s.fee_percent / 100, 6), 'Decimal(38, 6)'),
+       if(r.route = 'ga4_session_tiktok', p.last_touch.2, o.campaign_ref), if(r.route = 'ga4_session_tiktok', p.last_touch.3, o.adgroup_ref),
+       if(r.route = 'ga4_session_tiktok', p.last_touch.4, o.ad_ref), if(r.route = 'ga4_session_tiktok', p.last_touch.5, o.ttclid)
+FROM {{$.DB}}.shop_orders AS o
+INNER JOIN {{$.DB}}.attribution_order_routes AS r USING (order_id)
+LEFT JOIN {{$.DB}}.shop_order_costs AS c USING (order_id)
+LEFT JOIN {{$.DB}}.shop_order_sessions AS p USING (order_id)
+CROSS JOIN {{$.DB}}.attribution_config AS s
+WHERE r.credits_tiktok
+SETTINGS join_use_nulls = 0;
 
 -- How a UTM reference finds a TikTok entity: by id, or by a name that exactly
 -- one entity of the level carries.
