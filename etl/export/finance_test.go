@@ -2,9 +2,12 @@ package export_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/shopspring/decimal"
@@ -12,6 +15,7 @@ import (
 
 	"github.com/adhouse/adhouse/etl/attribution"
 	"github.com/adhouse/adhouse/etl/config"
+	"github.com/adhouse/adhouse/etl/ga4"
 	"github.com/adhouse/adhouse/etl/ingest"
 	"github.com/adhouse/adhouse/etl/shop"
 	"github.com/adhouse/adhouse/etl/warehouse/warehousetest"
@@ -96,4 +100,166 @@ ON,2024-05-10 11:00:00 +0000,USD,50.00,0,0,paid,,SKU-NEW,1,50.00,tiktok,1001,
 	require.Equal(t, str("30"), f.orderCost("ON"), "50 × (1 − 0.4)")
 	f.settings(attribution.Settings{LookbackDays: 7, MatchBy: "id_or_name", ConversionEvents: []string{"purchase"}})
 	require.Nil(t, f.orderCost("ON"), "no default margin any more: the cost is unknown")
+}
+
+// ev is one GA4 BigQuery export row, with the fields the finance rules read.
+type ev struct {
+	user, at, name, page, referrer, tx, revenue, refund, currency string
+}
+
+func (e ev) line() string {
+	ts, _ := time.Parse("2006-01-02 15:04", e.at)
+	params := []string{
+		fmt.Sprintf(`{"key":"page_location","value":{"string_value":%q}}`, e.page),
+		`{"key":"ga_session_id","value":{"int_value":"17"}}`,
+	}
+	if e.referrer != "" {
+		params = append(params, fmt.Sprintf(`{"key":"page_referrer","value":{"string_value":%q}}`, e.referrer))
+	}
+	if e.currency != "" {
+		params = append(params, fmt.Sprintf(`{"key":"currency","value":{"string_value":%q}}`, e.currency))
+	}
+	ecommerce := "null"
+	switch {
+	case e.refund != "":
+		ecommerce = fmt.Sprintf(`{"transaction_id":%q,"refund_value":%s}`, e.tx, e.refund)
+	case e.revenue != "":
+		ecommerce = fmt.Sprintf(`{"transaction_id":%q,"purchase_revenue":%s}`, e.tx, e.revenue)
+	}
+	return fmt.Sprintf(`{"event_date":%q,"event_timestamp":"%d","event_name":%q,"user_pseudo_id":%q,"event_params":[%s],"ecommerce":%s}`,
+		ts.Format("20060102"), ts.UnixMicro(), e.name, e.user, strings.Join(params, ","), ecommerce) + "\n"
+}
+
+func lines(evs ...ev) string {
+	var b strings.Builder
+	for _, e := range evs {
+		b.WriteString(e.line())
+	}
+	return b.String()
+}
+
+var ga4Format = ga4.NDJSON{Options: ga4.Options{Rules: rules, Currency: "USD"}}
+
+const tiktokAd = site + "?utm_source=tiktok&utm_medium=paid&utm_campaign=1001&utm_content=3001"
+
+// TestOrganicSearchTakesTheLastClick: TikTok, then a Google organic visit
+// (no campaign parameters, only the referrer), then the purchase. GA4
+// credits Organic Search; TikTok assisted. (Before, the organic visit was
+// direct and TikTok took the last click.)
+func TestOrganicSearchTakesTheLastClick(t *testing.T) {
+	f := newFinance(t)
+	f.importFile("events.ndjson", lines(
+		ev{user: "o1", at: "2024-05-09 10:00", name: "page_view", page: tiktokAd},
+		ev{user: "o1", at: "2024-05-10 09:00", name: "page_view", page: site, referrer: "https://www.google.com/"},
+		ev{user: "o1", at: "2024-05-10 09:05", name: "page_view", page: site + "product", referrer: site}, // internal: not a visit
+		ev{user: "o1", at: "2024-05-10 09:10", name: "purchase", page: site + "checkout", tx: "T10", revenue: "100"},
+	), ga4Format)
+	d := level(t, f.ctx, f.conn, f.db, "campaign", "1001")
+	require.Equal(t, uint64(0), d.LastClick)
+	require.Equal(t, uint64(1), d.Assisted)
+	require.Equal(t, "100", d.RevAssisted)
+	require.Equal(t, str("Organic Search"), f.value("SELECT last_touch.6 FROM "+f.db+".ga4_conversion_paths WHERE conversion_key = 'ga4tx:T10'"))
+}
+
+// TestDailyAndIntradayCountOnce: a purchase without transaction_id in both
+// the daily and the intraday export is one conversion.
+func TestDailyAndIntradayCountOnce(t *testing.T) {
+	f := newFinance(t)
+	body := lines(
+		ev{user: "d1", at: "2024-05-10 08:00", name: "page_view", page: tiktokAd},
+		ev{user: "d1", at: "2024-05-10 08:30", name: "purchase", page: site + "checkout", revenue: "45.50"},
+	)
+	f.importFile("events_20240510.ndjson", body, ga4Format)
+	f.importFile("events_intraday_20240510.ndjson", body, ga4Format)
+	d := level(t, f.ctx, f.conn, f.db, "campaign", "1001")
+	require.Equal(t, uint64(1), d.LastClick)
+	require.Equal(t, "45.5", d.RevLast)
+}
+
+// TestRefundsAreSubtracted: a refund of 20 on a 120 purchase leaves 100; a
+// refund without a value refunds the whole purchase; the refund is counted
+// once although both exports hold it.
+func TestRefundsAreSubtracted(t *testing.T) {
+	f := newFinance(t)
+	body := lines(
+		ev{user: "r1", at: "2024-05-10 08:00", name: "page_view", page: tiktokAd},
+		ev{user: "r1", at: "2024-05-10 08:30", name: "purchase", page: site + "checkout", tx: "T12", revenue: "120"},
+		ev{user: "r1", at: "2024-05-12 10:00", name: "refund", page: site + "account", tx: "T12", refund: "20"},
+		ev{user: "r2", at: "2024-05-10 09:00", name: "page_view", page: tiktokAd},
+		ev{user: "r2", at: "2024-05-10 09:30", name: "purchase", page: site + "checkout", tx: "T13", revenue: "80"},
+		ev{user: "r2", at: "2024-05-13 10:00", name: "refund", page: site + "account", tx: "T13", refund: "null"},
+	)
+	f.importFile("events_daily.ndjson", body, ga4Format)
+	f.importFile("events_intraday.ndjson", body, ga4Format)
+	d := level(t, f.ctx, f.conn, f.db, "campaign", "1001")
+	require.Equal(t, uint64(2), d.LastClick, "refunded purchases still happened")
+	require.Equal(t, "100", d.RevLast, "(120 − 20) + (80 − 80)")
+}
+
+// TestEventCurrency: a purchase sent in EUR is EUR revenue, on a row of its
+// own: never added to the USD row.
+func TestEventCurrency(t *testing.T) {
+	f := newFinance(t)
+	f.importFile("events.ndjson", lines(
+		ev{user: "c1", at: "2024-05-10 08:00", name: "page_view", page: tiktokAd},
+		ev{user: "c1", at: "2024-05-10 08:30", name: "purchase", page: site + "checkout", tx: "T14", revenue: "70", currency: "EUR"},
+	), ga4Format)
+	require.Equal(t, str("70"), f.value("SELECT toString(revenue_ga4_last_click) FROM "+f.db+".attribution_campaign_daily WHERE campaign_id = '1001' AND currency = 'EUR'"))
+	require.Equal(t, str("0"), f.value("SELECT toString(revenue_ga4_last_click) FROM "+f.db+".attribution_campaign_daily WHERE campaign_id = '1001' AND currency = 'USD'"))
+}
+
+// TestOrdersFindTheirSession: an order without campaign parameters is
+// credited through its GA4 purchase (transaction_id = the order number or the
+// shop's own id) to the visit that brought it; the routes view says how
+// every order was attributed.
+func TestOrdersFindTheirSession(t *testing.T) {
+	f := newFinance(t)
+	f.importFile("events.ndjson", lines(
+		ev{user: "s1", at: "2024-05-10 08:00", name: "page_view", page: tiktokAd},
+		ev{user: "s1", at: "2024-05-10 08:30", name: "purchase", page: site + "checkout", tx: "1005", revenue: "60"},
+		ev{user: "s2", at: "2024-05-10 08:00", name: "page_view", page: site + "?utm_source=google&utm_medium=cpc"},
+		ev{user: "s2", at: "2024-05-10 08:30", name: "purchase", page: site + "checkout", tx: "5550006", revenue: "40"},
+	), ga4Format)
+	f.importFile("orders.csv", `order_id,order_ref,created_at,currency,revenue,refunded,fees,financial_status,cancelled_at,sku,quantity,price,utm_source,utm_campaign,utm_term
+#1005,5550005,2024-05-10 08:31:00 +0000,USD,60.00,0,0,paid,,SKU-A,1,60.00,,,
+#1006,5550006,2024-05-10 08:31:00 +0000,USD,40.00,0,0,paid,,SKU-A,1,40.00,,,
+#1007,,2024-05-10 09:00:00 +0000,USD,25.00,0,0,paid,,SKU-A,1,25.00,tiktok,1001,
+#1008,,2024-05-10 09:00:00 +0000,USD,15.00,0,0,paid,,SKU-A,1,15.00,,,
+`, ordersFormat)
+	d := level(t, f.ctx, f.conn, f.db, "campaign", "1001")
+	require.Equal(t, uint64(2), d.Orders, "#1005 through its GA4 session, #1007 by its own UTMs")
+	require.Equal(t, "85", d.RevShop)
+	routes := map[string]string{}
+	rows, err := f.conn.Query(f.ctx, "SELECT order_id, route FROM "+f.db+".attribution_order_routes")
+	require.NoError(t, err)
+	for rows.Next() {
+		var id, route string
+		require.NoError(t, rows.Scan(&id, &route))
+		routes[id] = route
+	}
+	require.Equal(t, map[string]string{"#1005": "ga4_session_tiktok", "#1006": "ga4_session_other", "#1007": "order_utm", "#1008": "unattributed"}, routes)
+}
+
+// TestFeeAndRefundRules: a fee per order and in percent of revenue adds to
+// the file's fees; with refunded_order_cost = drop, a fully refunded order
+// costs nothing, with keep it costs what it cost.
+func TestFeeAndRefundRules(t *testing.T) {
+	f := newFinance(t)
+	f.importFile("costs.csv", "sku,unit_cost,currency,valid_from\nSKU-A,10.00,USD,2024-01-01\n", shop.Costs{})
+	f.importFile("orders.csv", `order_id,created_at,currency,revenue,refunded,fees,financial_status,cancelled_at,sku,quantity,price,utm_source,utm_campaign,utm_term
+F1,2024-05-10 08:00:00 +0000,USD,100.00,0,1.00,paid,,SKU-A,1,100.00,tiktok,1001,
+F2,2024-05-10 09:00:00 +0000,USD,40.00,40.00,0,refunded,,SKU-A,2,20.00,tiktok,1001,
+`, ordersFormat)
+	base := attribution.Settings{LookbackDays: 7, MatchBy: "id_or_name", ConversionEvents: []string{"purchase"}}
+	d := level(t, f.ctx, f.conn, f.db, "campaign", "1001")
+	require.Equal(t, "1", d.Fees, "the file's fees only")
+	require.Equal(t, str("30"), d.COGS, "1 × 10 + 2 × 10: refunded goods still cost (keep)")
+
+	rule := base
+	rule.FeePerOrder, rule.FeePercent = decimal.RequireFromString("0.30"), decimal.RequireFromString("2.9")
+	rule.RefundedOrderCost = "drop"
+	f.settings(rule)
+	d = level(t, f.ctx, f.conn, f.db, "campaign", "1001")
+	require.Equal(t, "5.66", d.Fees, "F1: 1 + 0.30 + 2.90 = 4.20; F2: 0.30 + 1.16 = 1.46 (processors keep fees of refunded orders)")
+	require.Equal(t, str("10"), d.COGS, "F2 came back: only F1's goods cost")
 }
