@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/adhouse/adhouse/etl/export"
+	"github.com/adhouse/adhouse/etl/fx"
 	"github.com/adhouse/adhouse/etl/warehouse"
 )
 
@@ -18,7 +19,7 @@ func init() { commands = append(commands, newExportCmd) }
 
 func newExportCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{Use: "export", Short: "Export reports for finance"}
-	var from, to, by, format, out string
+	var from, to, by, format, out, currency string
 	roas := &cobra.Command{
 		Use:   "roas --from DAY --to DAY [--by day|month] [--format csv|parquet] [--out FILE]",
 		Short: "Margin-adjusted ROAS per period and campaign, with revenue by source",
@@ -26,7 +27,13 @@ func newExportCmd(a *app) *cobra.Command {
 GA4 last-click and assisted, CRM, shop), cost of goods, refunds, fees, gross
 margin, ROAS and margin-adjusted ROAS. Money is exact; ratios are rounded
 half-even to 6 decimals; an empty cell means undefined. The file is the same
-byte for byte for the same data.`,
+byte for byte for the same data.
+
+--currency reports every amount in one currency: each day's amounts convert at
+that day's rate from "adhouse import fx" (or the latest of the 7 days before),
+rounded half-even to 6 decimals, and a campaign's currencies merge into one row.
+An amount with no rate is unknown: its cell, and every ratio built on it, is
+left empty and a warning names the missing rates.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -49,9 +56,15 @@ byte for byte for the same data.`,
 			// The export reads the attribution settings that migrate and
 			// import stored; it never writes them, so an export run with
 			// another configuration cannot move every BI reader's rules.
-			rows, err := export.Load(ctx, conn, a.target(), export.Query{From: f, To: t, By: export.By(by)})
+			rows, err := export.Load(ctx, conn, a.target(), export.Query{From: f, To: t, By: export.By(by), Currency: currency})
 			if err != nil {
 				return err
+			}
+			for _, r := range rows {
+				if len(r.NoRate) > 0 {
+					a.log.Warn().Str("period", r.Period).Str("campaign_id", r.CampaignID).Strs("missing_rates", r.NoRate).
+						Msgf("no exchange rate within %d days before: those amounts are unknown and left empty; import the rates with adhouse import fx", fx.MaxAge)
+				}
 			}
 			write := func(w io.Writer) error {
 				if format == "parquet" {
@@ -95,6 +108,7 @@ byte for byte for the same data.`,
 	roas.Flags().StringVar(&to, "to", "", "last day, inclusive")
 	roas.Flags().StringVar(&by, "by", "day", "period: day or month")
 	roas.Flags().StringVar(&format, "format", "csv", "csv or parquet")
+	roas.Flags().StringVar(&currency, "currency", "", "report every amount in this currency (ISO 4217), converted with imported exchange rates")
 	roas.Flags().StringVarP(&out, "out", "o", "", "output file (default: standard output)")
 	_ = roas.MarkFlagRequired("from")
 	_ = roas.MarkFlagRequired("to")

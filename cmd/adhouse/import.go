@@ -12,6 +12,7 @@ import (
 	"github.com/adhouse/adhouse/etl/attribution"
 	"github.com/adhouse/adhouse/etl/config"
 	"github.com/adhouse/adhouse/etl/crm"
+	"github.com/adhouse/adhouse/etl/fx"
 	"github.com/adhouse/adhouse/etl/ga4"
 	"github.com/adhouse/adhouse/etl/ingest"
 	"github.com/adhouse/adhouse/etl/load"
@@ -25,8 +26,8 @@ func newImportCmd(a *app) *cobra.Command {
 	var as, format string
 	var replace bool
 	cmd := &cobra.Command{
-		Use:   "import ga4|crm|orders|costs FILE...",
-		Short: "Import GA4, CRM, order or product-cost files, each all or nothing",
+		Use:   "import ga4|crm|orders|costs|fx FILE...",
+		Short: "Import GA4, CRM, order, product-cost or exchange-rate files, each all or nothing",
 		Long: `Import export files into the warehouse. Each file is staged, checked and then
 published at once; a bad row fails the whole file (naming file, line, column and
 value) and nothing of it lands. A file is known by its name (or --as): importing
@@ -37,7 +38,9 @@ whole. Gzip is detected by content.
   ga4     GA4 BigQuery export rows: NDJSON (as exported) or flattened CSV
   crm     CRM deals CSV, columns from imports.crm (HubSpot deals export by default)
   orders  Shopify orders export, or a generic orders CSV mapped by imports.orders
-  costs   product costs CSV: sku, unit_cost, currency, valid_from`,
+  costs   product costs CSV: sku, unit_cost, currency, valid_from
+  fx      exchange rates CSV: date, base, quote, rate (one base unit in quote units),
+          for export roas --currency`,
 		Args: cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -128,8 +131,10 @@ func importFormat(kind, format, path string, c config.Imports) (ingest.Format, e
 		return shop.Orders{Columns: c.Orders, Rules: rules}, nil
 	case "costs":
 		return shop.Costs{}, nil
+	case "fx":
+		return fx.Format{}, nil
 	}
-	return nil, fmt.Errorf("import %q: want ga4, crm, orders or costs", kind)
+	return nil, fmt.Errorf("import %q: want ga4, crm, orders, costs or fx", kind)
 }
 
 func importRules(c config.Imports) attribution.Rules {

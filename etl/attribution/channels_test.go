@@ -45,18 +45,18 @@ func TestChannelGroup(t *testing.T) {
 func TestFromReferrer(t *testing.T) {
 	page := "https://shop.example/product?x=1"
 	for ref, want := range map[string]attribution.Touch{
-		"https://www.google.com/":              {Source: "google", Medium: "organic"},
-		"https://www.google.co.uk/search?q=x":  {Source: "google", Medium: "organic"},
-		"https://search.yahoo.com/":            {Source: "yahoo", Medium: "organic"},
-		"https://duckduckgo.com/":              {Source: "duckduckgo", Medium: "organic"},
-		"https://l.facebook.com/l.php?u=x":     {Source: "l.facebook.com", Medium: "referral"},
-		"https://www.tiktok.com/@shop":         {Source: "tiktok.com", Medium: "referral"},
-		"https://google.partner.example/":      {Source: "google.partner.example", Medium: "referral"},
-		"https://blog.example.org/post":        {Source: "blog.example.org", Medium: "referral"},
-		"https://shop.example/cart":            {},
-		"https://www.shop.example/":            {},
-		"":                                     {},
-		"not a url":                            {},
+		"https://www.google.com/":             {Source: "google", Medium: "organic"},
+		"https://www.google.co.uk/search?q=x": {Source: "google", Medium: "organic"},
+		"https://search.yahoo.com/":           {Source: "yahoo", Medium: "organic"},
+		"https://duckduckgo.com/":             {Source: "duckduckgo", Medium: "organic"},
+		"https://l.facebook.com/l.php?u=x":    {Source: "l.facebook.com", Medium: "referral"},
+		"https://www.tiktok.com/@shop":        {Source: "tiktok.com", Medium: "referral"},
+		"https://google.partner.example/":     {Source: "google.partner.example", Medium: "referral"},
+		"https://blog.example.org/post":       {Source: "blog.example.org", Medium: "referral"},
+		"https://shop.example/cart":           {},
+		"https://www.shop.example/":           {},
+		"":                                    {},
+		"not a url":                           {},
 	} {
 		require.Equal(t, want, attribution.FromReferrer(ref, page), ref)
 	}

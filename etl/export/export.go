@@ -16,7 +16,10 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/shopspring/decimal"
 
+	"github.com/adhouse/adhouse/etl/fx"
+	"github.com/adhouse/adhouse/etl/ingest"
 	"github.com/adhouse/adhouse/metrics"
 	"github.com/adhouse/adhouse/schema"
 )
@@ -37,6 +40,10 @@ const (
 type Query struct {
 	From, To time.Time // inclusive local days
 	By       By
+	// Currency, when set, reports every amount in this currency: each day's
+	// amounts convert at that day's imported rate (fx.Table.Convert), and a
+	// campaign's rows in several currencies become one.
+	Currency string
 }
 
 // Row is one period × advertiser × campaign × currency of the export.
@@ -49,6 +56,13 @@ type Row struct {
 	// CRM revenue, cost of goods, refunds and fees; Assisted holds the same
 	// spend with GA4 assisted revenue as its GA4 revenue.
 	Main, Assisted metrics.Aggregate
+
+	// Unknown holds the money fields (of Main; FieldGA4Revenue stands for
+	// both GA4 columns) that lacked an exchange rate on some day: their
+	// totals, and every ratio or margin built on them, are unknown.
+	Unknown metrics.FieldSet
+	// NoRate names each missing rate as "DAY FROM/TO", sorted.
+	NoRate []string
 }
 
 // Columns is the export's header, in order.
@@ -76,25 +90,38 @@ type Cell struct {
 func (r *Row) Cells() []Cell {
 	txt := func(s string) Cell { return Cell{Text: s, IsText: true} }
 	cnt := func(n uint64) Cell { return Cell{Count: n, IsCount: true} }
-	val := func(v metrics.Value) Cell { return Cell{Value: v} }
 	m, a := &r.Main, &r.Assisted
-	cogs, margin, marginROAS := m.CostOfGoods(), GrossMargin(m), m.MarginROAS(metrics.ShopRevenue)
+	unknown := r.Unknown
 	if m.HasNull(metrics.FieldCostOfGoods) {
 		// One day of unknown cost makes the whole period's cost unknown: a
 		// sum that skipped it would understate the cost and flatter the margin.
-		cogs, margin, marginROAS = metrics.Value{}, metrics.Value{}, metrics.Value{}
+		unknown |= metrics.Fields(metrics.FieldCostOfGoods)
 	}
+	// val blanks v when any field it is built from is unknown.
+	val := func(v metrics.Value, from ...metrics.Field) Cell {
+		for _, f := range from {
+			if unknown.Has(f) {
+				return Cell{}
+			}
+		}
+		return Cell{Value: v}
+	}
+	const (
+		spend, tiktok, ga4, crm, shop = metrics.FieldSpend, metrics.FieldTikTokRevenue, metrics.FieldGA4Revenue, metrics.FieldCRMRevenue, metrics.FieldShopRevenue
+		cogs, refunds, fees           = metrics.FieldCostOfGoods, metrics.FieldRefunds, metrics.FieldFees
+	)
 	return []Cell{
 		txt(r.Period), txt(r.AdvertiserID), txt(r.CampaignID), txt(r.CampaignName), txt(r.Currency),
-		val(m.Spend()),
-		cnt(r.TikTokConversions), val(m.Revenue(metrics.TikTokRevenue)),
-		cnt(r.GA4LastClick), val(m.Revenue(metrics.GA4Revenue)),
-		cnt(r.GA4Assisted), val(a.Revenue(metrics.GA4Revenue)),
-		cnt(r.CRMDeals), val(m.Revenue(metrics.CRMRevenue)),
-		cnt(r.ShopOrders), val(m.Revenue(metrics.ShopRevenue)), val(cogs), val(m.Refunds()), val(m.Fees()),
-		val(margin),
-		val(m.ROAS(metrics.TikTokRevenue)), val(m.ROAS(metrics.GA4Revenue)), val(a.ROAS(metrics.GA4Revenue)),
-		val(m.ROAS(metrics.CRMRevenue)), val(m.ROAS(metrics.ShopRevenue)), val(marginROAS),
+		val(m.Spend(), spend),
+		cnt(r.TikTokConversions), val(m.Revenue(metrics.TikTokRevenue), tiktok),
+		cnt(r.GA4LastClick), val(m.Revenue(metrics.GA4Revenue), ga4),
+		cnt(r.GA4Assisted), val(a.Revenue(metrics.GA4Revenue), ga4),
+		cnt(r.CRMDeals), val(m.Revenue(metrics.CRMRevenue), crm),
+		cnt(r.ShopOrders), val(m.Revenue(metrics.ShopRevenue), shop), val(m.CostOfGoods(), cogs), val(m.Refunds(), refunds), val(m.Fees(), fees),
+		val(GrossMargin(m), shop, cogs, refunds, fees),
+		val(m.ROAS(metrics.TikTokRevenue), spend, tiktok), val(m.ROAS(metrics.GA4Revenue), spend, ga4), val(a.ROAS(metrics.GA4Revenue), spend, ga4),
+		val(m.ROAS(metrics.CRMRevenue), spend, crm), val(m.ROAS(metrics.ShopRevenue), spend, shop),
+		val(m.MarginROAS(metrics.ShopRevenue), spend, shop, cogs, refunds, fees),
 	}
 }
 
@@ -138,6 +165,16 @@ LEFT JOIN (SELECT advertiser_id, campaign_id, campaign_name FROM %[1]s.campaigns
     ON a.advertiser_id = c.advertiser_id AND a.campaign_id = c.campaign_id
 WHERE a.stat_date >= ? AND a.stat_date <= ?
 SETTINGS join_use_nulls = 1`, database)
+	var rates fx.Table
+	var err error
+	if q.Currency != "" {
+		if q.Currency, err = ingest.Currency(q.Currency); err != nil {
+			return nil, fmt.Errorf("export: --currency: %w", err)
+		}
+		if rates, err = loadRates(ctx, conn, database, q); err != nil {
+			return nil, err
+		}
+	}
 	rows, err := conn.Query(ctx, sql, q.From.Format(time.DateOnly), q.To.Format(time.DateOnly))
 	if err != nil {
 		return nil, fmt.Errorf("export: %w", err)
@@ -145,23 +182,26 @@ SETTINGS join_use_nulls = 1`, database)
 	defer rows.Close()
 	type key struct{ period, adv, campaign, currency string }
 	groups := map[key]*Row{}
+	noRate := map[*Row]map[string]bool{}
 	for rows.Next() {
 		var (
 			adv, campaign, name, currency                 string
 			day                                           time.Time
-			spend, revTikTok                              *string
-			revLast, revAssisted, revCRM, revShop         string
-			cogs                                          *string
-			refunds, fees                                 string
 			tiktokConv, last, assisted, deals, shopOrders uint64
+			// In moneyFields order; NULL is an unknown amount.
+			money [9]*string
 		)
-		if err := rows.Scan(&adv, &campaign, &name, &day, &currency, &spend, &tiktokConv, &revTikTok,
-			&last, &revLast, &assisted, &revAssisted, &deals, &revCRM, &shopOrders, &revShop, &cogs, &refunds, &fees); err != nil {
+		if err := rows.Scan(&adv, &campaign, &name, &day, &currency, &money[0], &tiktokConv, &money[1],
+			&last, &money[2], &assisted, &money[3], &deals, &money[4], &shopOrders, &money[5], &money[6], &money[7], &money[8]); err != nil {
 			return nil, fmt.Errorf("export: %w", err)
 		}
 		period := day.Format(time.DateOnly)
 		if q.By == ByMonth {
 			period = day.Format("2006-01")
+		}
+		from := currency
+		if q.Currency != "" {
+			currency = q.Currency
 		}
 		k := key{period, adv, campaign, currency}
 		g := groups[k]
@@ -180,26 +220,51 @@ SETTINGS join_use_nulls = 1`, database)
 			return nil, fmt.Errorf("export: campaign %s on %s: currency %q: %w", campaign, period, currency, err)
 		}
 		main.Currency, assist.Currency = cur, cur
-		set := func(r *metrics.Row, f metrics.Field, s *string) error {
+		for i, s := range money {
+			f, r := moneyFields[i], &main
+			if i == 3 {
+				r = &assist
+			}
 			if s == nil {
 				r.SetNull(f)
-				return nil
+				if i == 0 {
+					assist.SetNull(f)
+				}
+				continue
 			}
-			return r.Set(f, *s)
-		}
-		for _, x := range []struct {
-			r *metrics.Row
-			f metrics.Field
-			s *string
-		}{
-			{&main, metrics.FieldSpend, spend}, {&assist, metrics.FieldSpend, spend},
-			{&main, metrics.FieldTikTokRevenue, revTikTok}, {&main, metrics.FieldGA4Revenue, &revLast},
-			{&assist, metrics.FieldGA4Revenue, &revAssisted}, {&main, metrics.FieldCRMRevenue, &revCRM},
-			{&main, metrics.FieldShopRevenue, &revShop}, {&main, metrics.FieldCostOfGoods, cogs},
-			{&main, metrics.FieldRefunds, &refunds}, {&main, metrics.FieldFees, &fees},
-		} {
-			if err := set(x.r, x.f, x.s); err != nil {
-				return nil, fmt.Errorf("export: campaign %s on %s: %s: %w", campaign, period, x.f, err)
+			v := *s
+			if from != currency {
+				amount, err := decimal.NewFromString(v)
+				if err != nil {
+					return nil, fmt.Errorf("export: campaign %s on %s: %s %q: %w", campaign, period, f, v, err)
+				}
+				converted, ok := rates.Convert(amount, day, from, currency)
+				if amount.IsZero() {
+					// Nothing converts to nothing in any currency, rate or not.
+					converted, ok = amount, true
+				}
+				if !ok {
+					// Unknown, not zero: the row is kept, its amount blank.
+					r.SetNull(f)
+					if i == 0 {
+						assist.SetNull(f)
+					}
+					g.Unknown |= metrics.Fields(f)
+					if noRate[g] == nil {
+						noRate[g] = map[string]bool{}
+					}
+					noRate[g][day.Format(time.DateOnly)+" "+from+"/"+currency] = true
+					continue
+				}
+				v = converted.StringFixed(metrics.AmountScale)
+			}
+			if err := r.Set(f, v); err != nil {
+				return nil, fmt.Errorf("export: campaign %s on %s: %s: %w", campaign, period, f, err)
+			}
+			if i == 0 {
+				if err := assist.Set(f, v); err != nil {
+					return nil, fmt.Errorf("export: campaign %s on %s: %s: %w", campaign, period, f, err)
+				}
 			}
 		}
 		if err := g.Main.Add(&main); err != nil {
@@ -214,6 +279,10 @@ SETTINGS join_use_nulls = 1`, database)
 	}
 	out := make([]*Row, 0, len(groups))
 	for _, g := range groups {
+		for r := range noRate[g] {
+			g.NoRate = append(g.NoRate, r)
+		}
+		sort.Strings(g.NoRate)
 		out = append(out, g)
 	}
 	sort.Slice(out, func(i, j int) bool {
@@ -230,4 +299,39 @@ SETTINGS join_use_nulls = 1`, database)
 		return a.CampaignID < b.CampaignID
 	})
 	return out, nil
+}
+
+// moneyFields are the money columns Load reads, in query order; the fourth
+// (GA4 assisted revenue) belongs to Row.Assisted, spend to both aggregates.
+var moneyFields = [9]metrics.Field{
+	metrics.FieldSpend, metrics.FieldTikTokRevenue, metrics.FieldGA4Revenue, metrics.FieldGA4Revenue,
+	metrics.FieldCRMRevenue, metrics.FieldShopRevenue, metrics.FieldCostOfGoods, metrics.FieldRefunds, metrics.FieldFees,
+}
+
+// loadRates reads the imported rates an export of q may use: from MaxAge
+// days before its first day to its last.
+func loadRates(ctx context.Context, conn driver.Conn, database string, q Query) (fx.Table, error) {
+	rows, err := conn.Query(ctx, fmt.Sprintf(`SELECT rate_date, base, quote, toString(rate) FROM %s.fx_rates
+WHERE rate_date >= ? AND rate_date <= ?`, database),
+		q.From.AddDate(0, 0, -fx.MaxAge).Format(time.DateOnly), q.To.Format(time.DateOnly))
+	if err != nil {
+		return nil, fmt.Errorf("export: exchange rates: %w", err)
+	}
+	defer rows.Close()
+	t := fx.Table{}
+	for rows.Next() {
+		var r fx.Rate
+		var rate string
+		if err := rows.Scan(&r.Date, &r.Base, &r.Quote, &rate); err != nil {
+			return nil, fmt.Errorf("export: exchange rates: %w", err)
+		}
+		if r.Rate, err = decimal.NewFromString(rate); err != nil {
+			return nil, fmt.Errorf("export: exchange rate %s %s/%s %q: %w", r.Date.Format(time.DateOnly), r.Base, r.Quote, rate, err)
+		}
+		t.Add(r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("export: exchange rates: %w", err)
+	}
+	return t, nil
 }

@@ -1,7 +1,9 @@
 package export_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,6 +17,8 @@ import (
 
 	"github.com/adhouse/adhouse/etl/attribution"
 	"github.com/adhouse/adhouse/etl/config"
+	"github.com/adhouse/adhouse/etl/export"
+	"github.com/adhouse/adhouse/etl/fx"
 	"github.com/adhouse/adhouse/etl/ga4"
 	"github.com/adhouse/adhouse/etl/ingest"
 	"github.com/adhouse/adhouse/etl/shop"
@@ -262,4 +266,93 @@ F2,2024-05-10 09:00:00 +0000,USD,40.00,40.00,0,refunded,,SKU-A,2,20.00,tiktok,10
 	d = level(t, f.ctx, f.conn, f.db, "campaign", "1001")
 	require.Equal(t, "5.66", d.Fees, "F1: 1 + 0.30 + 2.90 = 4.20; F2: 0.30 + 1.16 = 1.46 (processors keep fees of refunded orders)")
 	require.Equal(t, str("10"), d.COGS, "F2 came back: only F1's goods cost")
+}
+
+// exportCells runs an export and returns its CSV cells by "period campaign currency"
+// and column, with each row's missing rates.
+func (f *finance) exportCells(q export.Query) (map[string]map[string]string, map[string][]string) {
+	f.t.Helper()
+	rows, err := export.Load(f.ctx, f.conn, f.target(), q)
+	require.NoError(f.t, err)
+	var b bytes.Buffer
+	require.NoError(f.t, export.WriteCSV(&b, rows))
+	recs, err := csv.NewReader(&b).ReadAll()
+	require.NoError(f.t, err)
+	cells, missing := map[string]map[string]string{}, map[string][]string{}
+	for i, rec := range recs[1:] {
+		k := rec[0] + " " + rec[2] + " " + rec[4]
+		require.NotContains(f.t, cells, k, "one row per period, campaign and currency")
+		cells[k] = map[string]string{}
+		for j, c := range recs[0] {
+			cells[k][c] = rec[j]
+		}
+		missing[k] = rows[i].NoRate
+	}
+	return cells, missing
+}
+
+// TestExportInOneCurrency: a USD campaign with EUR orders, one EUR/USD rate
+// on Thursday 2024-05-09. In USD the Friday order converts at Thursday's
+// rate and joins the spend on one row; the order eleven days later has no
+// rate: its revenue, and what is built on it, is empty, named as missing,
+// and the month's revenue is unknown too. In EUR the inverse rate serves.
+func TestExportInOneCurrency(t *testing.T) {
+	f := newFinance(t)
+	f.importFile("rates.csv", "date,base,quote,rate\n2024-05-09,EUR,USD,1.08\n", fx.Format{})
+	f.importFile("orders.csv", `order_id,created_at,currency,revenue,refunded,fees,financial_status,cancelled_at,sku,quantity,price,utm_source,utm_campaign,utm_term
+X1,2024-05-10 11:00:00 +0000,EUR,90.00,0,0,paid,,SKU-A,1,90.00,tiktok,1001,
+X2,2024-05-20 11:00:00 +0000,EUR,50.00,0,0,paid,,SKU-A,1,50.00,tiktok,1001,
+`, ordersFormat)
+	may := func(by export.By, currency string) export.Query {
+		return export.Query{From: time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2024, 5, 31, 0, 0, 0, 0, time.UTC), By: by, Currency: currency}
+	}
+
+	native, _ := f.exportCells(may(export.ByDay, ""))
+	require.Contains(t, native, "2024-05-10 1001 USD")
+	require.Contains(t, native, "2024-05-10 1001 EUR", "without --currency, each currency has its row: the EUR revenue has no spend to make a ROAS with")
+	require.Equal(t, "", native["2024-05-10 1001 EUR"]["roas_shop"])
+
+	usd, missing := f.exportCells(may(export.ByDay, "USD"))
+	friday := usd["2024-05-10 1001 USD"]
+	require.Equal(t, "USD", friday["currency"])
+	require.Equal(t, "100.000000", friday["spend"])
+	require.Equal(t, "97.200000", friday["revenue_shop"], "90 EUR × 1.08 (Thursday's rate)")
+	require.Equal(t, "0.972000", friday["roas_shop"])
+	require.Equal(t, "2.500000", friday["roas_tiktok"])
+	require.Empty(t, missing["2024-05-10 1001 USD"])
+	late := usd["2024-05-20 1001 USD"]
+	require.Equal(t, "1", late["shop_orders"])
+	require.Equal(t, "", late["revenue_shop"], "no rate within 7 days: unknown, not 0 and not 50")
+	require.Equal(t, "", late["gross_margin"])
+	require.Equal(t, "0.000000", late["revenue_crm"], "zero is zero in any currency: it needs no rate")
+	require.Equal(t, []string{"2024-05-20 EUR/USD"}, missing["2024-05-20 1001 USD"])
+	require.Equal(t, "50.000000", usd["2024-05-10 1002 USD"]["spend"], "USD stays USD")
+
+	month, missing := f.exportCells(may(export.ByMonth, "USD"))
+	m := month["2024-05 1001 USD"]
+	require.Equal(t, "2", m["shop_orders"])
+	require.Equal(t, "", m["revenue_shop"], "one unknown day makes the month unknown")
+	require.Equal(t, "", m["roas_shop"])
+	require.Equal(t, "", m["margin_roas_shop"])
+	require.Equal(t, "250.000000", m["revenue_tiktok"], "amounts that had rates stay known")
+	require.Equal(t, "2.500000", m["roas_tiktok"])
+	require.Equal(t, []string{"2024-05-20 EUR/USD"}, missing["2024-05 1001 USD"])
+
+	eur, _ := f.exportCells(may(export.ByDay, "EUR"))
+	friday = eur["2024-05-10 1001 EUR"]
+	require.Equal(t, "EUR", friday["currency"])
+	require.Equal(t, "92.592593", friday["spend"], "100 USD ÷ 1.08, half-even to 6")
+	require.Equal(t, "231.481481", friday["revenue_tiktok"], "250 USD ÷ 1.08")
+	require.Equal(t, "90.000000", friday["revenue_shop"], "EUR stays EUR")
+	require.Equal(t, "0.972000", friday["roas_shop"], "90 ÷ 92.592593")
+	require.Equal(t, "46.296296", eur["2024-05-10 1002 EUR"]["spend"])
+
+	gbp, missing := f.exportCells(may(export.ByDay, "GBP"))
+	require.Equal(t, "", gbp["2024-05-10 1001 GBP"]["spend"], "no USD/GBP rate at all")
+	require.Equal(t, "", gbp["2024-05-10 1001 GBP"]["roas_tiktok"])
+	require.Equal(t, "5", gbp["2024-05-10 1001 GBP"]["tiktok_conversions"], "counts need no rate")
+	require.Equal(t, []string{"2024-05-10 EUR/GBP", "2024-05-10 USD/GBP"}, missing["2024-05-10 1001 GBP"])
+
+	_, err := export.Load(f.ctx, f.conn, f.target(), may(export.ByDay, "usd$"))
+	require.ErrorContains(t, err, "--currency")
 }

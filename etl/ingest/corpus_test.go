@@ -16,6 +16,7 @@ import (
 	"github.com/adhouse/adhouse/etl/attribution"
 	"github.com/adhouse/adhouse/etl/config"
 	"github.com/adhouse/adhouse/etl/crm"
+	"github.com/adhouse/adhouse/etl/fx"
 	"github.com/adhouse/adhouse/etl/ga4"
 	"github.com/adhouse/adhouse/etl/ingest"
 	"github.com/adhouse/adhouse/etl/shop"
@@ -33,6 +34,7 @@ func formats() map[string]ingest.Format {
 		"crm":    crm.Format{Columns: imp.CRM, Rules: rules},
 		"orders": shop.Orders{Columns: imp.Orders, Rules: rules},
 		"costs":  shop.Costs{},
+		"fx":     fx.Format{},
 	}
 }
 
@@ -47,6 +49,8 @@ const (
 	shRow   = "#1001,a@example.com,paid,EUR,10.00,10.00,0.00,2025-05-11 09:55:16 -0400,1,Wax,10.00,WAX,\n"
 	coHead  = "sku,unit_cost,currency,valid_from\n"
 	coRow   = "WAX,2.50,EUR,2024-01-01\n"
+	fxHead  = "date,base,quote,rate\n"
+	fxRow   = "2024-05-10,EUR,USD,1.0812\n"
 )
 
 // goodFiles are imported first, under the same identity the bad files use:
@@ -57,6 +61,7 @@ var goodFiles = map[string]string{
 	"crm":    crmHead + crmRow,
 	"orders": shHead + shRow,
 	"costs":  coHead + coRow,
+	"fx":     fxHead + fxRow,
 }
 
 type corpusCase struct {
@@ -126,6 +131,16 @@ func corpus() []corpusCase {
 		{"csv quoted field over 8 MiB", "crm", text(crmHead + "D2,\"" + strings.Repeat("many short lines\n", 600_000)), []string{"record longer than 8 MiB"}},
 		{"costs duplicate", "costs", text(coHead + coRow + coRow), []string{"line 3", "column sku", "duplicate id"}},
 		{"costs negative", "costs", text(coHead + "WAX,-1.00,EUR,2024-01-01\n"), []string{"line 2", "column unit_cost", `"-1.00"`}},
+		{"fx zero rate", "fx", text(fxHead + "2024-05-10,EUR,USD,0\n"), []string{"line 2", "column rate", `"0"`, "positive"}},
+		{"fx negative rate", "fx", text(fxHead + "2024-05-10,EUR,USD,-1.08\n"), []string{"line 2", "column rate", `"-1.08"`, "positive"}},
+		{"fx exponent", "fx", text(fxHead + "2024-05-10,EUR,USD,1.08e0\n"), []string{"line 2", "column rate", `"1.08e0"`, "plain decimal"}},
+		{"fx decimal comma", "fx", text(fxHead + "2024-05-10,EUR,USD,\"1,08\"\n"), []string{"line 2", "column rate", `"1,08"`, "plain decimal"}},
+		{"fx thirteen decimals", "fx", text(fxHead + "2024-05-10,EUR,USD,1.0812345678901\n"), []string{"line 2", "column rate", "more than 12 decimals"}},
+		{"fx same currency", "fx", text(fxHead + "2024-05-10,USD,USD,1\n"), []string{"line 2", "column quote", "same currency"}},
+		{"fx duplicate pair", "fx", text(fxHead + fxRow + "2024-05-10,EUR,USD,1.0813\n"), []string{"line 3", "duplicate rate", "EUR/USD", "line 2"}},
+		{"fx bad currency", "fx", text(fxHead + "2024-05-10,euro,USD,1.08\n"), []string{"line 2", "column base", `"euro"`, "ISO 4217"}},
+		{"fx bad date", "fx", text(fxHead + "10.05.2024,EUR,USD,1.08\n"), []string{"line 2", "column date", `"10.05.2024"`}},
+		{"fx missing rate column", "fx", text("date,base,quote\n2024-05-10,EUR,USD\n"), []string{"line 1", `missing column "rate"`}},
 		{"costs bad valid_from", "costs", text(coHead + "WAX,1.00,EUR,2024-13-01\n"), []string{"line 2", "column valid_from", `"2024-13-01"`}},
 	}
 }
@@ -134,8 +149,8 @@ func corpus() []corpusCase {
 func snapshot(t *testing.T, ctx context.Context, conn driver.Conn, db string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	for _, tbl := range []string{"import_commits", "load_ga4_events", "load_crm_deals", "load_shop_orders", "load_shop_order_lines", "load_product_costs",
-		"ga4_events", "crm_deals", "shop_orders", "shop_order_lines", "product_costs"} {
+	for _, tbl := range []string{"import_commits", "load_ga4_events", "load_crm_deals", "load_shop_orders", "load_shop_order_lines", "load_product_costs", "load_fx_rates",
+		"ga4_events", "crm_deals", "shop_orders", "shop_order_lines", "product_costs", "fx_rates"} {
 		var n uint64
 		var h uint64
 		require.NoError(t, conn.QueryRow(ctx, fmt.Sprintf("SELECT count(), ifNull(sum(cityHash64(*)), 0) FROM %s.%s", db, tbl)).Scan(&n, &h))

@@ -2,7 +2,7 @@
 -- GA4 touches and conversions, and the attribution joins that credit TikTok
 -- entities (rules: docs/attribution.md). Re-created by every `adhouse
 -- migrate`; migration 0002 created the first version of them.
-{{range $v := pairs "ga4_events" "ga4" "crm_deals" "crm" "shop_orders" "orders" "shop_order_lines" "orders" "product_costs" "costs"}}
+{{range $v := pairs "ga4_events" "ga4" "crm_deals" "crm" "shop_orders" "orders" "shop_order_lines" "orders" "product_costs" "costs" "fx_rates" "fx"}}
 CREATE OR REPLACE VIEW {{$.DB}}.{{index $v 0}}_committed{{onCluster}} AS
 SELECT * EXCEPT (load_version)
 FROM {{$.DB}}.load_{{index $v 0}} FINAL
@@ -37,6 +37,13 @@ SELECT p.* FROM {{$.DB}}.product_costs_committed AS p
 INNER JOIN (SELECT file_key, max(version) AS version FROM {{$.DB}}.import_commits WHERE source = 'costs' GROUP BY file_key) AS c USING (file_key)
 ORDER BY sku, currency, valid_from, c.version DESC, p.line DESC
 LIMIT 1 BY sku, currency, valid_from;
+
+-- Exchange rates: per day and pair, the newest committed file wins.
+CREATE OR REPLACE VIEW {{$.DB}}.fx_rates{{onCluster}} AS
+SELECT r.* FROM {{$.DB}}.fx_rates_committed AS r
+INNER JOIN (SELECT file_key, max(version) AS version FROM {{$.DB}}.import_commits WHERE source = 'fx' GROUP BY file_key) AS c USING (file_key)
+ORDER BY rate_date, base, quote, c.version DESC, r.line DESC
+LIMIT 1 BY rate_date, base, quote;
 
 CREATE OR REPLACE VIEW {{$.DB}}.attribution_config{{onCluster}} AS
 SELECT
