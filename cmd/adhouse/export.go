@@ -11,8 +11,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/adhouse/adhouse/etl/export"
-	"github.com/adhouse/adhouse/etl/fx"
 	"github.com/adhouse/adhouse/etl/warehouse"
+	"github.com/adhouse/adhouse/metrics"
 )
 
 func init() { commands = append(commands, newExportCmd) }
@@ -63,7 +63,7 @@ left empty and a warning names the missing rates.`,
 			for _, r := range rows {
 				if len(r.NoRate) > 0 {
 					a.log.Warn().Str("period", r.Period).Str("campaign_id", r.CampaignID).Strs("missing_rates", r.NoRate).
-						Msgf("no exchange rate within %d days before: those amounts are unknown and left empty; import the rates with adhouse import fx", fx.MaxAge)
+						Msgf("no exchange rate within %d days before: those amounts are unknown and left empty; import the rates with adhouse import fx", metrics.RateMaxAge)
 				}
 			}
 			write := func(w io.Writer) error {

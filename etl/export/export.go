@@ -18,8 +18,6 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/shopspring/decimal"
 
-	"github.com/adhouse/adhouse/etl/fx"
-	"github.com/adhouse/adhouse/etl/ingest"
 	"github.com/adhouse/adhouse/metrics"
 	"github.com/adhouse/adhouse/schema"
 )
@@ -165,12 +163,13 @@ LEFT JOIN (SELECT advertiser_id, campaign_id, campaign_name FROM %[1]s.campaigns
     ON a.advertiser_id = c.advertiser_id AND a.campaign_id = c.campaign_id
 WHERE a.stat_date >= ? AND a.stat_date <= ?
 SETTINGS join_use_nulls = 1`, database)
-	var rates fx.Table
-	var err error
+	var rates metrics.ExchangeRates
 	if q.Currency != "" {
-		if q.Currency, err = ingest.Currency(q.Currency); err != nil {
+		c, err := metrics.ParseCurrency(q.Currency)
+		if err != nil {
 			return nil, fmt.Errorf("export: --currency: %w", err)
 		}
+		q.Currency = c.String()
 		if rates, err = loadRates(ctx, conn, database, q); err != nil {
 			return nil, err
 		}
@@ -220,6 +219,10 @@ SETTINGS join_use_nulls = 1`, database)
 			return nil, fmt.Errorf("export: campaign %s on %s: currency %q: %w", campaign, period, currency, err)
 		}
 		main.Currency, assist.Currency = cur, cur
+		fromCur, err := metrics.ParseCurrency(from)
+		if err != nil {
+			return nil, fmt.Errorf("export: campaign %s on %s: currency %q: %w", campaign, period, from, err)
+		}
 		for i, s := range money {
 			f, r := moneyFields[i], &main
 			if i == 3 {
@@ -238,7 +241,7 @@ SETTINGS join_use_nulls = 1`, database)
 				if err != nil {
 					return nil, fmt.Errorf("export: campaign %s on %s: %s %q: %w", campaign, period, f, v, err)
 				}
-				converted, ok := rates.Convert(amount, day, from, currency)
+				converted, ok := rates.Convert(amount, day, fromCur, cur)
 				if amount.IsZero() {
 					// Nothing converts to nothing in any currency, rate or not.
 					converted, ok = amount, true
@@ -308,27 +311,39 @@ var moneyFields = [9]metrics.Field{
 	metrics.FieldCRMRevenue, metrics.FieldShopRevenue, metrics.FieldCostOfGoods, metrics.FieldRefunds, metrics.FieldFees,
 }
 
-// loadRates reads the imported rates an export of q may use: from MaxAge
-// days before its first day to its last.
-func loadRates(ctx context.Context, conn driver.Conn, database string, q Query) (fx.Table, error) {
+// loadRates reads the imported rates an export of q may use: from
+// metrics.RateMaxAge days before its first day to its last.
+func loadRates(ctx context.Context, conn driver.Conn, database string, q Query) (metrics.ExchangeRates, error) {
 	rows, err := conn.Query(ctx, fmt.Sprintf(`SELECT rate_date, base, quote, toString(rate) FROM %s.fx_rates
 WHERE rate_date >= ? AND rate_date <= ?`, database),
-		q.From.AddDate(0, 0, -fx.MaxAge).Format(time.DateOnly), q.To.Format(time.DateOnly))
+		q.From.AddDate(0, 0, -metrics.RateMaxAge).Format(time.DateOnly), q.To.Format(time.DateOnly))
 	if err != nil {
 		return nil, fmt.Errorf("export: exchange rates: %w", err)
 	}
 	defer rows.Close()
-	t := fx.Table{}
+	t := metrics.ExchangeRates{}
 	for rows.Next() {
-		var r fx.Rate
-		var rate string
-		if err := rows.Scan(&r.Date, &r.Base, &r.Quote, &rate); err != nil {
+		var (
+			day               time.Time
+			base, quote, text string
+		)
+		if err := rows.Scan(&day, &base, &quote, &text); err != nil {
 			return nil, fmt.Errorf("export: exchange rates: %w", err)
 		}
-		if r.Rate, err = decimal.NewFromString(rate); err != nil {
-			return nil, fmt.Errorf("export: exchange rate %s %s/%s %q: %w", r.Date.Format(time.DateOnly), r.Base, r.Quote, rate, err)
+		where := fmt.Sprintf("export: exchange rate %s %s/%s %q", day.Format(time.DateOnly), base, quote, text)
+		rate, err := decimal.NewFromString(text)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
 		}
-		t.Add(r)
+		b, err := metrics.ParseCurrency(base)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
+		}
+		qc, err := metrics.ParseCurrency(quote)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
+		}
+		t.Add(day, b, qc, rate)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("export: exchange rates: %w", err)

@@ -1,6 +1,5 @@
-// Package fx imports exchange rates and converts amounts between currencies
-// with them, exactly: rates are decimals with up to 12 places, converted
-// amounts are rounded half-even once, to 6.
+// Package fx imports exchange rates: decimals with up to 12 places, one per
+// day and currency pair. metrics.ExchangeRates converts with them.
 package fx
 
 import (
@@ -14,11 +13,6 @@ import (
 	"github.com/adhouse/adhouse/etl/ingest"
 	"github.com/adhouse/adhouse/etl/load"
 )
-
-// MaxAge is how old a rate may be: an amount of a day converts at the rate
-// of that day, or else of the latest of the MaxAge days before it (weekends
-// and holidays have none); older rates are not used.
-const MaxAge = 7
 
 // Rate says that on Date one unit of Base costs Rate units of Quote.
 type Rate struct {
@@ -116,34 +110,4 @@ func ParseRate(s string) (decimal.Decimal, error) {
 		return decimal.Decimal{}, errors.New("out of range")
 	}
 	return d, nil
-}
-
-// Table holds rates for lookups by day and pair.
-type Table map[string]decimal.Decimal
-
-func key(day time.Time, base, quote string) string {
-	return day.Format(time.DateOnly) + base + quote
-}
-
-// Add records a rate.
-func (t Table) Add(r Rate) { t[key(r.Date, r.Base, r.Quote)] = r.Rate }
-
-// Convert converts an amount of from into to on day: at the pair's rate of
-// that day, else of the latest of the MaxAge days before; the inverse pair's
-// rate serves too. The result is rounded half-even to 6 decimals; ok is
-// false when no rate applies, and the amount is then unknown.
-func (t Table) Convert(amount decimal.Decimal, day time.Time, from, to string) (decimal.Decimal, bool) {
-	if from == to {
-		return amount, true
-	}
-	for back := 0; back <= MaxAge; back++ {
-		d := day.AddDate(0, 0, -back)
-		if r, ok := t[key(d, from, to)]; ok {
-			return amount.Mul(r).RoundBank(6), true
-		}
-		if r, ok := t[key(d, to, from)]; ok {
-			return amount.DivRound(r, 18).RoundBank(6), true
-		}
-	}
-	return decimal.Decimal{}, false
 }
