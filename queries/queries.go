@@ -175,6 +175,12 @@ func RenderFile(t schema.Target, name string) (string, error) {
 //	periods                 Periods, for the period-over-period views
 //	drillLevels             the campaign, ad group and ad levels
 //	definer                 Definer, for every BI view
+//	attributionRatioColumns the ROAS columns of the BI attribution views
+//	attributionMoney        the money columns of attribution_<level>_daily
+//	attributionCounts       its count columns
+//	fxConverted col         col converted into the reporting currency
+//	fxUnknown col           whether that conversion lacked a rate
+//	rateMaxAge              metrics.RateMaxAge, the oldest usable rate in days
 //
 // The first pass expands these; the schema pass then expands {{.DB}} and the
 // cluster functions, which the first pass leaves in place.
@@ -221,6 +227,11 @@ func Render(t schema.Target, name, text string) (string, error) {
 		"pairs":       schema.Pairs,
 
 		"attributionRatioColumns": attributionRatioColumns,
+		"attributionMoney":        func() []string { return attributionMoney },
+		"attributionCounts":       func() []string { return attributionCounts },
+		"fxConverted":             fxConverted,
+		"fxUnknown":               fxUnknown,
+		"rateMaxAge":              func() int { return metrics.RateMaxAge },
 	}
 	tmpl, err := template.New(name).Funcs(funcs).Option("missingkey=error").Parse(text)
 	if err != nil {

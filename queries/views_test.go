@@ -178,7 +178,7 @@ func compareClean(t *testing.T, conn driver.Conn, db string, ds *dataset) {
 	clean, ccfg := setup(t, config.ProtocolNative)
 	ds.load(t, clean, ccfg)
 	views := biViews(t, clean, ccfg.ClickHouse.Database)
-	require.Len(t, views, 21, "8 performance, 3 attribution and 10 other BI views")
+	require.Len(t, views, 24, "8 performance, 6 attribution (3 in each currency, 3 in the reporting one) and 10 other BI views")
 	for _, v := range views {
 		want := contents(t, clean, ccfg.ClickHouse.Database, v)
 		if !strings.HasPrefix(v, "bi_attribution") {

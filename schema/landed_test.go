@@ -19,6 +19,7 @@ var landed = map[uint32]struct{ single, cluster string }{
 	2: {"59aa20895e55e235", "af8e075491dee264"},
 	3: {"3d936375eb6a23b3", "3646fdbe9fadb42d"},
 	4: {"bfbd532756f97d23", "ea0cb9a1f159180f"},
+	5: {"a81fa004b65acb3f", "2d7e36f77819a422"},
 }
 
 func TestMigrationsAreAppendOnly(t *testing.T) {

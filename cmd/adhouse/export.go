@@ -21,7 +21,7 @@ func newExportCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{Use: "export", Short: "Export reports for finance"}
 	var from, to, by, format, out, currency string
 	roas := &cobra.Command{
-		Use:   "roas --from DAY --to DAY [--by day|month] [--format csv|parquet] [--out FILE]",
+		Use:   "roas --from DAY --to DAY [--by day|month] [--currency CODE|none] [--format csv|parquet] [--out FILE]",
 		Short: "Margin-adjusted ROAS per period and campaign, with revenue by source",
 		Long: `Per period and campaign: spend, currency, revenue by source (TikTok-reported,
 GA4 last-click and assisted, CRM, shop), cost of goods, refunds, fees, gross
@@ -33,7 +33,10 @@ byte for byte for the same data.
 that day's rate from "adhouse import fx" (or the latest of the 7 days before),
 rounded half-even to 6 decimals, and a campaign's currencies merge into one row.
 An amount with no rate is unknown: its cell, and every ratio built on it, is
-left empty and a warning names the missing rates.`,
+left empty and a warning names the missing rates. Without --currency, the
+reporting currency of the settings (imports.reporting_currency) applies, as in
+the bi_attribution_*_daily_reporting views; --currency none keeps each
+currency on its own rows.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -56,6 +59,15 @@ left empty and a warning names the missing rates.`,
 			// The export reads the attribution settings that migrate and
 			// import stored; it never writes them, so an export run with
 			// another configuration cannot move every BI reader's rules.
+			switch {
+			case currency == "none":
+				currency = ""
+			case !cmd.Flags().Changed("currency"):
+				// The currency the BI reporting views use, so both agree.
+				if currency, err = export.ReportingCurrency(ctx, conn, a.target()); err != nil {
+					return err
+				}
+			}
 			rows, err := export.Load(ctx, conn, a.target(), export.Query{From: f, To: t, By: export.By(by), Currency: currency})
 			if err != nil {
 				return err
@@ -108,7 +120,7 @@ left empty and a warning names the missing rates.`,
 	roas.Flags().StringVar(&to, "to", "", "last day, inclusive")
 	roas.Flags().StringVar(&by, "by", "day", "period: day or month")
 	roas.Flags().StringVar(&format, "format", "csv", "csv or parquet")
-	roas.Flags().StringVar(&currency, "currency", "", "report every amount in this currency (ISO 4217), converted with imported exchange rates")
+	roas.Flags().StringVar(&currency, "currency", "", "report every amount in this currency (ISO 4217), converted with imported exchange rates; none: each in its own (default: imports.reporting_currency)")
 	roas.Flags().StringVarP(&out, "out", "o", "", "output file (default: standard output)")
 	_ = roas.MarkFlagRequired("from")
 	_ = roas.MarkFlagRequired("to")

@@ -142,13 +142,16 @@ type Settings struct {
 	// FeePerOrder and FeePercent add a fee per order and in percent of its
 	// revenue to the file's fee column.
 	FeePerOrder, FeePercent decimal.Decimal
+	// ReportingCurrency is the ISO 4217 code the reporting views convert
+	// every amount into; empty leaves amounts in their own currencies.
+	ReportingCurrency string
 }
 
 // Save writes the settings as the newest row of attribution_settings.
 func Save(ctx context.Context, conn driver.Conn, t schema.Target, s Settings) error {
 	database := t.Database
 	now := time.Now().UTC()
-	q := fmt.Sprintf("INSERT INTO %s.attribution_settings (version, lookback_days, match_by, conversion_events, default_margin, refunded_order_cost, fee_per_order, fee_percent, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", database)
+	q := fmt.Sprintf("INSERT INTO %s.attribution_settings (version, lookback_days, match_by, conversion_events, default_margin, refunded_order_cost, fee_per_order, fee_percent, reporting_currency, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", database)
 	refunded := s.RefundedOrderCost
 	if refunded == "" {
 		refunded = "keep"
@@ -161,7 +164,7 @@ func Save(ctx context.Context, conn driver.Conn, t schema.Target, s Settings) er
 	if s.DefaultMargin != nil {
 		margin = *s.DefaultMargin
 	}
-	if err := conn.Exec(ctx, q, uint64(now.UnixMicro()), uint16(s.LookbackDays), s.MatchBy, events, margin, refunded, s.FeePerOrder, s.FeePercent, now); err != nil {
+	if err := conn.Exec(ctx, q, uint64(now.UnixMicro()), uint16(s.LookbackDays), s.MatchBy, events, margin, refunded, s.FeePerOrder, s.FeePercent, s.ReportingCurrency, now); err != nil {
 		return fmt.Errorf("saving attribution settings: %w", err)
 	}
 	return nil

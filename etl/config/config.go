@@ -641,6 +641,10 @@ type Imports struct {
 	// fee column.
 	FeePerOrder string `yaml:"fee_per_order"`
 	FeePercent  string `yaml:"fee_percent"`
+	// ReportingCurrency, an ISO 4217 code, is the currency the
+	// bi_attribution_*_daily_reporting views and the finance export convert
+	// every amount into, with the rates of `adhouse import fx`; empty: none.
+	ReportingCurrency string `yaml:"reporting_currency"`
 	// DefaultMargin, a decimal fraction such as "0.35", costs order lines that
 	// have no product cost at price x (1 - margin); empty leaves them unknown.
 	DefaultMargin string `yaml:"default_margin"`
@@ -726,6 +730,9 @@ func (im Imports) validate() error {
 	}
 	if len(im.GA4Currency) != 3 || strings.ToUpper(im.GA4Currency) != im.GA4Currency {
 		return fmt.Errorf("imports.ga4_currency: %q is not an ISO 4217 code such as USD", im.GA4Currency)
+	}
+	if im.ReportingCurrency != "" && (len(im.ReportingCurrency) != 3 || strings.ToUpper(im.ReportingCurrency) != im.ReportingCurrency) {
+		return fmt.Errorf("imports.reporting_currency: %q is not an ISO 4217 code such as EUR", im.ReportingCurrency)
 	}
 	if im.RefundedOrderCost != "keep" && im.RefundedOrderCost != "drop" {
 		return fmt.Errorf("imports.refunded_order_cost: %q is not keep or drop", im.RefundedOrderCost)

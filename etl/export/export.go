@@ -55,10 +55,10 @@ type Row struct {
 	// spend with GA4 assisted revenue as its GA4 revenue.
 	Main, Assisted metrics.Aggregate
 
-	// Unknown holds the money fields (of Main; FieldGA4Revenue stands for
-	// both GA4 columns) that lacked an exchange rate on some day: their
-	// totals, and every ratio or margin built on them, are unknown.
-	Unknown metrics.FieldSet
+	// Unknown and AssistedUnknown hold the money fields of Main and of
+	// Assisted that lacked an exchange rate on some day: their totals, and
+	// every ratio or margin built on them, are unknown.
+	Unknown, AssistedUnknown metrics.FieldSet
 	// NoRate names each missing rate as "DAY FROM/TO", sorted.
 	NoRate []string
 }
@@ -95,15 +95,19 @@ func (r *Row) Cells() []Cell {
 		// sum that skipped it would understate the cost and flatter the margin.
 		unknown |= metrics.Fields(metrics.FieldCostOfGoods)
 	}
-	// val blanks v when any field it is built from is unknown.
-	val := func(v metrics.Value, from ...metrics.Field) Cell {
-		for _, f := range from {
-			if unknown.Has(f) {
-				return Cell{}
+	// val (Main) and assisted (Assisted) blank v when a field it is built
+	// from is unknown there.
+	in := func(unknown metrics.FieldSet) func(v metrics.Value, from ...metrics.Field) Cell {
+		return func(v metrics.Value, from ...metrics.Field) Cell {
+			for _, f := range from {
+				if unknown.Has(f) {
+					return Cell{}
+				}
 			}
+			return Cell{Value: v}
 		}
-		return Cell{Value: v}
 	}
+	val, assisted := in(unknown), in(r.AssistedUnknown)
 	const (
 		spend, tiktok, ga4, crm, shop = metrics.FieldSpend, metrics.FieldTikTokRevenue, metrics.FieldGA4Revenue, metrics.FieldCRMRevenue, metrics.FieldShopRevenue
 		cogs, refunds, fees           = metrics.FieldCostOfGoods, metrics.FieldRefunds, metrics.FieldFees
@@ -113,11 +117,11 @@ func (r *Row) Cells() []Cell {
 		val(m.Spend(), spend),
 		cnt(r.TikTokConversions), val(m.Revenue(metrics.TikTokRevenue), tiktok),
 		cnt(r.GA4LastClick), val(m.Revenue(metrics.GA4Revenue), ga4),
-		cnt(r.GA4Assisted), val(a.Revenue(metrics.GA4Revenue), ga4),
+		cnt(r.GA4Assisted), assisted(a.Revenue(metrics.GA4Revenue), ga4),
 		cnt(r.CRMDeals), val(m.Revenue(metrics.CRMRevenue), crm),
 		cnt(r.ShopOrders), val(m.Revenue(metrics.ShopRevenue), shop), val(m.CostOfGoods(), cogs), val(m.Refunds(), refunds), val(m.Fees(), fees),
 		val(GrossMargin(m), shop, cogs, refunds, fees),
-		val(m.ROAS(metrics.TikTokRevenue), spend, tiktok), val(m.ROAS(metrics.GA4Revenue), spend, ga4), val(a.ROAS(metrics.GA4Revenue), spend, ga4),
+		val(m.ROAS(metrics.TikTokRevenue), spend, tiktok), val(m.ROAS(metrics.GA4Revenue), spend, ga4), assisted(a.ROAS(metrics.GA4Revenue), spend, ga4),
 		val(m.ROAS(metrics.CRMRevenue), spend, crm), val(m.ROAS(metrics.ShopRevenue), spend, shop),
 		val(m.MarginROAS(metrics.ShopRevenue), spend, shop, cogs, refunds, fees),
 	}
@@ -249,10 +253,13 @@ SETTINGS join_use_nulls = 1`, database)
 				if !ok {
 					// Unknown, not zero: the row is kept, its amount blank.
 					r.SetNull(f)
-					if i == 0 {
-						assist.SetNull(f)
+					if r == &main {
+						g.Unknown |= metrics.Fields(f)
 					}
-					g.Unknown |= metrics.Fields(f)
+					if i == 0 || r == &assist {
+						assist.SetNull(f)
+						g.AssistedUnknown |= metrics.Fields(f)
+					}
 					if noRate[g] == nil {
 						noRate[g] = map[string]bool{}
 					}
@@ -349,4 +356,14 @@ WHERE rate_date >= ? AND rate_date <= ?`, database),
 		return nil, fmt.Errorf("export: exchange rates: %w", err)
 	}
 	return t, nil
+}
+
+// ReportingCurrency returns the reporting currency stored in the attribution
+// settings (imports.reporting_currency, saved by migrate and import), or "".
+func ReportingCurrency(ctx context.Context, conn driver.Conn, t schema.Target) (string, error) {
+	var c string
+	if err := conn.QueryRow(ctx, "SELECT ifNull(any(reporting_currency), '') FROM "+t.Database+".attribution_config").Scan(&c); err != nil {
+		return "", fmt.Errorf("export: reporting currency: %w", err)
+	}
+	return c, nil
 }

@@ -13,7 +13,9 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 
+	"github.com/adhouse/adhouse/etl/attribution"
 	"github.com/adhouse/adhouse/etl/export"
+	"github.com/adhouse/adhouse/etl/fx"
 	"github.com/adhouse/adhouse/etl/load"
 	"github.com/adhouse/adhouse/etl/shop"
 )
@@ -251,4 +253,76 @@ func TestExportInvariants(t *testing.T) {
 	require.Equal(t, string(daysCSV), string(f.csv(q)))
 	q.By = export.ByMonth
 	require.Equal(t, string(monthCSV), string(f.csv(q)))
+}
+
+// TestReportingViewsAgreeWithExport: with a reporting currency set, the BI
+// reporting view and `export roas --currency` convert independently (SQL
+// and Go) and agree to the digit on every cell, for a currency reached by
+// multiplying (USD, rates quoted EUR→USD) and one reached by dividing (EUR),
+// with random 4- to 12-place rates, weekends without rates and a gap of
+// more than a week where amounts are unknown.
+func TestReportingViewsAgreeWithExport(t *testing.T) {
+	f := newFinance(t)
+	generated(t, f, 2)
+	rng := rand.New(rand.NewPCG(3, 4))
+	var rates strings.Builder
+	rates.WriteString("date,base,quote,rate\n")
+	for d := time.Date(2024, 4, 1, 0, 0, 0, 0, time.UTC); d.Before(time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)); d = d.AddDate(0, 0, 1) {
+		if d.Weekday() == time.Saturday || d.Weekday() == time.Sunday || d.After(time.Date(2024, 4, 24, 0, 0, 0, 0, time.UTC)) && d.Before(time.Date(2024, 5, 6, 0, 0, 0, 0, time.UTC)) {
+			continue
+		}
+		places := int32(4 + rng.IntN(9))
+		rate := decimal.New(1_000_000_000_000+rng.Int64N(200_000_000_000), -12).Truncate(places)
+		fmt.Fprintf(&rates, "%s,EUR,USD,%s\n", d.Format(time.DateOnly), rate)
+	}
+	f.importFile("rates.csv", rates.String(), fx.Format{})
+
+	q := export.Query{From: time.Date(2024, 4, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2024, 5, 31, 0, 0, 0, 0, time.UTC), By: export.ByDay}
+	for _, rc := range []string{"USD", "EUR"} {
+		t.Run(rc, func(t *testing.T) {
+			f.settings(attribution.Settings{LookbackDays: 7, MatchBy: "id_or_name", ConversionEvents: []string{"purchase"}, ReportingCurrency: rc})
+			stored, err := export.ReportingCurrency(f.ctx, f.conn, f.target())
+			require.NoError(t, err)
+			require.Equal(t, rc, stored, "export roas without --currency uses it")
+			q.Currency = rc
+			cells, _ := f.exportCells(q)
+			cols := export.Columns[5:]
+			sel := make([]string, len(cols))
+			for i, c := range cols {
+				sel[i] = "toString(" + c + ")"
+			}
+			rows, err := f.conn.Query(f.ctx, fmt.Sprintf("SELECT toString(stat_date), campaign_id, currency, %s FROM %s.bi_attribution_campaign_daily_reporting",
+				strings.Join(sel, ", "), f.db))
+			require.NoError(t, err)
+			seen, unknown := 0, 0
+			for rows.Next() {
+				vals := make([]*string, len(cols))
+				day, campaign, currency := "", "", ""
+				dest := []any{&day, &campaign, &currency}
+				for i := range vals {
+					dest = append(dest, &vals[i])
+				}
+				require.NoError(t, rows.Scan(dest...))
+				require.Equal(t, rc, currency)
+				row, ok := cells[day+" "+campaign+" "+rc]
+				require.True(t, ok, "the export has %s %s", day, campaign)
+				seen++
+				for i, c := range cols {
+					want := row[c]
+					if vals[i] == nil {
+						require.Equal(t, "", want, "%s %s %s: view NULL, export %q", day, campaign, c)
+						if c == "revenue_ga4_last_click" {
+							unknown++
+						}
+						continue
+					}
+					require.NotEqual(t, "", want, "%s %s %s: export empty, view %s", day, campaign, c, *vals[i])
+					require.Zero(t, exact(want).Cmp(exact(*vals[i])), "%s %s %s: export %s, view %s", day, campaign, c, want, *vals[i])
+				}
+			}
+			require.NoError(t, rows.Err())
+			require.Equal(t, len(cells), seen, "one view row per export row")
+			require.Positive(t, unknown, "the gap without rates leaves amounts unknown")
+		})
+	}
 }

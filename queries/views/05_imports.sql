@@ -55,7 +55,8 @@ SELECT
     argMax(tuple(default_margin), version).1 AS default_margin,
     argMax(refunded_order_cost, version) AS refunded_order_cost,
     argMax(fee_per_order, version)       AS fee_per_order,
-    argMax(fee_percent, version)         AS fee_percent
+    argMax(fee_percent, version)         AS fee_percent,
+    argMax(reporting_currency, version)  AS reporting_currency
 FROM {{$.DB}}.attribution_settings;
 
 -- Touches: GA4 events that carry a non-direct source: campaign parameters
@@ -319,4 +320,54 @@ FROM (
           LIMIT 1 BY credit, conversion_key, advertiser_id{{range $l.IDs}}, {{.}}{{end}})
 )
 GROUP BY advertiser_id,{{range $l.IDs}} {{.}},{{end}} stat_date, currency;
+{{end}}{{end}}
+
+-- Rates that convert one currency into another: each imported rate, and its
+-- inverse pair (to divide by); on a day with both, the imported direction
+-- wins. metrics.ExchangeRates.Convert follows the same rule.
+CREATE OR REPLACE VIEW {{$.DB}}.fx_conversions{{onCluster}} AS
+SELECT rate_date, from_currency, to_currency, rate, inverse
+FROM (
+    SELECT rate_date, base AS from_currency, quote AS to_currency, rate, 0 AS inverse FROM {{$.DB}}.fx_rates
+    UNION ALL
+    SELECT rate_date, quote, base, rate, 1 FROM {{$.DB}}.fx_rates
+)
+ORDER BY rate_date, from_currency, to_currency, inverse
+LIMIT 1 BY rate_date, from_currency, to_currency;
+{{range $l := levels}}{{if $l.Key}}
+-- Per {{$l.Name}} and day in attribution_settings.reporting_currency: each
+-- currency's amounts of the day convert at the day's rate, or the latest of
+-- the {{rateMaxAge}} days before (metrics.RateMaxAge), and then add up. An amount
+-- without a rate is unknown (NULL), and so is the day's total of that
+-- column; source_currencies lists what was converted. Empty without a
+-- reporting currency.
+CREATE OR REPLACE VIEW {{$.DB}}.attribution_{{$l.Name}}_daily_reporting{{onCluster}} AS
+SELECT
+    advertiser_id,{{range $l.IDs}} {{.}},{{end}} stat_date, any(rc) AS currency,
+{{- range attributionMoney}}
+    if(max(unknown_{{.}}){{if eq . "cost_of_goods"}} OR countIf(isNull({{.}})) > 0{{end}}, NULL, sumOrNull(converted_{{.}})) AS {{.}},
+{{- end}}
+{{- range attributionCounts}}
+    sum({{.}}) AS {{.}},
+{{- end}}
+    arraySort(groupUniqArray(source_currency)) AS source_currencies
+FROM (
+    SELECT a.*,
+        ifNull(r.rate, 1) AS rate, ifNull(r.inverse, 0) AS inverse,
+        isNull(r.rate) OR a.stat_date > r.rate_date + {{rateMaxAge}} AS no_rate,
+{{- range attributionMoney}}
+        {{fxConverted .}} AS converted_{{.}},
+        {{fxUnknown .}} AS unknown_{{.}},
+{{- end}}
+        a.source_currency AS source_currency
+    FROM (
+        SELECT *, currency AS source_currency, (SELECT reporting_currency FROM {{$.DB}}.attribution_config) AS rc
+        FROM {{$.DB}}.attribution_{{$l.Name}}_daily
+    ) AS a
+    ASOF LEFT JOIN {{$.DB}}.fx_conversions AS r
+        ON a.source_currency = r.from_currency AND a.rc = r.to_currency AND a.stat_date >= r.rate_date
+    WHERE a.rc != ''
+    SETTINGS join_use_nulls = 1
+)
+GROUP BY advertiser_id,{{range $l.IDs}} {{.}},{{end}} stat_date;
 {{end}}{{end}}

@@ -1424,3 +1424,11 @@ ORDER BY (file_key, load_version, line);
 CREATE TABLE IF NOT EXISTS adhouse.load_fx_rates ON CLUSTER `ads_cluster` AS adhouse.load_fx_rates_local
 ENGINE = Distributed(`ads_cluster`, adhouse, load_fx_rates_local, cityHash64(file_key));
 
+-- migration reporting_currency
+-- The currency finance reports in: the bi_attribution_*_daily_reporting
+-- views and the export convert every amount into it with the imported
+-- exchange rates (docs/attribution.md, "One currency"). Empty: none.
+ALTER TABLE adhouse.attribution_settings_local ON CLUSTER `ads_cluster` ADD COLUMN IF NOT EXISTS reporting_currency LowCardinality(String) DEFAULT '' COMMENT 'ISO 4217 code the reporting views convert into; empty for none';
+
+ALTER TABLE adhouse.attribution_settings ON CLUSTER `ads_cluster` ADD COLUMN IF NOT EXISTS reporting_currency LowCardinality(String) DEFAULT '' COMMENT 'ISO 4217 code the reporting views convert into; empty for none';
+
