@@ -144,7 +144,7 @@ func importRules(c config.Imports) attribution.Rules {
 func attributionSettings(c config.Imports) attribution.Settings {
 	s := attribution.Settings{LookbackDays: c.LookbackDays, MatchBy: c.MatchBy, ConversionEvents: c.ConversionEvents,
 		RefundedOrderCost: c.RefundedOrderCost, ReportingCurrency: c.ReportingCurrency,
-		FeePerOrder:       decimal.RequireFromString(c.FeePerOrder), FeePercent: decimal.RequireFromString(c.FeePercent)}
+		FeePerOrder: decimal.RequireFromString(c.FeePerOrder), FeePercent: decimal.RequireFromString(c.FeePercent)}
 	if c.DefaultMargin != "" {
 		d := decimal.RequireFromString(c.DefaultMargin)
 		s.DefaultMargin = &d
