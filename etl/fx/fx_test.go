@@ -2,20 +2,11 @@ package fx_test
 
 import (
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/adhouse/adhouse/etl/fx"
 )
-
-func day(s string) time.Time {
-	d, err := time.Parse(time.DateOnly, s)
-	if err != nil {
-		panic(err)
-	}
-	return d
-}
 
 func TestParseRate(t *testing.T) {
 	for s, want := range map[string]string{
