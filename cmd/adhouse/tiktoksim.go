@@ -29,7 +29,8 @@ func newTikTokSimCmd() *cobra.Command {
 		rateLimit, advLimit, sysErr, maint float64
 		httpErr, timeout, truncate, malf   float64
 		slow, drift                        float64
-		slowDelay                          time.Duration
+		secondLimit, minuteLimit           float64
+		slowDelay, minuteLimitFor          time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "tiktok-sim",
@@ -97,7 +98,8 @@ URL and use the printed token.`,
 			}
 			for name, r := range map[string]float64{"rate-limit-rate": rateLimit, "advertiser-limit-rate": advLimit,
 				"system-error-rate": sysErr, "maintenance-rate": maint, "http-error-rate": httpErr, "timeout-rate": timeout,
-				"truncate-rate": truncate, "malformed-rate": malf, "slow-rate": slow, "drift-rate": drift} {
+				"truncate-rate": truncate, "malformed-rate": malf, "slow-rate": slow, "drift-rate": drift,
+				"second-limit-rate": secondLimit, "minute-limit-rate": minuteLimit} {
 				if r < 0 || r > 1 {
 					return fmt.Errorf("--%s: %v is not a probability between 0 and 1", name, r)
 				}
@@ -106,6 +108,7 @@ URL and use the printed token.`,
 				Seed: faultSeed, RateLimitRate: rateLimit, AdvertiserLimitRate: advLimit, SystemErrorRate: sysErr,
 				MaintenanceRate: maint, HTTPErrorRate: httpErr, TimeoutRate: timeout, TruncateRate: truncate,
 				MalformedRate: malf, SlowRate: slow, SlowDelay: slowDelay, DriftRate: drift, QueryTooLargeDays: tooLargeDays,
+				SecondLimitRate: secondLimit, MinuteLimitRate: minuteLimit, MinuteLimitFor: minuteLimitFor,
 			}
 
 			srv := tiktoksim.New(cfg)
@@ -152,7 +155,10 @@ URL and use the printed token.`,
 	f.IntVar(&qps, "qps", 0, "enforced queries per second (overrides --tier)")
 	f.IntVar(&qpm, "qpm", 0, "enforced queries per minute (overrides --tier)")
 	f.Uint64Var(&faultSeed, "fault-seed", 1, "seed of the fault draws")
-	f.Float64Var(&rateLimit, "rate-limit-rate", 0, "share of requests answered 40100")
+	f.Float64Var(&rateLimit, "rate-limit-rate", 0, "share of requests answered 40100 (that request only)")
+	f.Float64Var(&secondLimit, "second-limit-rate", 0, "share of requests that start a per-second limit: 40100 to every request until the next whole second")
+	f.Float64Var(&minuteLimit, "minute-limit-rate", 0, "share of requests that start a per-minute limit: 40100 to every request until the next whole minute (or --minute-limit-for)")
+	f.DurationVar(&minuteLimitFor, "minute-limit-for", 0, "how long a per-minute limit lasts (default: until the next whole minute)")
 	f.Float64Var(&advLimit, "advertiser-limit-rate", 0, "share of requests answered 40133")
 	f.Float64Var(&sysErr, "system-error-rate", 0, "share of requests answered 50000/50002")
 	f.Float64Var(&maint, "maintenance-rate", 0, "share of requests answered 60001")

@@ -150,6 +150,7 @@ type Client struct {
 	log     zerolog.Logger
 	secrets []string // redacted from every error and log line
 	stats   clientStats
+	calls   CallCounter // every request sent, by endpoint and outcome
 
 	locMu sync.Mutex
 	locs  map[string]*time.Location // advertiser timezone cache
@@ -186,7 +187,7 @@ func New(opts Options) (*Client, error) {
 		locs:    make(map[string]*time.Location),
 	}
 	if c.limiter == nil {
-		c.limiter = NewLimiter(LimiterConfig{QPS: opts.QPS, QPM: opts.QPM})
+		c.limiter = NewLimiter(LimiterConfig{QPS: opts.QPS, QPM: opts.QPM, Logger: opts.Logger})
 	}
 	if opts.Logger != nil {
 		c.log = opts.Logger.With().Str("component", "tiktok").Logger()
@@ -204,6 +205,9 @@ func (c *Client) Limiter() *Limiter { return c.limiter }
 
 // BaseURL returns the normalised base URL.
 func (c *Client) BaseURL() string { return c.base }
+
+// errTokenSource is a token source failure: the request was never sent.
+var errTokenSource = errors.New("tiktok: access token source failed")
 
 // tokenTransport adds the Access-Token header from an oauth2.TokenSource.
 // golang.org/x/oauth2's own Transport sends "Authorization: Bearer", which
@@ -225,7 +229,7 @@ func (t *tokenTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			// oauth2 errors can quote the token endpoint's body; keep only the
 			// fact that it failed.
-			return nil, errors.New("tiktok: access token source failed")
+			return nil, errTokenSource
 		}
 		if tok.AccessToken != "" {
 			r.Header.Set(AccessTokenHeader, tok.AccessToken)
@@ -304,6 +308,10 @@ func (s *clientStats) snapshot() Stats {
 // Stats returns the client's cumulative counters.
 func (c *Client) Stats() Stats { return c.stats.snapshot() }
 
+// Calls returns every request the client has sent, by endpoint and outcome.
+// To count the requests of one piece of work, see CountCalls.
+func (c *Client) Calls() Calls { return c.calls.Calls() }
+
 // call is one logical API call (retried as a whole).
 type call struct {
 	method       string
@@ -330,28 +338,39 @@ type result struct {
 }
 
 // do runs a call with rate limiting, retries and error classification, and
-// returns the envelope's data on code 0.
+// returns the envelope's data on code 0. Every request it sends is counted
+// by endpoint and outcome in the client's counter and in the counters of
+// ctx (CountCalls).
 func (c *Client) do(ctx context.Context, cl call) (result, error) {
 	var st Stats
 	secrets := append(append([]string(nil), c.secrets...), cl.secrets...)
 	log := c.log.With().Str("path", cl.path).Str("advertiser_id", cl.advertiserID).Logger()
+	endpoint := endpointOf(cl.path)
+	counter := CallCounterFrom(ctx)
 	var lastErr error
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			st.Retries++
 			c.stats.retries.Add(1)
 		}
-		if err := c.limiter.Wait(ctx, cl.advertiserID); err != nil {
+		sentAt, err := c.limiter.wait(ctx, cl.advertiserID)
+		if err != nil {
 			return c.fail(cl, st, lastErr, err, secrets)
 		}
-		st.Calls++
-		c.stats.calls.Add(1)
-		start := time.Now()
-		res, err := c.attempt(ctx, cl, secrets)
+		res, sent, err := c.attempt(ctx, cl, secrets)
+		if sent {
+			st.Calls++
+			c.stats.calls.Add(1)
+			k := CallKey{Endpoint: endpoint, Outcome: outcomeOf(ctx, err)}
+			c.calls.add(k, attempt > 0)
+			if counter != nil {
+				counter.add(k, attempt > 0)
+			}
+		}
 		if err == nil {
-			c.limiter.AdvertiserOK(cl.advertiserID)
+			c.limiter.ok(cl.advertiserID, sentAt)
 			res.stats = st
-			log.Debug().Int("attempt", attempt).Dur("took", time.Since(start)).Str("request_id", res.requestID).Msg("tiktok call")
+			log.Debug().Int("attempt", attempt).Str("took", time.Since(sentAt).Round(time.Microsecond).String()).Str("request_id", res.requestID).Msg("tiktok call")
 			return res, nil
 		}
 		if ctx.Err() != nil {
@@ -361,21 +380,34 @@ func (c *Client) do(ctx context.Context, cl call) (result, error) {
 		if !retry || attempt >= c.opts.MaxRetries {
 			return c.fail(cl, st, nil, err, secrets)
 		}
-		if pauseApp {
-			c.limiter.AppRateLimited()
+		// The real wait before the next attempt: a rate-limit answer holds
+		// the app (or the advertiser) in the limiter, which the next wait
+		// honours; other failures back off exponentially.
+		now := time.Now()
+		var resume time.Time
+		switch {
+		case pauseApp:
+			resume = c.limiter.appLimited(sentAt)
+		case pauseAdv:
+			resume = c.limiter.advertiserLimited(cl.advertiserID)
 		}
-		if pauseAdv {
-			c.limiter.AdvertiserRateLimited(cl.advertiserID)
+		sleep := time.Duration(0)
+		if resume.IsZero() {
+			sleep = c.backoff(attempt)
+			resume = now.Add(sleep)
 		}
-		wait := c.backoff(attempt)
-		ev := log.Warn().Int("attempt", attempt+1).Int("max_retries", c.opts.MaxRetries).Dur("backoff", wait)
+		ev := log.Warn().Int("attempt", attempt+1).Int("max_retries", c.opts.MaxRetries).
+			Str("wait", resume.Sub(now).Round(time.Millisecond).String())
+		if pauseApp || pauseAdv {
+			ev = ev.Str("resume_at", resume.UTC().Format(time.RFC3339))
+		}
 		var apiErr *APIError
 		if errors.As(err, &apiErr) {
 			ev = ev.Int("code", apiErr.Code).Str("request_id", apiErr.RequestID).Int("http_status", apiErr.HTTPStatus)
 		}
 		ev.Str("error", redact(err.Error(), secrets)).Msg("tiktok call failed, retrying")
 		lastErr = err
-		if err := sleepUntil(ctx, time.Now().Add(wait)); err != nil {
+		if err := sleepUntil(ctx, now.Add(sleep)); err != nil {
 			return c.fail(cl, st, lastErr, err, secrets)
 		}
 	}
@@ -388,12 +420,12 @@ func (c *Client) classify(err error, st *Stats) (retry, pauseApp, pauseAdv bool)
 	var te *transportError
 	switch {
 	case errors.As(err, &apiErr):
-		switch apiErr.Code {
-		case CodeRateLimited, CodeTooFrequent:
+		switch {
+		case apiErr.Code == CodeRateLimited || apiErr.Code == CodeTooFrequent || (apiErr.Code == 0 && apiErr.HTTPStatus == http.StatusTooManyRequests):
 			st.RateLimited++
 			c.stats.rateLimited.Add(1)
 			return true, true, false
-		case CodeAdvertiserRateLimited:
+		case apiErr.Code == CodeAdvertiserRateLimited:
 			st.AdvertiserLimited++
 			c.stats.advLimited.Add(1)
 			return true, false, true
@@ -441,8 +473,19 @@ func (c *Client) fail(cl call, st Stats, last, err error, secrets []string) (res
 	return result{stats: st}, &redactedError{err: wrapped, secrets: secrets}
 }
 
-// attempt sends one HTTP request and interprets the response.
-func (c *Client) attempt(ctx context.Context, cl call, secrets []string) (result, error) {
+// attempt sends one HTTP request and interprets the response. sent is false
+// when no request left the client (a body that does not encode, a failing
+// token source), so that counters match what the server saw.
+func (c *Client) attempt(ctx context.Context, cl call, secrets []string) (_ result, sent bool, _ error) {
+	res, err := c.exchange(ctx, cl, secrets)
+	return res, !errors.Is(err, errNotSent) && !errors.Is(err, errTokenSource), err
+}
+
+// errNotSent marks a request that could not be built.
+var errNotSent = errors.New("request not sent")
+
+// exchange builds and sends one request and reads its answer.
+func (c *Client) exchange(ctx context.Context, cl call, secrets []string) (result, error) {
 	actx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
 
@@ -451,7 +494,7 @@ func (c *Client) attempt(ctx context.Context, cl call, secrets []string) (result
 	if cl.body != nil {
 		b, err := json.Marshal(cl.body)
 		if err != nil {
-			return result{}, fmt.Errorf("tiktok: encode request body: %w", err)
+			return result{}, fmt.Errorf("tiktok: encode request body: %w (%w)", err, errNotSent)
 		}
 		body = bytes.NewReader(b)
 	}
@@ -461,7 +504,7 @@ func (c *Client) attempt(ctx context.Context, cl call, secrets []string) (result
 	req, err := http.NewRequestWithContext(actx, cl.method, u, body)
 	if err != nil {
 		// The URL may carry the secret; report only the path.
-		return result{}, fmt.Errorf("tiktok: build request for %s: invalid URL", cl.path)
+		return result{}, fmt.Errorf("tiktok: build request for %s: invalid URL (%w)", cl.path, errNotSent)
 	}
 	req.Header.Set("Accept", "application/json")
 	if body != nil {

@@ -104,6 +104,11 @@ func (p inProcess) RoundTrip(r *http.Request) (*http.Response, error) {
 	in.RequestURI, in.RemoteAddr = r.URL.RequestURI(), "127.0.0.1:1"
 	rec := httptest.NewRecorder()
 	p.h.ServeHTTP(rec, in)
+	if err := r.Context().Err(); err != nil {
+		// As a network transport does: a request whose context ended
+		// while the server held it gets no response.
+		return nil, err
+	}
 	resp := rec.Result()
 	resp.Request = r
 	return resp, nil

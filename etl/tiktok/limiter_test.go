@@ -211,7 +211,8 @@ func testLimiterWaitRespectsDeadline(t *testing.T) {
 }
 
 // TestRateLimitPausesWholeApp: after one advertiser's 40100, requests of
-// every client sharing the limiter wait for the app pause.
+// every client sharing the limiter wait for the short app pause (the
+// per-second limit is per app), and no long pause starts.
 func TestRateLimitPausesWholeApp(t *testing.T) {
 	synctest.Test(t, testRateLimitPausesWholeApp)
 }
@@ -230,7 +231,7 @@ func testRateLimitPausesWholeApp(t *testing.T) {
 		}
 		fmt.Fprint(w, `{"code":0,"message":"OK","request_id":"x","data":{"list":[],"page_info":{"page":1,"page_size":1000,"total_number":0,"total_page":0}}}`)
 	})
-	shared := tiktok.NewLimiter(tiktok.LimiterConfig{QPS: -1, QPM: -1, AppPause: pause})
+	shared := tiktok.NewLimiter(tiktok.LimiterConfig{QPS: -1, QPM: -1, AppRetryPause: pause, AppPause: time.Hour})
 	mk := func() *tiktok.Client {
 		opts := inProcessOptions(srv, "tok-123456")
 		opts.Limiter = shared
@@ -240,21 +241,25 @@ func testRateLimitPausesWholeApp(t *testing.T) {
 	errA := make(chan error, 1)
 	go func() { _, err := a.Campaigns(context.Background(), "A"); errA <- err }()
 	synctest.Wait()
-	if shared.Stats().AppPauses != 1 {
-		t.Fatalf("no app pause after A's 40100: %+v", shared.Stats())
+	if st := shared.Stats(); st.AppRetryPauses != 1 || st.AppPauses != 0 {
+		t.Fatalf("after A's 40100 want one short app pause and no long one: %+v", st)
 	}
 	pausedAt := time.Now()
 	if _, err := b.Campaigns(context.Background(), "B"); err != nil {
 		t.Fatal(err)
 	}
-	if waited := time.Since(pausedAt); waited < pause {
-		t.Errorf("advertiser B went through %s after A's 40100; the app pause is %s", waited, pause)
+	waited := time.Since(pausedAt)
+	if waited < pause || waited > pause*5/4 {
+		t.Errorf("advertiser B went through %s after A's 40100; the app pause is %s plus up to a quarter of jitter", waited, pause)
 	}
 	if err := <-errA; err != nil {
 		t.Fatal(err)
 	}
 	if st := a.Stats(); st.RateLimited != 1 || st.Retries != 1 {
 		t.Errorf("A stats %+v", st)
+	}
+	if p := shared.Pause(); p.Active() {
+		t.Errorf("a single 40100 reported as a long pause: %+v", p)
 	}
 }
 

@@ -13,8 +13,9 @@ import (
 // clients, and a retried request gets a fresh draw.
 type Faults struct {
 	Seed uint64
-	// RateLimitRate answers 40100 (app limit), TooFrequentRate 40016, and
-	// AdvertiserLimitRate 40133 (per-advertiser limit).
+	// RateLimitRate answers 40100 (app limit) to single requests, at random,
+	// TooFrequentRate 40016, and AdvertiserLimitRate 40133 (per-advertiser
+	// limit).
 	RateLimitRate       float64
 	TooFrequentRate     float64
 	AdvertiserLimitRate float64
@@ -42,6 +43,18 @@ type Faults struct {
 	// QueryTooLargeDays answers 40067 to report windows longer than this many
 	// days (0 never).
 	QueryTooLargeDays int
+	// SecondLimitRate starts a per-second limit episode at a request with
+	// this probability: it and every request of the app until the next whole
+	// second are answered 40100, as after a QPS hit ("retry in the next
+	// second"). SecondLimitFor, when set, makes an episode last that long
+	// instead (benchmarks scale time with it).
+	SecondLimitRate float64
+	SecondLimitFor  time.Duration
+	// MinuteLimitRate starts a per-minute limit episode likewise: 40100 to
+	// every request until the next whole minute (or for MinuteLimitFor), as
+	// after a QPM hit. TikTok's answer is the same 40100 in both kinds.
+	MinuteLimitRate float64
+	MinuteLimitFor  time.Duration
 }
 
 func (f Faults) withDefaults() Faults {
@@ -68,13 +81,16 @@ type FaultStats struct {
 	Malformed         uint64
 	Drift             uint64
 	QueryTooLarge     uint64 // 40067
+	SecondLimited     uint64 // 40100 answers of per-second episodes
+	MinuteLimited     uint64 // 40100 answers of per-minute episodes
 }
 
 // Total returns the number of injected failures (slow responses, which
 // succeed, are not counted).
 func (f FaultStats) Total() uint64 {
 	return f.RateLimited + f.TooFrequent + f.AdvertiserLimited + f.SystemErrors + f.Maintenance +
-		f.HTTPErrors + f.Timeouts + f.Truncated + f.Malformed + f.Drift + f.QueryTooLarge
+		f.HTTPErrors + f.Timeouts + f.Truncated + f.Malformed + f.Drift + f.QueryTooLarge +
+		f.SecondLimited + f.MinuteLimited
 }
 
 type fault int
@@ -90,16 +106,22 @@ const (
 	faultTimeout
 	faultTruncate
 	faultMalformed
+	faultSecondLimit
+	faultMinuteLimit
+	faultKinds // the number of kinds, for arrays
 )
 
 type faultState struct {
 	mu       sync.Mutex
 	cfg      Faults
 	attempts map[uint64]uint64
-	counts   [faultMalformed + 1]atomic.Uint64
-	slow     atomic.Uint64
-	drift    atomic.Uint64
-	tooLarge atomic.Uint64
+	counts   [faultKinds]atomic.Uint64
+	// The limit episode in progress (SecondLimitRate, MinuteLimitRate).
+	episode      fault
+	episodeUntil time.Time
+	slow         atomic.Uint64
+	drift        atomic.Uint64
+	tooLarge     atomic.Uint64
 }
 
 func newFaultState(f Faults) *faultState {
@@ -153,6 +175,10 @@ func pick(cfg Faults, u float64) fault {
 		{cfg.TimeoutRate, faultTimeout},
 		{cfg.TruncateRate, faultTruncate},
 		{cfg.MalformedRate, faultMalformed},
+		// New kinds go last, so that the draws of older configurations keep
+		// picking the same faults.
+		{cfg.SecondLimitRate, faultSecondLimit},
+		{cfg.MinuteLimitRate, faultMinuteLimit},
 	} {
 		if u < c.rate {
 			return c.f
@@ -175,7 +201,34 @@ func (fs *faultState) stats() FaultStats {
 		SystemErrors: c(faultSystem), Maintenance: c(faultMaintenance), HTTPErrors: c(faultHTTP),
 		Slow: fs.slow.Load(), Timeouts: c(faultTimeout), Truncated: c(faultTruncate), Malformed: c(faultMalformed),
 		Drift: fs.drift.Load(), QueryTooLarge: fs.tooLarge.Load(),
+		SecondLimited: c(faultSecondLimit), MinuteLimited: c(faultMinuteLimit),
 	}
+}
+
+// inEpisode returns the kind of the limit episode in progress at now, if any.
+func (fs *faultState) inEpisode(now time.Time) (fault, bool) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if fs.episode != faultNone && now.Before(fs.episodeUntil) {
+		return fs.episode, true
+	}
+	return faultNone, false
+}
+
+// startEpisode starts a limit episode of kind f at now: until the next whole
+// second or minute, or for the configured duration.
+func (fs *faultState) startEpisode(f fault, now time.Time, cfg Faults) {
+	unit, d := time.Second, cfg.SecondLimitFor
+	if f == faultMinuteLimit {
+		unit, d = time.Minute, cfg.MinuteLimitFor
+	}
+	until := now.Truncate(unit).Add(unit)
+	if d > 0 {
+		until = now.Add(d)
+	}
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	fs.episode, fs.episodeUntil = f, until
 }
 
 func (fs *faultState) resetStats() {

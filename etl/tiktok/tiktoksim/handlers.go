@@ -64,33 +64,40 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 	if !ok || !known {
 		// Production answers a missing trailing slash with a plain 404.
 		s.countPath("404")
+		s.countAnswer("404", "http 404")
 		http.Error(w, "404 page not found", http.StatusNotFound)
 		return
 	}
 	s.countPath(path)
 	if hr.Method != ep.method {
+		s.countAnswer(path, "http 405")
 		http.Error(w, "405 method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
 	body, _ := io.ReadAll(io.LimitReader(hr.Body, 1<<20))
 	now := time.Now()
 	if !s.limit.allow(now) {
-		s.writeEnvelope(w, nil, &apiError{code: tiktok.CodeRateLimited,
-			msg: "The number of requests from your app has exceeded the limit (QPS/QPM). Please retry later."}, faultNone)
+		s.writeEnvelope(w, path, nil, &apiError{code: tiktok.CodeRateLimited, msg: msgAppLimit}, faultNone)
 		return
 	}
 	if ep.needToken {
 		tok := hr.Header.Get(tiktok.AccessTokenHeader)
 		switch {
 		case tok == "":
-			s.writeEnvelope(w, nil, &apiError{code: tiktok.CodeTokenEmpty,
+			s.writeEnvelope(w, path, nil, &apiError{code: tiktok.CodeTokenEmpty,
 				msg: "Access token is null, you should set it in http header with key Access-Token."}, faultNone)
 			return
 		case tok != s.cfg.AccessToken:
-			s.writeEnvelope(w, nil, &apiError{code: tiktok.CodeTokenInvalid,
+			s.writeEnvelope(w, path, nil, &apiError{code: tiktok.CodeTokenInvalid,
 				msg: "Access token is incorrect or has been revoked."}, faultNone)
 			return
 		}
+	}
+	// A limit episode in progress answers every request of the app alike.
+	if kind, ok := s.faults.inEpisode(now); ok {
+		s.faults.count(kind)
+		s.writeEnvelope(w, path, nil, &apiError{code: tiktok.CodeRateLimited, msg: msgAppLimit}, faultNone)
+		return
 	}
 	r := &request{http: hr, path: path, query: hr.URL.Query(), body: body, now: s.Now()}
 
@@ -109,32 +116,38 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 	}
 	switch f {
 	case faultRateLimit:
-		s.writeEnvelope(w, nil, &apiError{code: tiktok.CodeRateLimited, msg: "Too many requests. Please retry in some time."}, faultNone)
+		s.writeEnvelope(w, path, nil, &apiError{code: tiktok.CodeRateLimited, msg: "Too many requests. Please retry in some time."}, faultNone)
+		return
+	case faultSecondLimit, faultMinuteLimit:
+		s.faults.startEpisode(f, now, cfg)
+		s.writeEnvelope(w, path, nil, &apiError{code: tiktok.CodeRateLimited, msg: msgAppLimit}, faultNone)
 		return
 	case faultTooFrequent:
-		s.writeEnvelope(w, nil, &apiError{code: tiktok.CodeTooFrequent, msg: "Requests made too frequently."}, faultNone)
+		s.writeEnvelope(w, path, nil, &apiError{code: tiktok.CodeTooFrequent, msg: "Requests made too frequently."}, faultNone)
 		return
 	case faultAdvLimit:
-		s.writeEnvelope(w, nil, &apiError{code: tiktok.CodeAdvertiserRateLimited, msg: "The advertiser's requests exceed the limit. Please retry later."}, faultNone)
+		s.writeEnvelope(w, path, nil, &apiError{code: tiktok.CodeAdvertiserRateLimited, msg: "The advertiser's requests exceed the limit. Please retry later."}, faultNone)
 		return
 	case faultSystem:
 		code := tiktok.CodeSystemError
 		if h2&1 == 1 {
 			code = tiktok.CodeProcessingError
 		}
-		s.writeEnvelope(w, nil, &apiError{code: code, msg: "System error, please try again later."}, faultNone)
+		s.writeEnvelope(w, path, nil, &apiError{code: code, msg: "System error, please try again later."}, faultNone)
 		return
 	case faultMaintenance:
-		s.writeEnvelope(w, nil, &apiError{code: tiktok.CodeMaintenance, msg: "The system is under maintenance."}, faultNone)
+		s.writeEnvelope(w, path, nil, &apiError{code: tiktok.CodeMaintenance, msg: "The system is under maintenance."}, faultNone)
 		return
 	case faultHTTP:
 		status := []int{http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout}[h2%3]
+		s.countAnswer(path, fmt.Sprintf("http %d", status))
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(status)
 		fmt.Fprintf(w, "<html><head><title>%d %s</title></head><body><center><h1>%d %s</h1></center></body></html>\n",
 			status, http.StatusText(status), status, http.StatusText(status))
 		return
 	case faultTimeout:
+		s.countAnswer(path, "hang")
 		select {
 		case <-hr.Context().Done():
 		case <-time.After(cfg.HangFor):
@@ -145,12 +158,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		r.drift = true
 	}
 	data, aerr := ep.handle(s, r)
-	s.writeEnvelope(w, data, aerr, f)
+	s.writeEnvelope(w, path, data, aerr, f)
 }
+
+// msgAppLimit is the message of a 40100 from the app's QPS/QPM limits. It
+// does not say which limit was hit: neither does TikTok's.
+const msgAppLimit = "The number of requests from your app has exceeded the limit (QPS/QPM). Please retry later."
 
 // writeEnvelope writes TikTok's envelope, HTTP 200 in every case, applying a
 // body fault if one was drawn.
-func (s *Server) writeEnvelope(w http.ResponseWriter, data []byte, aerr *apiError, f fault) {
+func (s *Server) writeEnvelope(w http.ResponseWriter, path string, data []byte, aerr *apiError, f fault) {
 	var b bytes.Buffer
 	b.Grow(len(data) + 128)
 	code, msg := 0, "OK"
@@ -171,6 +188,14 @@ func (s *Server) writeEnvelope(w http.ResponseWriter, data []byte, aerr *apiErro
 	}
 	b.WriteString("}")
 	out := b.Bytes()
+	switch f {
+	case faultTruncate:
+		s.countAnswer(path, "truncated")
+	case faultMalformed:
+		s.countAnswer(path, "malformed")
+	default:
+		s.countAnswer(path, "code "+strconv.Itoa(code))
+	}
 	w.Header().Set("Content-Type", "application/json")
 	switch f {
 	case faultTruncate:

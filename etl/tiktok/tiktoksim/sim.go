@@ -21,6 +21,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"sync"
@@ -159,6 +160,7 @@ type Server struct {
 
 	statsMu sync.Mutex
 	byPath  map[string]uint64
+	answers map[Answer]uint64
 	total   atomic.Uint64
 
 	httpSrv *http.Server
@@ -170,13 +172,14 @@ type Server struct {
 func New(cfg Config) *Server {
 	cfg = cfg.withDefaults()
 	s := &Server{
-		cfg:    cfg,
-		seed:   mix(cfg.Seed ^ 0x7a1c0ffee),
-		now:    cfg.Now,
-		cache:  newWindowCache(defaultCacheRows),
-		faults: newFaultState(cfg.Faults),
-		limit:  newAppLimit(cfg.QPS, cfg.QPM),
-		byPath: make(map[string]uint64),
+		cfg:     cfg,
+		seed:    mix(cfg.Seed ^ 0x7a1c0ffee),
+		now:     cfg.Now,
+		cache:   newWindowCache(defaultCacheRows),
+		faults:  newFaultState(cfg.Faults),
+		limit:   newAppLimit(cfg.QPS, cfg.QPM),
+		byPath:  make(map[string]uint64),
+		answers: make(map[Answer]uint64),
 	}
 	if err := s.buildAdvertisers(); err != nil {
 		panic(err)
@@ -295,9 +298,17 @@ func (s *Server) Advertiser(id string) (tiktok.Advertiser, bool) {
 type Stats struct {
 	Requests  uint64            // all requests
 	ByPath    map[string]uint64 // requests per API path (e.g. "report/integrated/get/")
+	Answers   map[Answer]uint64 // requests per API path and answer
 	Throttled uint64            // 40100 answers from QPS/QPM enforcement
 	Faults    FaultStats        // injected faults
 }
+
+// Answer is a class of the simulator's answers: the API path (as in
+// Stats.ByPath) and what was answered. Kind is "code N" for an envelope
+// with code N (HTTP 200), "http N" for an HTTP error status, "hang" for a
+// request held until the client gave up (TimeoutRate), and "truncated" or
+// "malformed" for a body cut in half or not JSON.
+type Answer struct{ Path, Kind string }
 
 // Stats returns a snapshot of the counters.
 func (s *Server) Stats() Stats {
@@ -306,18 +317,28 @@ func (s *Server) Stats() Stats {
 	for k, v := range s.byPath {
 		by[k] = v
 	}
+	answers := maps.Clone(s.answers)
 	s.statsMu.Unlock()
-	return Stats{Requests: s.total.Load(), ByPath: by, Throttled: s.limit.throttled.Load(), Faults: s.faults.stats()}
+	return Stats{Requests: s.total.Load(), ByPath: by, Answers: answers, Throttled: s.limit.throttled.Load(), Faults: s.faults.stats()}
 }
 
 // ResetStats zeroes the counters (not the fault attempt history).
 func (s *Server) ResetStats() {
 	s.statsMu.Lock()
 	s.byPath = make(map[string]uint64)
+	s.answers = make(map[Answer]uint64)
 	s.statsMu.Unlock()
 	s.total.Store(0)
 	s.limit.throttled.Store(0)
 	s.faults.resetStats()
+}
+
+// countAnswer records what a request was answered, before the answer is
+// written, so a client that has the answer finds it counted.
+func (s *Server) countAnswer(path, kind string) {
+	s.statsMu.Lock()
+	s.answers[Answer{path, kind}]++
+	s.statsMu.Unlock()
 }
 
 func (s *Server) countPath(p string) {

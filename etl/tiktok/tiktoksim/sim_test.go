@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -583,4 +584,62 @@ func BenchmarkServeAdDays(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// TestLimitEpisodes: a per-second episode answers 40100 to every request
+// until the next whole second, a per-minute one until the next whole minute
+// (or for MinuteLimitFor), both with the same envelope and message as the
+// QPS/QPM enforcement, and every answer is counted.
+func TestLimitEpisodes(t *testing.T) {
+	tests := []struct {
+		name   string
+		faults Faults
+		// offsets from the episode's start (at 0.3 s into a minute) and
+		// whether a request then is limited
+		probes []time.Duration
+		want   []bool
+		count  func(FaultStats) uint64
+	}{
+		{"per second", Faults{SecondLimitRate: 1}, []time.Duration{0, 200 * time.Millisecond, 699 * time.Millisecond, 700 * time.Millisecond},
+			[]bool{true, true, true, false}, func(f FaultStats) uint64 { return f.SecondLimited }},
+		{"per minute", Faults{MinuteLimitRate: 1}, []time.Duration{0, time.Second, 30 * time.Second, 59*time.Second + 699*time.Millisecond, 59*time.Second + 700*time.Millisecond},
+			[]bool{true, true, true, true, false}, func(f FaultStats) uint64 { return f.MinuteLimited }},
+		{"per minute, 90 s", Faults{MinuteLimitRate: 1, MinuteLimitFor: 90 * time.Second}, []time.Duration{0, 89 * time.Second, 90 * time.Second},
+			[]bool{true, true, false}, func(f FaultStats) uint64 { return f.MinuteLimited }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				s := New(Config{Faults: tc.faults})
+				adv := s.AdvertiserIDs()[0]
+				time.Sleep(300 * time.Millisecond)
+				start := time.Now()
+				limited := uint64(0)
+				for i, at := range tc.probes {
+					time.Sleep(time.Until(start.Add(at)))
+					if i == 1 {
+						// Only the first request may start an episode.
+						s.SetFaults(Faults{})
+					}
+					code, msg, _, _ := apiGet(t, s, BasePath+"campaign/get/", url.Values{"advertiser_id": {adv}}, s.AccessToken())
+					if got := code == tiktok.CodeRateLimited; got != tc.want[i] {
+						t.Errorf("request at +%s: code %d, want limited %v", at, code, tc.want[i])
+					}
+					if code == tiktok.CodeRateLimited {
+						limited++
+						if msg != msgAppLimit {
+							t.Errorf("40100 message %q", msg)
+						}
+					}
+				}
+				st := s.Stats()
+				if tc.count(st.Faults) != limited || st.Faults.Total() != limited {
+					t.Errorf("%d limited answers, counted %+v", limited, st.Faults)
+				}
+				if st.Answers[Answer{"campaign/get/", "code 40100"}] != limited {
+					t.Errorf("answer log %v", st.Answers)
+				}
+			})
+		})
+	}
 }
