@@ -70,7 +70,7 @@ func runDemo(cmd *cobra.Command, a *app) error {
 		return err
 	}
 	defer p.Close()
-	stop := a.showProgress(progress)
+	stop := a.showProgress(progress, p.api.Limiter())
 	started := time.Now()
 	res, err := p.syncer.Run(ctx, a.cfg.Sync.Advertisers, extract.Job{Name: "sync", Entities: true, Stats: true})
 	stop()

@@ -39,8 +39,9 @@ func newServeCmd(a *app) *cobra.Command {
 			d, err := schedule.New(schedule.Options{
 				Entries: entries, Location: loc, Listen: a.cfg.Serve.Listen,
 				ShutdownTimeout: a.cfg.Serve.ShutdownTimeout, Logger: a.log,
-				Run:    p.runJobs(jobs),
-				Health: func(ctx context.Context) error { return p.conn.Ping(ctx) },
+				Run:     p.runJobs(jobs),
+				Health:  func(ctx context.Context) error { return p.conn.Ping(ctx) },
+				Limiter: p.api.Limiter(),
 			})
 			if err != nil {
 				return err
@@ -54,6 +55,8 @@ func newServeCmd(a *app) *cobra.Command {
 // the configured (or discovered) advertisers.
 func (p *pipeline) runJobs(jobs map[string]extract.Job) schedule.Runner {
 	return func(ctx context.Context, name string) (extract.Result, error) {
+		// Discovering the advertisers is part of the run's API calls.
+		ctx = extract.CountRun(ctx)
 		ids, err := p.advertisers(ctx, nil)
 		if err != nil {
 			return extract.Result{}, err

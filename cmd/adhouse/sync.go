@@ -116,6 +116,7 @@ func newTikTokClient(cfg config.Config, a *app) (*tiktok.Client, error) {
 		lc.QPM = t.QPM
 	}
 	lc.AppPause = t.MinutePause
+	lc.Logger = &a.log
 	return tiktok.New(tiktok.Options{
 		BaseURL: t.BaseURL, AppID: t.AppID, Secret: t.Secret.Reveal(), AccessToken: token,
 		Limiter: tiktok.NewLimiter(lc), MaxRetries: t.MaxRetries, Timeout: t.Timeout, PageSize: t.PageSize,
@@ -203,7 +204,8 @@ func newBackfillCmd(a *app) *cobra.Command {
 
 // runJob runs one job with a progress bar on a terminal, or progress log lines.
 func (a *app) runJob(cmd *cobra.Command, only []string, job extract.Job) error {
-	ctx := cmd.Context()
+	// Every API request from here on is the run's, discovery included.
+	ctx := extract.CountRun(cmd.Context())
 	progress := &extract.Progress{}
 	p, err := a.newPipeline(ctx, nil, progress)
 	if err != nil {
@@ -214,18 +216,23 @@ func (a *app) runJob(cmd *cobra.Command, only []string, job extract.Job) error {
 	if err != nil {
 		return err
 	}
-	stop := a.showProgress(progress)
+	stop := a.showProgress(progress, p.api.Limiter())
 	res, err := p.syncer.Run(ctx, ids, job)
 	stop()
-	fmt.Fprintf(cmd.OutOrStdout(), "%s: %d advertisers, %d windows, %d rows, %d API calls (%d retries)\n",
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "%s: %d advertisers, %d windows, %d rows, %d API calls (%d retries)\n",
 		job.Name, res.Advertisers, res.Windows, res.Rows, res.APICalls, res.Retries)
+	if res.APICalls > 0 {
+		fmt.Fprintf(out, "  %s\n", res.Calls)
+	}
 	return err
 }
 
 // showProgress renders the run's progress until the returned stop is called:
 // a bar with rows, windows, API calls and ETA on a terminal, a log line every
-// ten seconds otherwise.
-func (a *app) showProgress(p *extract.Progress) (stop func()) {
+// ten seconds otherwise. Both say when the app is held by a long rate-limit
+// pause, and until when.
+func (a *app) showProgress(p *extract.Progress, lim *tiktok.Limiter) (stop func()) {
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	tty := term.IsTerminal(int(os.Stderr.Fd()))
@@ -250,9 +257,10 @@ func (a *app) showProgress(p *extract.Progress) (stop func()) {
 				return
 			case <-tick.C:
 				s := p.Snapshot()
+				pause := lim.Pause()
 				if bar != nil {
 					bar.ChangeMax64(max(s.Windows, 1))
-					bar.Describe(fmt.Sprintf("rows %d · API calls %d · windows", s.Rows, s.APICalls))
+					bar.Describe(progressText(s, pause))
 					_ = bar.Set64(s.WindowsDone)
 					continue
 				}
@@ -261,7 +269,10 @@ func (a *app) showProgress(p *extract.Progress) (stop func()) {
 				if s.WindowsDone > 0 && s.Windows > s.WindowsDone {
 					elapsed := time.Since(start)
 					eta := time.Duration(float64(elapsed) / float64(s.WindowsDone) * float64(s.Windows-s.WindowsDone))
-					ev = ev.Dur("eta", eta.Round(time.Second))
+					ev = ev.Str("eta", eta.Round(time.Second).String())
+				}
+				if pause.Active() {
+					ev = ev.Str("paused_until", pause.Until.UTC().Format(time.RFC3339)).Str("pause_reason", pause.Reason)
 				}
 				ev.Msg("progress")
 			}
@@ -271,6 +282,16 @@ func (a *app) showProgress(p *extract.Progress) (stop func()) {
 		close(done)
 		<-finished
 	}
+}
+
+// progressText is the progress bar's description: rows and API calls so
+// far, and the long rate-limit pause while one holds the app.
+func progressText(s extract.ProgressSnapshot, pause tiktok.PauseState) string {
+	text := fmt.Sprintf("rows %d · API calls %d", s.Rows, s.APICalls)
+	if pause.Active() {
+		text += fmt.Sprintf(" · paused until %s: %s", pause.Until.Local().Format("15:04:05"), pause.Reason)
+	}
+	return text + " · windows"
 }
 
 // clockFromEnv pins "now" to ADHOUSE_NOW (RFC 3339) when it is set: tests use

@@ -51,9 +51,11 @@ func (s *Syncer) advance(ctx context.Context, st stream, through tiktok.Date, ru
 
 var runsTable = load.Table{Name: "sync_runs", Columns: []string{
 	"run_id", "job", "started_at", "ended_at", "advertiser_id", "level", "granularity", "window_from", "window_to",
-	"rows", "api_calls", "retries", "outcome", "error"}}
+	"rows", "api_calls", "retries", "api_calls_by_endpoint", "api_calls_by_outcome", "outcome", "error"}}
 
-// RunRecord is one line of the run log: one window of one stream.
+// RunRecord is one line of the run log: one window of one stream, one
+// advertiser's entity lists (Level "entities"), or the run's other API
+// requests (Level "run").
 type RunRecord struct {
 	RunID, Job         string
 	Started, Ended     time.Time
@@ -62,13 +64,28 @@ type RunRecord struct {
 	From, To           tiktok.Date
 	Rows               int
 	APICalls, Retries  uint64
-	Outcome, Error     string
+	// CallsByEndpoint and CallsByOutcome break APICalls down.
+	CallsByEndpoint, CallsByOutcome map[string]uint64
+	Outcome, Error                  string
+}
+
+// setCalls records the API requests of the line.
+func (r *RunRecord) setCalls(c tiktok.Calls) {
+	r.APICalls, r.Retries = c.Total(), c.Retries
+	r.CallsByEndpoint, r.CallsByOutcome = c.ByEndpoint(), c.ByOutcome()
 }
 
 // AppendValues implements load.Row.
 func (r RunRecord) AppendValues(dst []any) []any {
+	byEndpoint, byOutcome := r.CallsByEndpoint, r.CallsByOutcome
+	if byEndpoint == nil {
+		byEndpoint = map[string]uint64{}
+	}
+	if byOutcome == nil {
+		byOutcome = map[string]uint64{}
+	}
 	return append(dst, r.RunID, r.Job, r.Started, r.Ended, r.AdvertiserID, r.Level, r.Granularity,
-		r.From.Time(), r.To.Time(), uint64(r.Rows), r.APICalls, r.Retries, r.Outcome, r.Error)
+		r.From.Time(), r.To.Time(), uint64(r.Rows), r.APICalls, r.Retries, byEndpoint, byOutcome, r.Outcome, r.Error)
 }
 
 // logRun writes the run log line; a failure to log is reported, never fatal
@@ -77,6 +94,29 @@ func (s *Syncer) logRun(ctx context.Context, r RunRecord) {
 	if err := s.loader.Insert(ctx, runsTable, []load.Row{r}); err != nil {
 		s.log.Warn().Err(err).Str("advertiser", r.AdvertiserID).Msg("could not write the run log")
 	}
+}
+
+// logRunCalls writes the run's own line (Level "run"): the API requests no
+// window or entities line counts, such as advertiser info and discovery,
+// with the failure of those calls if they failed. A run without such
+// requests writes none.
+func (s *Syncer) logRunCalls(ctx context.Context, runID string, job Job, started time.Time, own tiktok.Calls, err error) {
+	if own.Total() == 0 {
+		return
+	}
+	day := tiktok.DateOf(started)
+	r := RunRecord{RunID: runID, Job: job.Name, Started: started, Ended: time.Now().UTC(), Level: "run",
+		From: day, To: day, Outcome: "ok"}
+	r.setCalls(own)
+	if err != nil {
+		r.Outcome, r.Error = "failed", err.Error()
+	}
+	if ctx.Err() != nil {
+		r.Outcome = "abandoned"
+	}
+	logCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	s.logRun(logCtx, r)
 }
 
 // completedWindows returns the windows of a stream that an earlier run of the

@@ -3,6 +3,8 @@ package extract
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
+	"time"
 
 	"github.com/adhouse/adhouse/etl/load"
 	"github.com/adhouse/adhouse/etl/tiktok"
@@ -49,17 +51,46 @@ func (a adRow) AppendValues(dst []any) []any {
 		a.OperationStatus, a.SecondaryStatus, boolByte(a.Deleted()), ts(a.CreateTime), ts(a.ModifyTime), raw(a.Raw))
 }
 
+// entities loads an advertiser's entities and writes their sync_runs row
+// (level "entities", the advertiser's today as its window): the entities
+// loaded and the API requests made for them.
+func (s *Syncer) entities(ctx context.Context, a *advertiser, job Job, runID string) (*parents, error) {
+	started := time.Now().UTC()
+	ectx, calls := tiktok.CountCalls(ctx)
+	var rows atomic.Int64
+	p, err := s.loadEntities(ectx, a.id, &rows)
+	today := tiktok.DateOf(s.opts.Now().In(a.loc))
+	rec := RunRecord{
+		RunID: runID, Job: job.Name, Started: started, Ended: time.Now().UTC(), AdvertiserID: a.id,
+		Level: "entities", From: today, To: today, Rows: int(rows.Load()), Outcome: "ok",
+	}
+	rec.setCalls(calls.Calls())
+	logCtx := ctx
+	if err != nil {
+		rec.Outcome, rec.Error = "failed", err.Error()
+		if ctx.Err() != nil {
+			rec.Outcome = "abandoned"
+		}
+		var cancel context.CancelFunc
+		logCtx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+	}
+	s.logRun(logCtx, rec)
+	return p, err
+}
+
 // loadEntities pulls campaigns, ad groups and ads (deleted included) page by
-// page into their tables and returns the parent map statistics rows need.
-func (s *Syncer) loadEntities(ctx context.Context, advertiserID string) (*parents, error) {
+// page into their tables, counting the rows, and returns the parent map
+// statistics rows need.
+func (s *Syncer) loadEntities(ctx context.Context, advertiserID string, n *atomic.Int64) (*parents, error) {
 	p := newParents()
-	err := loadPages(ctx, s, advertiserID, "campaigns", s.api.StreamCampaigns, campaignsTable,
+	err := loadPages(ctx, s, advertiserID, "campaigns", s.api.StreamCampaigns, campaignsTable, n,
 		func(c *tiktok.Campaign) load.Row {
 			c.AdvertiserID = firstOf(c.AdvertiserID, advertiserID)
 			return campaignRow{c}
 		})
 	if err == nil {
-		err = loadPages(ctx, s, advertiserID, "ad groups", s.api.StreamAdGroups, adgroupsTable,
+		err = loadPages(ctx, s, advertiserID, "ad groups", s.api.StreamAdGroups, adgroupsTable, n,
 			func(g *tiktok.AdGroup) load.Row {
 				g.AdvertiserID = firstOf(g.AdvertiserID, advertiserID)
 				p.adgroupCampaign[g.ID] = g.CampaignID
@@ -67,7 +98,7 @@ func (s *Syncer) loadEntities(ctx context.Context, advertiserID string) (*parent
 			})
 	}
 	if err == nil {
-		err = loadPages(ctx, s, advertiserID, "ads", s.api.StreamAds, adsTable,
+		err = loadPages(ctx, s, advertiserID, "ads", s.api.StreamAds, adsTable, n,
 			func(ad *tiktok.Ad) load.Row {
 				ad.AdvertiserID = firstOf(ad.AdvertiserID, advertiserID)
 				p.adAdGroup[ad.ID], p.adCampaign[ad.ID] = ad.AdGroupID, ad.CampaignID
@@ -82,13 +113,17 @@ func (s *Syncer) loadEntities(ctx context.Context, advertiserID string) (*parent
 
 // loadPages streams one entity list page by page into its table.
 func loadPages[T any](ctx context.Context, s *Syncer, advertiserID, what string,
-	stream func(context.Context, string, func([]T) error) error, table load.Table, row func(*T) load.Row) error {
+	stream func(context.Context, string, func([]T) error) error, table load.Table, n *atomic.Int64, row func(*T) load.Row) error {
 	err := stream(ctx, advertiserID, func(page []T) error {
 		rows := make([]load.Row, len(page))
 		for i := range page {
 			rows[i] = row(&page[i])
 		}
-		return s.loader.Insert(ctx, table, rows)
+		if err := s.loader.Insert(ctx, table, rows); err != nil {
+			return err
+		}
+		n.Add(int64(len(rows)))
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("advertiser %s: %s: %w", advertiserID, what, err)

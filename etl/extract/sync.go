@@ -167,15 +167,28 @@ func Backfill(from, to tiktok.Date) Job {
 
 // Progress counts a run's work for progress bars and logs; read it with Snapshot.
 type Progress struct {
-	Windows, WindowsDone, Rows, APICalls, Failures atomic.Int64
+	Windows, WindowsDone, Rows, Failures atomic.Int64
+	calls                                atomic.Pointer[tiktok.CallCounter] // the run's API requests, as they happen
 }
 
-// ProgressSnapshot is a consistent-enough copy of [Progress].
+// ProgressSnapshot is a consistent-enough copy of [Progress]. APICalls
+// counts every request of the run so far, retries included.
 type ProgressSnapshot struct{ Windows, WindowsDone, Rows, APICalls, Failures int64 }
 
 // Snapshot reads the counters.
 func (p *Progress) Snapshot() ProgressSnapshot {
-	return ProgressSnapshot{p.Windows.Load(), p.WindowsDone.Load(), p.Rows.Load(), p.APICalls.Load(), p.Failures.Load()}
+	return ProgressSnapshot{p.Windows.Load(), p.WindowsDone.Load(), p.Rows.Load(), int64(p.calls.Load().Total()), p.Failures.Load()}
+}
+
+type runCallsKey struct{}
+
+// CountRun returns a context for one run whose API requests, from now on,
+// are the run's: [Syncer.Run] under it counts the calls the caller made
+// before it (discovering the advertisers, say) with its own, in its Result
+// and in sync_runs. Use a fresh one per run.
+func CountRun(ctx context.Context) context.Context {
+	ctx, c := tiktok.CountCalls(ctx)
+	return context.WithValue(ctx, runCallsKey{}, c)
 }
 
 // Result sums up a run.
@@ -184,8 +197,12 @@ type Result struct {
 	Advertisers int
 	Windows     int
 	Rows        int
-	APICalls    uint64
-	Retries     uint64
+	// APICalls is every request the run sent to TikTok (reports, entity
+	// lists, advertiser info, discovery under CountRun), retries included;
+	// Calls breaks it down by endpoint and outcome.
+	APICalls uint64
+	Retries  uint64
+	Calls    tiktok.Calls
 	// Failed lists what did not complete; the run's error says the same.
 	Failed []string
 	// Errors are the errors behind Failed, for callers that classify them
@@ -226,8 +243,25 @@ func Mine(advertiserID string, index, count int) bool {
 
 // Run executes a job for the given advertisers (already discovered); the
 // advertisers this worker does not own are skipped.
-func (s *Syncer) Run(ctx context.Context, advertiserIDs []string, job Job) (Result, error) {
-	res := Result{RunID: fmt.Sprintf("%x", load.NewVersion())}
+//
+// Every API request of the run is counted: each window's in its sync_runs
+// row, each advertiser's entity lists in an "entities" row, and the rest
+// (advertiser info, and discovery if ctx comes from CountRun) in the run's
+// own "run" row, written when the run ends.
+func (s *Syncer) Run(ctx context.Context, advertiserIDs []string, job Job) (res Result, err error) {
+	res = Result{RunID: fmt.Sprintf("%x", load.NewVersion())}
+	started := time.Now().UTC()
+	calls, _ := ctx.Value(runCallsKey{}).(*tiktok.CallCounter)
+	if calls == nil {
+		ctx, calls = tiktok.CountCalls(ctx)
+	}
+	s.opts.Progress.calls.Store(calls)
+	var runErr error // a failure of the run's own calls
+	defer func() {
+		res.Calls = calls.Calls()
+		res.APICalls, res.Retries = res.Calls.Total(), res.Calls.Retries
+		s.logRunCalls(ctx, res.RunID, job, started, calls.Own(), runErr)
+	}()
 	var mine []string
 	for _, id := range advertiserIDs {
 		if Mine(id, s.opts.WorkerIndex, s.opts.WorkerCount) {
@@ -244,6 +278,7 @@ func (s *Syncer) Run(ctx context.Context, advertiserIDs []string, job Job) (Resu
 
 	infos, err := s.advertisers(ctx, mine, job, res.RunID)
 	if err != nil {
+		runErr = err
 		return res, err
 	}
 
@@ -256,13 +291,11 @@ func (s *Syncer) Run(ctx context.Context, advertiserIDs []string, job Job) (Resu
 		res.Errors = append(res.Errors, err)
 		failedAdv[adv] = true
 	}
-	add := func(windows, rows int, calls, retries uint64) {
+	add := func(windows, rows int) {
 		mu.Lock()
 		defer mu.Unlock()
 		res.Windows += windows
 		res.Rows += rows
-		res.APICalls += calls
-		res.Retries += retries
 	}
 
 	// Phase 1: entities, so statistics rows can carry their parents.
@@ -273,7 +306,7 @@ func (s *Syncer) Run(ctx context.Context, advertiserIDs []string, job Job) (Resu
 		g.Go(recovered(id, func() error {
 			var err error
 			if job.Entities {
-				a.parents, err = s.loadEntities(gctx, id)
+				a.parents, err = s.entities(gctx, a, job, res.RunID)
 			} else if job.Stats {
 				a.parents, err = s.parentsFromWarehouse(gctx, id)
 			}
@@ -319,8 +352,8 @@ func (s *Syncer) Run(ctx context.Context, advertiserIDs []string, job Job) (Resu
 	g.SetLimit(s.opts.Concurrency)
 	for _, st := range streams {
 		g.Go(recovered(st.String(), func() error {
-			windows, rows, calls, retries, err := s.runStream(gctx, st, infos[st.advertiser], job, res.RunID, touched)
-			add(windows, rows, calls, retries)
+			windows, rows, err := s.runStream(gctx, st, infos[st.advertiser], job, res.RunID, touched)
+			add(windows, rows)
 			if err != nil {
 				if fatal(err) {
 					return err
@@ -352,8 +385,9 @@ func (s *Syncer) Run(ctx context.Context, advertiserIDs []string, job Job) (Resu
 		}
 	}
 	succeeded()
-	log.Info().Int("windows", res.Windows).Int("rows", res.Rows).Uint64("api_calls", res.APICalls).
-		Uint64("retries", res.Retries).Int("failed", len(res.Failed)).Msg("run finished")
+	c := calls.Calls()
+	log.Info().Int("windows", res.Windows).Int("rows", res.Rows).Uint64("api_calls", c.Total()).
+		Uint64("retries", c.Retries).Str("calls", c.String()).Int("failed", len(res.Failed)).Msg("run finished")
 	return res, joinFailures(res.Failed)
 }
 
@@ -475,21 +509,21 @@ func (s *Syncer) plan(ctx context.Context, st stream, a *advertiser, job Job) ([
 
 // runStream loads the windows of one stream in order and advances its
 // checkpoint after each committed window that extends it without a gap.
-func (s *Syncer) runStream(ctx context.Context, st stream, a *advertiser, job Job, runID string, touched *touchedDays) (windows, rows int, calls, retries uint64, err error) {
+func (s *Syncer) runStream(ctx context.Context, st stream, a *advertiser, job Job, runID string, touched *touchedDays) (windows, rows int, err error) {
 	plan, cp, err := s.plan(ctx, st, a, job)
 	if err != nil {
-		return 0, 0, 0, 0, err
+		return 0, 0, err
 	}
 	var done map[tiktok.DateRange]bool
 	if !job.From.IsZero() {
 		if done, err = s.completedWindows(ctx, st, job.Name); err != nil {
-			return 0, 0, 0, 0, err
+			return 0, 0, err
 		}
 	}
 	s.opts.Progress.Windows.Add(int64(len(plan)))
 	table, ok := load.NewStatsTable(st.level.Name(), st.granularity.Name())
 	if !ok {
-		return 0, 0, 0, 0, errors.New("no warehouse table")
+		return 0, 0, errors.New("no warehouse table")
 	}
 	if len(plan) > 0 {
 		touched.add(table.Name, plan[0].Start, plan[len(plan)-1].End)
@@ -499,15 +533,13 @@ func (s *Syncer) runStream(ctx context.Context, st stream, a *advertiser, job Jo
 			s.opts.Progress.WindowsDone.Add(1)
 			continue
 		}
-		n, stats, err := s.loadWindow(ctx, st, a, table, w, job, runID)
+		n, err := s.loadWindow(ctx, st, a, table, w, job, runID)
 		windows++
 		rows += n
-		calls += stats.Calls
-		retries += stats.Retries
 		s.opts.Progress.WindowsDone.Add(1)
 		if err != nil {
 			s.opts.Progress.Failures.Add(1)
-			return windows, rows, calls, retries, err
+			return windows, rows, err
 		}
 		// The checkpoint claims only finished days: today is still changing
 		// and is pulled again by every run. It advances only without a gap,
@@ -521,28 +553,32 @@ func (s *Syncer) runStream(ctx context.Context, st stream, a *advertiser, job Jo
 			(!cp.IsZero() && !w.Start.After(cp.AddDays(1)))
 		if contiguous && (cp.IsZero() || through.After(cp)) {
 			if err := s.advance(ctx, st, through, runID); err != nil {
-				return windows, rows, calls, retries, err
+				return windows, rows, err
 			}
 			cp = through
 		}
 	}
-	return windows, rows, calls, retries, nil
+	return windows, rows, nil
 }
 
 // loadWindow pulls one window into one load window and commits it. A window
 // TikTok calls too large (40067) is split in halves, each committed on its own;
-// a window whose pages drifted is pulled again.
-func (s *Syncer) loadWindow(ctx context.Context, st stream, a *advertiser, table load.StatsTable, w tiktok.DateRange, job Job, runID string) (int, tiktok.Stats, error) {
+// a window whose pages drifted is pulled again. Its sync_runs row counts the
+// API requests made for it.
+func (s *Syncer) loadWindow(ctx context.Context, st stream, a *advertiser, table load.StatsTable, w tiktok.DateRange, job Job, runID string) (int, error) {
 	started := time.Now().UTC()
 	log := s.log.With().Str("advertiser", st.advertiser).Str("level", st.level.Name()).
 		Str("granularity", st.granularity.Name()).Str("window", w.Start.String()+".."+w.End.String()).Logger()
-	var total tiktok.Stats
+	outer := ctx
+	ctx, calls := tiktok.CountCalls(ctx)
+	rec := RunRecord{
+		RunID: runID, Job: job.Name, Started: started, AdvertiserID: st.advertiser,
+		Level: st.level.Name(), Granularity: st.granularity.Name(), From: w.Start, To: w.End, Outcome: "ok",
+	}
 	var n int
 	var err error
 	for attempt := 0; ; attempt++ {
-		var stats tiktok.Stats
-		n, stats, err = s.pullWindow(ctx, st, a, table, w, runID)
-		total = total.Add(stats)
+		n, err = s.pullWindow(ctx, st, a, table, w, runID)
 		var drift *tiktok.PaginationDriftError
 		if errors.As(err, &drift) && attempt < 3 {
 			log.Warn().Err(err).Msg("the report changed while paging; pulling the window again")
@@ -553,23 +589,22 @@ func (s *Syncer) loadWindow(ctx context.Context, st stream, a *advertiser, table
 	if errors.Is(err, tiktok.ErrQueryTooLarge) && w.Start.Before(w.End) {
 		half := w.Start.DaysUntil(w.End) / 2
 		log.Warn().Msg("TikTok says the query is too large (40067); splitting the window")
+		// This window's row keeps the calls that got 40067; each half has its own.
+		rec.Ended, rec.Outcome, rec.Error = time.Now().UTC(), "split", err.Error()
+		rec.setCalls(calls.Calls())
+		s.logRun(ctx, rec)
 		n = 0
 		for _, part := range []tiktok.DateRange{{Start: w.Start, End: w.Start.AddDays(half)}, {Start: w.Start.AddDays(half + 1), End: w.End}} {
-			pn, ps, perr := s.loadWindow(ctx, st, a, table, part, job, runID)
+			pn, perr := s.loadWindow(outer, st, a, table, part, job, runID)
 			n += pn
-			total = total.Add(ps)
 			if perr != nil {
-				return n, total, perr
+				return n, perr
 			}
 		}
-		return n, total, nil
+		return n, nil
 	}
-	rec := RunRecord{
-		RunID: runID, Job: job.Name, Started: started, Ended: time.Now().UTC(), AdvertiserID: st.advertiser,
-		Level: st.level.Name(), Granularity: st.granularity.Name(), From: w.Start, To: w.End,
-		Rows: n, APICalls: total.Calls, Retries: total.Retries, Outcome: "ok",
-	}
-	s.opts.Progress.APICalls.Add(int64(total.Calls))
+	rec.Ended, rec.Rows = time.Now().UTC(), n
+	rec.setCalls(calls.Calls())
 	if err != nil {
 		rec.Outcome, rec.Error = "failed", err.Error()
 		if ctx.Err() != nil {
@@ -580,25 +615,25 @@ func (s *Syncer) loadWindow(ctx context.Context, st stream, a *advertiser, table
 		s.logRun(logCtx, rec)
 		cancel()
 		log.Error().Err(err).Msg("window failed")
-		return n, total, fmt.Errorf("window %s..%s: %w", w.Start, w.End, err)
+		return n, fmt.Errorf("window %s..%s: %w", w.Start, w.End, err)
 	}
 	s.opts.Progress.Rows.Add(int64(n))
 	s.logRun(ctx, rec)
-	log.Debug().Int("rows", n).Uint64("api_calls", total.Calls).Msg("window loaded")
-	return n, total, nil
+	log.Debug().Int("rows", n).Uint64("api_calls", rec.APICalls).Msg("window loaded")
+	return n, nil
 }
 
 // pullWindow streams the report pages into a load window and commits it.
-func (s *Syncer) pullWindow(ctx context.Context, st stream, a *advertiser, table load.StatsTable, w tiktok.DateRange, runID string) (int, tiktok.Stats, error) {
+func (s *Syncer) pullWindow(ctx context.Context, st stream, a *advertiser, table load.StatsTable, w tiktok.DateRange, runID string) (int, error) {
 	lw, err := s.loader.Begin(load.WindowSpec{Table: table.Table, AdvertiserID: st.advertiser, From: w.Start.Time(), To: w.End.Time(), RunID: runID})
 	if err != nil {
-		return 0, tiktok.Stats{}, err
+		return 0, err
 	}
 	q := tiktok.ReportQuery{
 		AdvertiserID: st.advertiser, Level: st.level, Granularity: st.granularity,
 		Start: w.Start, End: w.End, Metrics: s.opts.Metrics, Location: a.loc,
 	}
-	summary, err := s.api.StreamReport(ctx, q, func(page tiktok.ReportPage) error {
+	_, err = s.api.StreamReport(ctx, q, func(page tiktok.ReportPage) error {
 		for i := range page.Rows {
 			if err := lw.Append(ctx, statRow(table, &page.Rows[i], a.currency, a.parents)); err != nil {
 				return err
@@ -608,12 +643,12 @@ func (s *Syncer) pullWindow(ctx context.Context, st stream, a *advertiser, table
 	})
 	if err != nil {
 		lw.Abort()
-		return lw.Rows(), summary.Stats, err
+		return lw.Rows(), err
 	}
 	if err := lw.Commit(ctx); err != nil {
-		return lw.Rows(), summary.Stats, err
+		return lw.Rows(), err
 	}
-	return lw.Rows(), summary.Stats, nil
+	return lw.Rows(), nil
 }
 
 func withParams(ctx context.Context, params map[string]string) context.Context {

@@ -60,6 +60,9 @@ type Options struct {
 	Logger          zerolog.Logger
 	// Now is the clock for lag; nil means time.Now.
 	Now func() time.Time
+	// Limiter, when set, is the TikTok app's rate limiter, whose long
+	// pauses /metrics reports (adhouse_api_paused).
+	Limiter *tiktok.Limiter
 }
 
 // Daemon runs the schedules and serves health and metrics.
@@ -107,11 +110,14 @@ func New(opts Options) (*Daemon, error) {
 	d := &Daemon{opts: opts, reg: prometheus.NewRegistry(), lastSuccess: map[string]time.Time{}, lastRun: map[string]jobStatus{}}
 	d.runs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "adhouse_runs_total", Help: "Job runs by outcome (ok, failed, panic, skipped)."}, []string{"job", "outcome"})
 	d.rows = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "adhouse_rows_loaded_total", Help: "Statistics rows loaded."}, []string{"job"})
-	d.calls = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "adhouse_api_calls_total", Help: "TikTok API calls, retries included."}, []string{"job"})
+	d.calls = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "adhouse_api_calls_total", Help: "TikTok API requests, retries included, by endpoint and outcome (ok, rate_limited, advertiser_limited, server_error, timeout, transport_error, malformed, api_error, cancelled)."}, []string{"job", "endpoint", "outcome"})
 	d.errs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "adhouse_errors_total", Help: "Failed run parts by source and code (tiktok code, clickhouse exception code, or other)."}, []string{"job", "source", "code"})
 	d.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "adhouse_run_duration_seconds", Help: "Job run durations.", Buckets: prometheus.ExponentialBuckets(1, 2, 14)}, []string{"job"})
 	d.running = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "adhouse_job_running", Help: "1 while a job runs."}, []string{"job"})
 	d.reg.MustRegister(d.runs, d.rows, d.calls, d.errs, d.duration, d.running, lagCollector{d})
+	if opts.Limiter != nil {
+		d.reg.MustRegister(pauseCollector{opts.Limiter})
+	}
 	return d, nil
 }
 
@@ -169,7 +175,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		cancelJobs()
 		return fmt.Errorf("serve: %w", err)
 	}
-	d.opts.Logger.Info().Dur("grace", d.opts.ShutdownTimeout).Msg("shutting down: no new runs; waiting for the running job")
+	d.opts.Logger.Info().Str("grace", d.opts.ShutdownTimeout.String()).Msg("shutting down: no new runs; waiting for the running job")
 	stopped := c.Stop()
 	select {
 	case <-stopped.Done():
@@ -209,7 +215,9 @@ func (d *Daemon) runOnce(ctx context.Context, e Entry) {
 	res, err := d.opts.Run(ctx, e.Job)
 	d.duration.WithLabelValues(e.Name).Observe(time.Since(start).Seconds())
 	d.rows.WithLabelValues(e.Name).Add(float64(res.Rows))
-	d.calls.WithLabelValues(e.Name).Add(float64(res.APICalls))
+	for k, n := range res.Calls.Counts {
+		d.calls.WithLabelValues(e.Name, k.Endpoint, k.Outcome).Add(float64(n))
+	}
 	now := d.opts.Now()
 	d.mu.Lock()
 	for _, adv := range res.Succeeded {
@@ -235,7 +243,8 @@ func (d *Daemon) runOnce(ctx context.Context, e Entry) {
 		return
 	}
 	d.runs.WithLabelValues(e.Name, "ok").Inc()
-	log.Info().Int("rows", res.Rows).Uint64("api_calls", res.APICalls).Dur("took", time.Since(start)).Msg("run ok")
+	log.Info().Int("rows", res.Rows).Uint64("api_calls", res.APICalls).Str("calls", res.Calls.String()).
+		Str("took", time.Since(start).Round(time.Millisecond).String()).Msg("run ok")
 }
 
 // classify names where an error came from and its code, for the metrics.
@@ -304,6 +313,33 @@ func (c lagCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(lastSuccessDesc, prometheus.GaugeValue, float64(t.UnixMilli())/1000, adv)
 		ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, now.Sub(t).Seconds(), adv)
 	}
+}
+
+// pauseCollector reports the rate limiter's long pause at scrape time.
+type pauseCollector struct{ l *tiktok.Limiter }
+
+var (
+	pausedDesc      = prometheus.NewDesc("adhouse_api_paused", "1 while every TikTok request of the app is held by a long rate-limit pause (the limit persisted), else 0.", nil, nil)
+	pauseUntilDesc  = prometheus.NewDesc("adhouse_api_pause_until_seconds", "When the current long rate-limit pause ends (Unix seconds); 0 when there is none.", nil, nil)
+	pausesTotalDesc = prometheus.NewDesc("adhouse_api_pauses_total", "App-wide rate-limit pauses by kind: short (about a second, after a 40100/40016) and long (the limit persisted).", []string{"kind"}, nil)
+)
+
+func (c pauseCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- pausedDesc
+	ch <- pauseUntilDesc
+	ch <- pausesTotalDesc
+}
+
+func (c pauseCollector) Collect(ch chan<- prometheus.Metric) {
+	p, st := c.l.Pause(), c.l.Stats()
+	paused, until := 0.0, 0.0
+	if p.Active() {
+		paused, until = 1, float64(p.Until.UnixMilli())/1000
+	}
+	ch <- prometheus.MustNewConstMetric(pausedDesc, prometheus.GaugeValue, paused)
+	ch <- prometheus.MustNewConstMetric(pauseUntilDesc, prometheus.GaugeValue, until)
+	ch <- prometheus.MustNewConstMetric(pausesTotalDesc, prometheus.CounterValue, float64(st.AppRetryPauses), "short")
+	ch <- prometheus.MustNewConstMetric(pausesTotalDesc, prometheus.CounterValue, float64(st.AppPauses), "long")
 }
 
 // cronLogger adapts zerolog to cron's logger.

@@ -180,3 +180,53 @@ func TestBadCronRefused(t *testing.T) {
 	})
 	require.ErrorContains(t, err, `schedule x: cron "every tuesday"`)
 }
+
+// TestAPICallsAndPauseMetrics: /metrics counts a run's API requests by job,
+// endpoint and outcome, and shows the rate limiter's long pause (paused,
+// until when) while it lasts and no longer.
+func TestAPICallsAndPauseMetrics(t *testing.T) {
+	synctest.Test(t, testAPICallsAndPauseMetrics)
+}
+
+func testAPICallsAndPauseMetrics(t *testing.T) {
+	lim := tiktok.NewLimiter(tiktok.LimiterConfig{QPS: -1, QPM: -1, EscalateAfter: 1})
+	var runs atomic.Int32
+	run := func(ctx context.Context, job string) (extract.Result, error) {
+		if runs.Add(1) > 1 {
+			return extract.Result{}, nil
+		}
+		lim.AppRateLimited() // the limit persisted: the long pause starts
+		calls := tiktok.Calls{Counts: map[tiktok.CallKey]uint64{
+			{Endpoint: "report/integrated/get", Outcome: tiktok.OutcomeOK}:          5,
+			{Endpoint: "report/integrated/get", Outcome: tiktok.OutcomeRateLimited}: 2,
+			{Endpoint: "campaign/get", Outcome: tiktok.OutcomeOK}:                   1,
+		}}
+		return extract.Result{Rows: 10, APICalls: calls.Total(), Calls: calls}, nil
+	}
+	d, _, _, _ := startDaemon(t, schedule.Options{
+		Entries: []schedule.Entry{{Name: "often", Cron: "@every 1s", Job: "sync"}},
+		Run:     run, Limiter: lim,
+	})
+	time.Sleep(1500 * time.Millisecond)
+	synctest.Wait()
+	until := lim.Pause().Until
+	require.False(t, until.IsZero())
+	_, body := get(d, "/metrics")
+	for _, want := range []string{
+		`adhouse_api_calls_total{endpoint="report/integrated/get",job="often",outcome="ok"} 5`,
+		`adhouse_api_calls_total{endpoint="report/integrated/get",job="often",outcome="rate_limited"} 2`,
+		`adhouse_api_calls_total{endpoint="campaign/get",job="often",outcome="ok"} 1`,
+		"adhouse_api_paused 1",
+		"adhouse_api_pause_until_seconds " + strconv.FormatFloat(float64(until.Unix()), 'g', -1, 64),
+		`adhouse_api_pauses_total{kind="long"} 1`,
+		`adhouse_api_pauses_total{kind="short"} 0`,
+	} {
+		require.Contains(t, body, want)
+	}
+	time.Sleep(tiktok.DefaultAppPause)
+	synctest.Wait()
+	_, body = get(d, "/metrics")
+	require.Contains(t, body, "adhouse_api_paused 0")
+	require.Contains(t, body, "adhouse_api_pause_until_seconds 0")
+	require.Contains(t, body, `adhouse_api_calls_total{endpoint="report/integrated/get",job="often",outcome="ok"} 5`)
+}

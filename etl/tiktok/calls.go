@@ -185,24 +185,33 @@ type CallCounter struct {
 	parent *CallCounter
 
 	mu    sync.Mutex
-	calls Calls
+	calls Calls // every request under this counter
+	own   Calls // the requests not also under a nested counter
 }
 
 // NewCallCounter returns an empty counter.
 func NewCallCounter() *CallCounter { return &CallCounter{} }
 
-// add counts one request here and in every enclosing counter.
+// add counts one request here (as one of its own) and in every enclosing
+// counter.
 func (c *CallCounter) add(k CallKey, retry bool) {
 	for x := c; x != nil; x = x.parent {
 		x.mu.Lock()
-		if x.calls.Counts == nil {
-			x.calls.Counts = make(map[CallKey]uint64)
-		}
-		x.calls.Counts[k]++
-		if retry {
-			x.calls.Retries++
+		x.calls.count(k, retry)
+		if x == c {
+			x.own.count(k, retry)
 		}
 		x.mu.Unlock()
+	}
+}
+
+func (c *Calls) count(k CallKey, retry bool) {
+	if c.Counts == nil {
+		c.Counts = make(map[CallKey]uint64)
+	}
+	c.Counts[k]++
+	if retry {
+		c.Retries++
 	}
 }
 
@@ -214,6 +223,18 @@ func (c *CallCounter) Calls() Calls {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return Calls{Counts: maps.Clone(c.calls.Counts), Retries: c.calls.Retries}
+}
+
+// Own returns a copy of the counts of requests made under this counter's
+// context but not under a counter nested in it: the part of the work that
+// no finer counter accounts for.
+func (c *CallCounter) Own() Calls {
+	if c == nil {
+		return Calls{}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return Calls{Counts: maps.Clone(c.own.Counts), Retries: c.own.Retries}
 }
 
 // Total returns the number of requests counted so far.

@@ -3,55 +3,13 @@ package tiktok_test
 import (
 	"context"
 	"maps"
-	"strconv"
-	"strings"
 	"testing"
 	"testing/synctest"
 
 	"github.com/adhouse/adhouse/etl/tiktok"
 	"github.com/adhouse/adhouse/etl/tiktok/tiktoksim"
+	"github.com/adhouse/adhouse/etl/tiktok/tiktoksim/simtest"
 )
-
-// outcomeOfAnswer is what the client must call each of the simulator's
-// answers: the mapping the counters promise (see tiktok.Outcomes).
-func outcomeOfAnswer(t *testing.T, kind string) string {
-	t.Helper()
-	switch kind {
-	case "hang":
-		return tiktok.OutcomeTimeout
-	case "truncated", "malformed":
-		return tiktok.OutcomeMalformed
-	}
-	what, num, ok := strings.Cut(kind, " ")
-	n, err := strconv.Atoi(num)
-	if !ok || err != nil {
-		t.Fatalf("unknown simulator answer %q", kind)
-	}
-	switch {
-	case what == "http" && n >= 500:
-		return tiktok.OutcomeServerError
-	case what == "http":
-		return tiktok.OutcomeAPIError
-	case n == 0:
-		return tiktok.OutcomeOK
-	case n == tiktok.CodeRateLimited || n == tiktok.CodeTooFrequent:
-		return tiktok.OutcomeRateLimited
-	case n == tiktok.CodeAdvertiserRateLimited:
-		return tiktok.OutcomeAdvertiserLimited
-	case n >= 50000:
-		return tiktok.OutcomeServerError
-	}
-	return tiktok.OutcomeAPIError
-}
-
-// simCalls is the simulator's own request log in the client's terms.
-func simCalls(t *testing.T, sim *tiktoksim.Server) map[tiktok.CallKey]uint64 {
-	out := map[tiktok.CallKey]uint64{}
-	for a, n := range sim.Stats().Answers {
-		out[tiktok.CallKey{Endpoint: strings.Trim(a.Path, "/"), Outcome: outcomeOfAnswer(t, a.Kind)}] += n
-	}
-	return out
-}
 
 // TestCallsMatchSimulatorLog: with every kind of fault injected (single and
 // per-second 40100s, 40016, 40133, 5xxxx, HTTP 5xx, timeouts, truncated and
@@ -86,7 +44,7 @@ func TestCallsMatchSimulatorLog(t *testing.T) {
 		}
 		outside := c.Calls().Sub(before)
 
-		want := simCalls(t, sim)
+		want := simtest.Calls(t, sim)
 		got := c.Calls()
 		if !maps.Equal(got.Counts, want) {
 			t.Errorf("client counted\n %v\nthe simulator logged\n %v", got.Counts, want)
@@ -108,6 +66,12 @@ func TestCallsMatchSimulatorLog(t *testing.T) {
 			t.Errorf("endpoints %v, want advertiser/info, campaign/get, adgroup/get, ad/get, report/integrated/get", got.ByEndpoint())
 		}
 
+		if own := run.Own(); !maps.Equal(own.Counts, run.Calls().Sub(one.Calls()).Counts) {
+			t.Errorf("the run's own calls %v, want all of its calls but the nested counter's", own.Counts)
+		}
+		if own := one.Own(); !maps.Equal(own.Counts, one.Calls().Counts) {
+			t.Errorf("the innermost counter's own calls %v differ from its calls %v", own.Counts, one.Calls().Counts)
+		}
 		innerCalls := one.Calls()
 		if innerCalls.ByEndpoint()["advertiser/info"] != innerCalls.Total() || innerCalls.Count("advertiser/info", tiktok.OutcomeOK) != 1 {
 			t.Errorf("the nested counter holds %v, want the one advertiser/info call (and its retries)", innerCalls.Counts)
