@@ -96,6 +96,9 @@ var commands []func(*app) *cobra.Command
 
 // newLogger builds the zerolog logger: console on a terminal, JSON otherwise.
 func newLogger(c config.Log, out *os.File) (zerolog.Logger, error) {
+	// Durations reach humans: "1.2s" and "5m0s", not a bare number of
+	// milliseconds, in every Dur field of every log line.
+	zerolog.DurationFieldFormat = zerolog.DurationFormatString
 	level, err := zerolog.ParseLevel(c.Level)
 	if err != nil {
 		return zerolog.Logger{}, fmt.Errorf("log.level: %w", err)

@@ -22,7 +22,23 @@ import (
 	"github.com/adhouse/adhouse/etl/warehouse/warehousetest"
 )
 
-var resultLine = regexp.MustCompile(`(\d+) advertisers, (\d+) windows, (\d+) rows, (\d+) API calls \((\d+) retries\)`)
+var (
+	resultLine = regexp.MustCompile(`(\d+) advertisers, (\d+) windows, (\d+) rows, (\d+) API calls \((\d+) retries\)`)
+	// callsLine is the summary's breakdown: "N API calls: endpoint n, …; outcome n, …".
+	callsLine = regexp.MustCompile(`(?m)^\s+(\d+) API calls: ([^;]+); (.+)$`)
+)
+
+// counts parses "name n, name n" into a map.
+func counts(tb testing.TB, list string) map[string]int {
+	out := map[string]int{}
+	for _, part := range strings.Split(list, ", ") {
+		i := strings.LastIndexByte(part, ' ')
+		n, err := strconv.Atoi(part[i+1:])
+		require.NoError(tb, err, "%q", list)
+		out[part[:i]] = n
+	}
+	return out
+}
 
 // BenchmarkBackfill backfills ad-day rows from the simulator into the embedded
 // ClickHouse with the adhouse binary, twice (half and full size, to show peak
@@ -46,6 +62,7 @@ func BenchmarkBackfill(b *testing.B) {
 	for b.Loop() {
 		type run struct {
 			rows, calls       int
+			byEndpoint        map[string]int
 			rate              float64
 			rssMB             float64
 			cpuChild, cpuSelf float64 // seconds: the adhouse process, this one (the simulator)
@@ -79,15 +96,25 @@ func BenchmarkBackfill(b *testing.B) {
 			require.NotNil(b, m, "%s", out)
 			rows, _ := strconv.Atoi(m[3])
 			calls, _ := strconv.Atoi(m[4])
+			cm := callsLine.FindStringSubmatch(string(out))
+			require.NotNil(b, cm, "%s", out)
+			byEndpoint := counts(b, cm[2])
+			sum := 0
+			for _, n := range byEndpoint {
+				sum += n
+			}
+			require.Equal(b, calls, sum, "the endpoints add up to the calls: %s", out)
 			ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-			return run{rows: rows, calls: calls, rate: float64(rows) / elapsed.Seconds(), rssMB: float64(ru.Maxrss) / 1024,
+			return run{rows: rows, calls: calls, byEndpoint: byEndpoint, rate: float64(rows) / elapsed.Seconds(), rssMB: float64(ru.Maxrss) / 1024,
 				cpuChild: cpuSeconds(ru), cpuSelf: cpuSeconds(&after) - cpuSeconds(&before), wall: elapsed.Seconds()}
 		}
 		half := backfill(days / 2)
 		full := backfill(days)
 
-		// The minimum: one call per 1,000 rows of each advertiser's window.
-		minCalls := 0
+		// The minimum: one advertiser/info call per 100 advertisers, and one
+		// report call per 1,000 rows of each advertiser's window.
+		minInfo := (len(srv.AdvertiserIDs()) + 99) / 100
+		minCalls := minInfo
 		var rows []*load.StatRow
 		tbl, _ := load.NewStatsTable("ad", "daily")
 		for _, adv := range srv.AdvertiserIDs() {
@@ -124,8 +151,12 @@ func BenchmarkBackfill(b *testing.B) {
 		b.ReportMetric(full.rate, "backfill_rows/s")
 		b.ReportMetric(rawRate, "raw_insert_rows/s")
 		b.ReportMetric(full.rate/rawRate, "backfill/raw")
+		// Every call of the run, not only report calls, against the minimum.
 		b.ReportMetric(float64(full.calls), "api_calls")
 		b.ReportMetric(float64(minCalls), "min_api_calls")
+		b.ReportMetric(float64(full.calls)/float64(minCalls), "api_calls/min")
+		b.ReportMetric(float64(full.byEndpoint["report/integrated/get"]), "report_calls")
+		b.ReportMetric(float64(full.byEndpoint["advertiser/info"]), "info_calls")
 		b.ReportMetric(full.rssMB, "peak_rss_MB")
 		b.ReportMetric(half.rssMB, "peak_rss_half_MB")
 		b.ReportMetric(full.rssMB/half.rssMB, "rss_full/half")
