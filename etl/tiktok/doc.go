@@ -16,7 +16,10 @@
 //     string, counts into uint64, "-" and null into NULL ([NullDecimal],
 //     [NullUint64]) and keeps metrics it does not know in [Metrics.Extra];
 //   - shares one [Limiter] per developer app between all advertisers and
-//     clients, pausing the whole app after a rate-limit error;
+//     clients, pausing the whole app about a second after a rate-limit error
+//     and for the long pause only when the limit persists ([Limiter.Pause]);
+//   - counts every request it sends by endpoint and outcome ([Client.Calls],
+//     [CountCalls]);
 //   - streams reports page by page ([Client.StreamReport]) and detects
 //     pagination drift ([ErrPaginationDrift]) so callers can retry a window.
 //
