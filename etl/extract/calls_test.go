@@ -2,7 +2,11 @@ package extract_test
 
 import (
 	"context"
+	"encoding/json"
 	"maps"
+	"net/http/httptest"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -120,4 +124,49 @@ FROM `+db+`.sync_runs WHERE run_id = ?`, res.RunID).Scan(&entityRows, &runRows, 
 	calls, _, byEndpoint, _ = runCalls(t, conn, db, res.RunID)
 	require.Equal(t, res.APICalls, calls)
 	require.Equal(t, simtest.ByEndpoint(srv), byEndpoint)
+}
+
+// TestCLISummaryCountsEveryCall runs the binary: `sync --entities` (which
+// used to print "0 API calls") and `sync` print the number of requests the
+// simulator served, and a breakdown by endpoint equal to the simulator's;
+// the retry lines give the wait as a duration string.
+func TestCLISummaryCountsEveryCall(t *testing.T) {
+	bin := warehousetest.Binary(t)
+	_, cfg := warehousetest.Migrated(t, config.ProtocolHTTP)
+	sc := simConfig()
+	sc.Faults = tiktoksim.Faults{Seed: 6, RateLimitRate: 0.05, SystemErrorRate: 0.03, SecondLimitRate: 0.03, SecondLimitFor: 5 * time.Millisecond}
+	srv := tiktoksim.New(sc)
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	cfgPath := writeCLIConfig(t, srv, tiktoksim.BaseURLFor(ts.URL), cfg, "daily")
+
+	retried := 0
+	for _, args := range [][]string{{"sync", "--entities"}, {"sync"}} {
+		srv.ResetStats()
+		out, err := runCLI(context.Background(), bin, cfgPath, srv.Now(), args...).CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		m := resultLine.FindStringSubmatch(string(out))
+		require.NotNil(t, m, "%s", out)
+		calls, _ := strconv.ParseUint(m[4], 10, 64)
+		require.Equal(t, srv.Stats().Requests, calls, "%v: %s", args, out)
+		cm := callsLine.FindStringSubmatch(string(out))
+		require.NotNil(t, cm, "%s", out)
+		got := map[string]uint64{}
+		for k, v := range counts(t, cm[2]) {
+			got[k] = uint64(v)
+		}
+		require.Equal(t, simtest.ByEndpoint(srv), got, "%v: %s", args, out)
+		for _, line := range strings.Split(string(out), "\n") {
+			if !strings.Contains(line, "retrying") {
+				continue
+			}
+			var l struct{ Wait string }
+			require.NoError(t, json.Unmarshal([]byte(line), &l), line)
+			_, err := time.ParseDuration(l.Wait)
+			require.NoError(t, err, "wait %q in %s", l.Wait, line)
+			retried++
+		}
+		t.Logf("%v: %s", args, lastLine(out))
+	}
+	require.NotZero(t, retried, "faults were injected")
 }
