@@ -26,6 +26,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/rs/zerolog"
+	"github.com/shopspring/decimal"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/adhouse/adhouse/etl/load"
@@ -68,6 +69,9 @@ type Options struct {
 	Logger zerolog.Logger
 	// Progress, when set, is updated as windows load.
 	Progress *Progress
+	// ReconcileTolerance is the spend difference per day that reconciliation
+	// treats as rounding; invalid (unset) means DefaultReconcileTolerance.
+	ReconcileTolerance decimal.NullDecimal
 }
 
 // Syncer runs syncs and backfills. Runs may overlap (the daemon's today and
@@ -121,6 +125,9 @@ func New(api *tiktok.Client, loader *load.Loader, conn driver.Conn, opts Options
 	}
 	if opts.Progress == nil {
 		opts.Progress = &Progress{}
+	}
+	if !opts.ReconcileTolerance.Valid {
+		opts.ReconcileTolerance = decimal.NewNullDecimal(decimal.RequireFromString(DefaultReconcileTolerance))
 	}
 	return &Syncer{api: api, loader: loader, conn: conn, opts: opts, log: opts.Logger}
 }
@@ -193,6 +200,9 @@ type Result struct {
 	Errors []error
 	// Succeeded lists the advertisers whose every part completed.
 	Succeeded []string
+	// Reconciliation lists the levels that do not add up to the advertiser
+	// totals on some finished day the run covered.
+	Reconciliation []Imbalance
 }
 
 // stream is one advertiser's statistics at one level and granularity.
@@ -342,14 +352,36 @@ func (s *Syncer) Run(ctx context.Context, advertiserIDs []string, job Job) (Resu
 		}
 	}
 
-	// Reconciliation over what this run loaded.
+	// Reconciliation over what this run loaded, and a report of the levels
+	// that do not add up on the days it covered.
+	var spanFrom, spanTo tiktok.Date
 	for _, id := range mine {
+		from, to := s.span(infos[id], job)
+		if spanFrom.IsZero() || from.Before(spanFrom) {
+			spanFrom = from
+		}
+		if to.After(spanTo) {
+			spanTo = to
+		}
 		for _, gr := range s.opts.Granularities {
-			from, to := s.span(infos[id], job)
 			if err := s.reconcile(ctx, id, gr, from, to, s.opts.Levels); err != nil {
 				log.Warn().Err(err).Msg("reconciliation failed")
 			}
 		}
+	}
+	res.Reconciliation, err = Imbalances(ctx, s.conn, ReconcileQuery{
+		Target: s.opts.Target, Advertisers: mine, From: spanFrom, To: spanTo,
+		Tolerance: s.opts.ReconcileTolerance.Decimal, Now: s.opts.Now(),
+	})
+	if err != nil {
+		log.Warn().Err(err).Msg("reading the reconciliation failed")
+	}
+	for _, im := range res.Reconciliation {
+		log.Warn().Str("advertiser", im.AdvertiserID).Str("level", im.Level).Str("granularity", im.Granularity).
+			Int("days", im.Days).Str("from", im.From.String()).Str("to", im.To.String()).
+			Str("spend_difference", im.Spend.String()).Str("currency", im.Currency).
+			Int64("impressions_difference", im.Impressions).Int64("clicks_difference", im.Clicks).
+			Str("likely_cause", string(im.Cause)).Msg("levels out of balance (see adhouse reconcile)")
 	}
 	succeeded()
 	log.Info().Int("windows", res.Windows).Int("rows", res.Rows).Uint64("api_calls", res.APICalls).

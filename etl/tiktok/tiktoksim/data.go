@@ -328,6 +328,9 @@ func (s *Server) computeWindow(k windowKey) []simRow {
 				if e.kind != 0 && !k.withDeleted && s.deletedAt(e.kind, e.ref, now) {
 					continue // a deleted entity's rows are hidden without STATUS_ALL
 				}
+				if e.kind == kindAd && cfg.PurgeDeletedAds && s.deletedAt(kindAd, r, now) {
+					continue // purged: gone from ad-level reports, still in the totals
+				}
 				ads = append(ads, adInfo{p: s.adParams(a, r), ent: len(ents) - 1})
 			}
 		}
