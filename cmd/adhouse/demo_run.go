@@ -48,6 +48,9 @@ func runDemo(cmd *cobra.Command, a *app) error {
 	defer sim.Close(context.WithoutCancel(ctx))
 	a.log.Info().Str("base_url", sim.BaseURL()).Msg("TikTok API simulator running")
 
+	// The demo talks to its own simulator only: nothing of the configured
+	// tiktok section (nor its unset ${VAR}s) applies.
+	a.cfg.TikTok = config.Default().TikTok
 	a.cfg.TikTok.BaseURL = sim.BaseURL()
 	a.cfg.TikTok.AccessToken = config.Secret(sim.AccessToken())
 	a.cfg.TikTok.AppID = sim.Config().AppID

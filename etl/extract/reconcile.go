@@ -73,15 +73,21 @@ type Imbalance struct {
 // String is the one-line summary runs print and log.
 func (im Imbalance) String() string {
 	return fmt.Sprintf("advertiser %s %s level (%s): %d days out of balance (%s..%s), spend %s %s, impressions %+d, clicks %+d; likely %s",
-		im.AdvertiserID, im.Level, im.Granularity, im.Days, im.From, im.To, signed(im.Spend), im.Currency,
+		im.AdvertiserID, im.Level, im.Granularity, im.Days, im.From, im.To, im.SpendText(), im.Currency,
 		im.Impressions, im.Clicks, im.Cause)
 }
 
-func signed(d decimal.Decimal) string {
-	if d.IsPositive() {
-		return "+" + d.String()
+// SpendText is the spend difference with its sign and at least two
+// decimals unless whole ("-123.40", "+5", "-13244").
+func (im Imbalance) SpendText() string {
+	s := im.Spend.String()
+	if i := strings.IndexByte(s, '.'); i >= 0 && len(s)-i-1 < 2 {
+		s += "0"
 	}
-	return d.String()
+	if im.Spend.IsPositive() {
+		return "+" + s
+	}
+	return s
 }
 
 // ReconcileQuery selects what [Imbalances] reports.

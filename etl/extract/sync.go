@@ -143,8 +143,12 @@ type Job struct {
 	// TodayOnly pulls only today (in each advertiser's timezone).
 	TodayOnly bool
 	// From and To, when set, make a backfill of exactly that range; it resumes
-	// where an earlier run of the same backfill stopped.
+	// where an earlier run of the same backfill stopped. From with a zero To
+	// runs through today.
 	From, To tiktok.Date
+	// Force pulls a From..To range again whole, even the windows an earlier
+	// run of the same job completed.
+	Force bool
 }
 
 // JobNames lists the named jobs that `adhouse serve` schedules and `adhouse
@@ -170,6 +174,13 @@ func NamedJob(name string, syncEntities bool) (Job, error) {
 // Backfill returns the job that pulls [from, to] for every stream.
 func Backfill(from, to tiktok.Date) Job {
 	return Job{Name: fmt.Sprintf("backfill %s..%s", from, to), Stats: true, From: from, To: to}
+}
+
+// SyncFrom returns the job that pulls every stream again from the local day
+// from through today, whatever the checkpoints say (`adhouse sync --from`),
+// with the entities first when entities is set.
+func SyncFrom(from tiktok.Date, entities bool) Job {
+	return Job{Name: "sync from " + from.String(), Entities: entities, Stats: true, From: from, Force: true}
 }
 
 // Progress counts a run's work for progress bars and logs; read it with Snapshot.
@@ -455,6 +466,9 @@ func (s *Syncer) advertisers(ctx context.Context, ids []string, job Job, runID s
 func (s *Syncer) span(a *advertiser, job Job) (tiktok.Date, tiktok.Date) {
 	today := tiktok.DateOf(s.opts.Now().In(a.loc))
 	if !job.From.IsZero() {
+		if job.To.IsZero() || job.To.After(today) {
+			return job.From, today
+		}
 		return job.From, job.To
 	}
 	if job.TodayOnly {
@@ -482,7 +496,7 @@ func (s *Syncer) plan(ctx context.Context, st stream, a *advertiser, job Job) ([
 	switch {
 	case !job.From.IsZero():
 		from, to = job.From, job.To
-		if to.After(today) {
+		if to.IsZero() || to.After(today) {
 			to = today
 		}
 	case job.TodayOnly:
@@ -513,7 +527,7 @@ func (s *Syncer) runStream(ctx context.Context, st stream, a *advertiser, job Jo
 		return 0, 0, 0, 0, err
 	}
 	var done map[tiktok.DateRange]bool
-	if !job.From.IsZero() {
+	if !job.From.IsZero() && !job.Force {
 		if done, err = s.completedWindows(ctx, st, job.Name); err != nil {
 			return 0, 0, 0, 0, err
 		}
