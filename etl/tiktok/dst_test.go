@@ -74,7 +74,7 @@ func TestReportAcrossDaylightSaving(t *testing.T) {
 		day   tiktok.Date
 		hours int
 	}{
-		{advs[2], date(2026, 3, 29), 23}, // Europe/Berlin: 02:00 skipped
+		{advs[2], date(2026, 3, 29), 23},  // Europe/Berlin: 02:00 skipped
 		{advs[2], date(2026, 10, 25), 25}, // Europe/Berlin: 02:00 twice
 		{advs[3], date(2026, 3, 8), 23},   // America/New_York
 		{advs[3], date(2026, 11, 1), 25},
