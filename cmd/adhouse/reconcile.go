@@ -27,8 +27,8 @@ func reconcileTolerance(cfg config.Config) (decimal.NullDecimal, error) {
 // printRunReconciliation ends a statistics run's summary with the levels that
 // do not add up to the advertiser totals, one line each, or says they all do.
 func printRunReconciliation(out io.Writer, job extract.Job, res extract.Result, tolerance string) {
-	if !job.Stats || res.Advertisers == 0 {
-		return
+	if !job.Stats || job.TodayOnly || res.Advertisers == 0 {
+		return // today is never judged: its figures change between the levels' pulls
 	}
 	if len(res.Reconciliation) == 0 {
 		fmt.Fprintf(out, "reconciliation: every level adds up to the advertiser totals (tolerance %s a day)\n", tolerance)
