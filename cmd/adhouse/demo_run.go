@@ -48,6 +48,9 @@ func runDemo(cmd *cobra.Command, a *app) error {
 	defer sim.Close(context.WithoutCancel(ctx))
 	a.log.Info().Str("base_url", sim.BaseURL()).Msg("TikTok API simulator running")
 
+	// The demo talks to its own simulator only: nothing of the configured
+	// tiktok section (nor its unset ${VAR}s) applies.
+	a.cfg.TikTok = config.Default().TikTok
 	a.cfg.TikTok.BaseURL = sim.BaseURL()
 	a.cfg.TikTok.AccessToken = config.Secret(sim.AccessToken())
 	a.cfg.TikTok.AppID = sim.Config().AppID
@@ -72,18 +75,24 @@ func runDemo(cmd *cobra.Command, a *app) error {
 	defer p.Close()
 	stop := a.showProgress(progress, p.api.Limiter())
 	started := time.Now()
-	res, err := p.syncer.Run(ctx, a.cfg.Sync.Advertisers, extract.Job{Name: "sync", Entities: true, Stats: true})
+	job := extract.Job{Name: "sync", Entities: true, Stats: true}
+	res, err := p.syncer.Run(ctx, a.cfg.Sync.Advertisers, job)
 	stop()
 	if err != nil {
 		return err
 	}
 	out := cmd.OutOrStdout()
-	fmt.Fprintf(out, "Synced %d advertisers: %d windows, %d rows, %d API calls in %s.\n\n",
+	fmt.Fprintf(out, "Synced %d advertisers: %d windows, %d rows, %d API calls in %s.\n",
 		res.Advertisers, res.Windows, res.Rows, res.APICalls, time.Since(started).Round(time.Millisecond))
+	printRunReconciliation(out, job, res, a.cfg.Sync.ReconcileTolerance)
+	fmt.Fprintln(out)
 	if err := printCampaignTable(ctx, out, conn, a.cfg.ClickHouse.Database); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "\nCTR is clicks/impressions; CPI uses attributed app installs; ROAS uses TikTok-reported purchase value.\n"+
+	fmt.Fprintf(out, "\nCPI is spend per install, IPM installs per 1,000 impressions, CPM spend per 1,000 impressions, CPC spend per click,\n"+
+		"CTR clicks/impressions, click-to-install installs/clicks; installs are TikTok's attributed app installs, and ROAS\n"+
+		"uses TikTok-reported purchase value. Each is a ratio of the 30-day sums, exact; \"undefined\" when a sum is unknown\n"+
+		"(TikTok sent \"-\") or it divides by zero.\n"+
 		"The warehouse keeps running on HTTP %s (user %s, password in %s/admin.password; BI tools: user %s, %s/bi.password).\n"+
 		"Stop it with `adhouse warehouse stop`.\n", st.HTTPAddr(), warehouse.AdminUser, st.Dir, warehouse.BIUser, st.Dir)
 	return nil
@@ -107,7 +116,7 @@ ORDER BY a.name, s.campaign_id`, db)
 	}
 	defer rows.Close()
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "advertiser\tcampaign\tcur\tspend\timpressions\tclicks\tinstalls\tCPI\tCPM\tCTR\tROAS\t")
+	fmt.Fprintln(tw, "advertiser\tcampaign\tcur\tspend\timpressions\tclicks\tinstalls\tCPI\tIPM\tCPM\tCPC\tCTR\tclick-to-install\tROAS\t")
 	for rows.Next() {
 		var adv, id, name, cur, spend, imp, clk, inst, rev string
 		if err := rows.Scan(&adv, &id, &name, &cur, &spend, &imp, &clk, &inst, &rev); err != nil {
@@ -135,10 +144,11 @@ ORDER BY a.name, s.campaign_id`, db)
 		if label == "" {
 			label = id
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", adv, label, cur,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", adv, label, cur,
 			show(agg.Spend().WithScale(2)), show(agg.Impressions()), show(agg.Clicks()), show(agg.Installs(metrics.AppInstall)),
-			show(agg.CPI(metrics.AppInstall).WithScale(2)), show(agg.CPM().WithScale(2)), percent(agg.CTR()),
-			show(agg.ROAS(metrics.TikTokRevenue).WithScale(2)))
+			show(agg.CPI(metrics.AppInstall).WithScale(2)), show(agg.IPM(metrics.AppInstall).WithScale(2)),
+			show(agg.CPM().WithScale(2)), show(agg.CPC().WithScale(2)), percent(agg.CTR()),
+			percent(agg.ClickToInstall(metrics.AppInstall)), show(agg.ROAS(metrics.TikTokRevenue).WithScale(2)))
 	}
 	if err := rows.Err(); err != nil {
 		return err

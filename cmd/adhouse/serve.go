@@ -36,12 +36,17 @@ func newServeCmd(a *app) *cobra.Command {
 				return err
 			}
 			defer p.Close()
+			recon, err := a.reconciliation(p)
+			if err != nil {
+				return err
+			}
 			d, err := schedule.New(schedule.Options{
 				Entries: entries, Location: loc, Listen: a.cfg.Serve.Listen,
 				ShutdownTimeout: a.cfg.Serve.ShutdownTimeout, Logger: a.log,
-				Run:     p.runJobs(jobs),
-				Health:  func(ctx context.Context) error { return p.conn.Ping(ctx) },
-				Limiter: p.api.Limiter(),
+				Run:            p.runJobs(jobs),
+				Health:         func(ctx context.Context) error { return p.conn.Ping(ctx) },
+				Limiter:        p.api.Limiter(),
+				Reconciliation: recon,
 			})
 			if err != nil {
 				return err
@@ -63,6 +68,25 @@ func (p *pipeline) runJobs(jobs map[string]extract.Job) schedule.Runner {
 		}
 		return p.syncer.Run(ctx, ids, jobs[name])
 	}
+}
+
+// reconciliation reads what the daemon's gauges and /healthz show: every
+// advertiser's levels out of balance, over all recorded days.
+func (a *app) reconciliation(p *pipeline) (schedule.Reconciliation, error) {
+	tol, err := reconcileTolerance(a.cfg)
+	if err != nil {
+		return nil, err
+	}
+	now, err := clockFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return func(ctx context.Context) ([]extract.Imbalance, error) {
+		return extract.Imbalances(ctx, p.conn, extract.ReconcileQuery{Target: a.target(), Tolerance: tol.Decimal, Now: now()})
+	}, nil
 }
 
 func init() { commands = append(commands, newServeCmd) }

@@ -72,6 +72,10 @@ func (a *app) newPipeline(ctx context.Context, now func() time.Time, progress *e
 		Logger:            a.log,
 		Progress:          progress,
 	}
+	if opts.ReconcileTolerance, err = reconcileTolerance(cfg); err != nil {
+		conn.Close()
+		return nil, err
+	}
 	for _, l := range cfg.Sync.Levels {
 		lv, err := tiktok.ParseLevel(l)
 		if err != nil {
@@ -93,6 +97,9 @@ func (a *app) newPipeline(ctx context.Context, now func() time.Time, progress *e
 
 func newTikTokClient(cfg config.Config, a *app) (*tiktok.Client, error) {
 	t := cfg.TikTok
+	if err := t.Ready(); err != nil {
+		return nil, err
+	}
 	token := t.AccessToken.Reveal()
 	if t.AccessTokenFile != "" {
 		b, err := os.ReadFile(t.AccessTokenFile)
@@ -147,10 +154,27 @@ func (p *pipeline) advertisers(ctx context.Context, only []string) ([]string, er
 func newSyncCmd(a *app) *cobra.Command {
 	var only []string
 	var today, entitiesOnly bool
+	var lookback int
+	var from string
 	cmd := &cobra.Command{
 		Use:   "sync",
 		Short: "Pull advertisers, entities and statistics from the last checkpoint minus the lookback to today",
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cmd.Flags().Changed("lookback") {
+				if lookback < 0 || lookback > 365 {
+					return fmt.Errorf("--lookback: %d is not between 0 and 365", lookback)
+				}
+				// For this run, every advertiser: the flag overrides the
+				// configured lookback and its per-advertiser overrides.
+				a.cfg.Sync.LookbackDays, a.cfg.Sync.LookbackOverrides = lookback, nil
+			}
+			if from != "" {
+				f, err := tiktok.ParseDate(from)
+				if err != nil {
+					return fmt.Errorf("--from: %w", err)
+				}
+				return a.runJob(cmd, only, extract.SyncFrom(f, a.cfg.Sync.Entities))
+			}
 			name := "sync"
 			switch {
 			case today:
@@ -168,15 +192,21 @@ func newSyncCmd(a *app) *cobra.Command {
 	cmd.Flags().StringSliceVar(&only, "advertiser", nil, "advertiser id to sync (repeatable; default: configured or discovered)")
 	cmd.Flags().BoolVar(&today, "today", false, "pull only today's statistics")
 	cmd.Flags().BoolVar(&entitiesOnly, "entities", false, "pull only advertisers, campaigns, ad groups and ads")
+	cmd.Flags().IntVar(&lookback, "lookback", 0, "re-pull N days before each checkpoint in this run (default: sync.lookback_days)")
+	cmd.Flags().StringVar(&from, "from", "", "re-pull every stream from this local day (YYYY-MM-DD) through today, whatever the checkpoints say")
+	cmd.MarkFlagsMutuallyExclusive("today", "entities", "from")
+	cmd.MarkFlagsMutuallyExclusive("lookback", "from")
+	cmd.MarkFlagsMutuallyExclusive("lookback", "today")
 	return cmd
 }
 
 func newBackfillCmd(a *app) *cobra.Command {
 	var only []string
 	var from, to string
+	var force bool
 	cmd := &cobra.Command{
-		Use:   "backfill --from DATE --to DATE",
-		Short: "Pull statistics for a date range; re-running the same range resumes it",
+		Use:   "backfill --from DATE --to DATE [--force]",
+		Short: "Pull statistics for a date range; re-running the same range resumes it, --force pulls it again whole",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f, err := tiktok.ParseDate(from)
 			if err != nil {
@@ -191,12 +221,14 @@ func newBackfillCmd(a *app) *cobra.Command {
 			}
 			job := extract.Backfill(f, t)
 			job.Entities = a.cfg.Sync.Entities
+			job.Force = force
 			return a.runJob(cmd, only, job)
 		},
 	}
 	cmd.Flags().StringVar(&from, "from", "", "first local day (YYYY-MM-DD)")
 	cmd.Flags().StringVar(&to, "to", "", "last local day (YYYY-MM-DD)")
 	cmd.Flags().StringSliceVar(&only, "advertiser", nil, "advertiser id (repeatable; default: configured or discovered)")
+	cmd.Flags().BoolVar(&force, "force", false, "pull the whole range again, even the windows an earlier run of it completed")
 	_ = cmd.MarkFlagRequired("from")
 	_ = cmd.MarkFlagRequired("to")
 	return cmd
@@ -225,6 +257,7 @@ func (a *app) runJob(cmd *cobra.Command, only []string, job extract.Job) error {
 	if res.APICalls > 0 {
 		fmt.Fprintf(out, "  %s\n", res.Calls)
 	}
+	printRunReconciliation(out, job, res, a.cfg.Sync.ReconcileTolerance)
 	return err
 }
 

@@ -31,6 +31,7 @@ func newTikTokSimCmd() *cobra.Command {
 		slow, drift                        float64
 		secondLimit, minuteLimit           float64
 		slowDelay, minuteLimitFor          time.Duration
+		purge                              bool
 	)
 	cmd := &cobra.Command{
 		Use:   "tiktok-sim",
@@ -83,6 +84,7 @@ URL and use the printed token.`,
 				cfg.Days = history
 			}
 			cfg.RestatementDays = restatement
+			cfg.PurgeDeletedAds = purge
 			if tier != "" && tier != "none" {
 				t, err := tiktok.ParseTier(tier)
 				if err != nil {
@@ -151,6 +153,7 @@ URL and use the printed token.`,
 	f.IntVar(&days, "days", 0, "days of history before the clock (default 60)")
 	f.StringVar(&now, "now", "", "the simulator's clock, RFC 3339 (default: the wall clock, or start + days at 12:00 UTC when --start is given)")
 	f.IntVar(&restatement, "restatement-days", 0, "days over which attributed metrics keep growing (default 7, negative: never)")
+	f.BoolVar(&purge, "purge-deleted-ads", false, "leave deleted ads out of ad-level reports while the totals keep them (reconciliation differences)")
 	f.StringVar(&tier, "tier", "basic", "enforced rate-limit tier: basic, advanced, premium, ultimate or none")
 	f.IntVar(&qps, "qps", 0, "enforced queries per second (overrides --tier)")
 	f.IntVar(&qpm, "qpm", 0, "enforced queries per minute (overrides --tier)")

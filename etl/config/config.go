@@ -68,6 +68,21 @@ type TikTok struct {
 	Timeout     time.Duration `yaml:"timeout"`
 	// PageSize is the page_size of paged requests (at most 1000).
 	PageSize int `yaml:"page_size"`
+
+	// unset lists the keys of this section whose ${VAR} was not set: only
+	// commands that call TikTok need them (see Ready), so a missing token
+	// does not stop `migrate` or `export`.
+	unset []string
+}
+
+// Ready reports whether the section can be used to call TikTok: a key
+// written as ${VAR} with VAR unset fails here, naming the key and the
+// variable, and not when the file is loaded.
+func (t TikTok) Ready() error {
+	if len(t.unset) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s (this command calls TikTok)", strings.Join(t.unset, "; "))
 }
 
 // Sync chooses what `adhouse sync` and `adhouse backfill` pull.
@@ -94,6 +109,11 @@ type Sync struct {
 	Metrics []string `yaml:"metrics"`
 	// Entities pulls advertisers, campaigns, ad groups and ads before stats.
 	Entities bool `yaml:"entities"`
+	// ReconcileTolerance is how far a level's spend on one day may differ
+	// from the advertiser total, in the account currency, before the day is
+	// reported as out of balance (a decimal such as "0.01"; rounding of
+	// TikTok's per-row spend stays below it).
+	ReconcileTolerance string `yaml:"reconcile_tolerance"`
 }
 
 // Worker shards advertisers across daemons by a stable hash of their id.
@@ -280,6 +300,8 @@ func Default() Config {
 			WindowDays:    extract.DefaultWindowDays,
 			Concurrency:   extract.DefaultConcurrency,
 			Entities:      true,
+			// Reconciliation is part of every sync.
+			ReconcileTolerance: extract.DefaultReconcileTolerance,
 		},
 		Worker: Worker{Index: 0, Count: 1},
 		Serve: Serve{
@@ -351,7 +373,8 @@ func Parse(data []byte, lookup func(string) (string, bool)) (Config, error) {
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return Config{}, err
 	}
-	if err := expandNode(&root, lookup); err != nil {
+	var unset []string
+	if err := expandNode(&root, lookup, "", &unset); err != nil {
 		return Config{}, err
 	}
 	expanded, err := yaml.Marshal(&root)
@@ -364,35 +387,68 @@ func Parse(data []byte, lookup func(string) (string, bool)) (Config, error) {
 	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
 		return Config{}, err
 	}
+	cfg.TikTok.unset = unset
 	return cfg, cfg.Validate()
 }
 
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
 // expandNode replaces ${VAR} in scalar values only, so a comment or a key can
-// never pull in the environment, and a missing variable names itself.
-func expandNode(n *yaml.Node, lookup func(string) (string, bool)) error {
+// never pull in the environment, and a missing variable names itself. A key
+// of the tiktok section whose variable is missing is removed (its default
+// stays) and listed in unset: only commands that call TikTok need it.
+func expandNode(n *yaml.Node, lookup func(string) (string, bool), path string, unset *[]string) error {
 	if n.Kind == yaml.ScalarNode {
-		var missing []string
-		n.Value = envRef.ReplaceAllStringFunc(n.Value, func(ref string) string {
-			name := envRef.FindStringSubmatch(ref)[1]
-			v, ok := lookup(name)
-			if !ok {
-				missing = append(missing, name)
-			}
-			return v
-		})
+		missing := expandScalar(n, lookup)
 		if len(missing) > 0 {
 			return fmt.Errorf("line %d: environment variable %s is not set", n.Line, strings.Join(missing, ", "))
 		}
 		return nil
 	}
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); {
+			key, val := n.Content[i], n.Content[i+1]
+			p := key.Value
+			if path != "" {
+				p = path + "." + key.Value
+			}
+			if strings.HasPrefix(p, "tiktok.") && val.Kind == yaml.ScalarNode {
+				if missing := expandScalar(val, lookup); len(missing) > 0 {
+					*unset = append(*unset, fmt.Sprintf("%s (line %d): environment variable %s is not set", p, val.Line, strings.Join(missing, ", ")))
+					n.Content = append(n.Content[:i], n.Content[i+2:]...)
+					continue
+				}
+				i += 2
+				continue
+			}
+			if err := expandNode(val, lookup, p, unset); err != nil {
+				return err
+			}
+			i += 2
+		}
+		return nil
+	}
 	for _, c := range n.Content {
-		if err := expandNode(c, lookup); err != nil {
+		if err := expandNode(c, lookup, path, unset); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// expandScalar replaces the ${VAR} references of a scalar and returns the
+// names of those not set.
+func expandScalar(n *yaml.Node, lookup func(string) (string, bool)) []string {
+	var missing []string
+	n.Value = envRef.ReplaceAllStringFunc(n.Value, func(ref string) string {
+		name := envRef.FindStringSubmatch(ref)[1]
+		v, ok := lookup(name)
+		if !ok {
+			missing = append(missing, name)
+		}
+		return v
+	})
+	return missing
 }
 
 // resolvePaths makes relative file paths relative to the config file's folder.
@@ -556,6 +612,9 @@ func (c Config) validateSync() error {
 		if !slices.Contains(grains, g) {
 			return fmt.Errorf("sync.granularities: %q is not %s", g, oneOf(grains))
 		}
+	}
+	if !feeSyntax.MatchString(s.ReconcileTolerance) {
+		return fmt.Errorf("sync.reconcile_tolerance: %q is not a non-negative decimal with at most 6 decimals, such as 0.01", s.ReconcileTolerance)
 	}
 	if s.LookbackDays < 0 || s.LookbackDays > 365 {
 		return fmt.Errorf("sync.lookback_days: %d is not between 0 and 365", s.LookbackDays)

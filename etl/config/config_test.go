@@ -66,6 +66,7 @@ func TestBadFiles(t *testing.T) {
 		"bad_imports.bad.yml":            `imports.match_by: "fuzzy" is not id, name or id_or_name`,
 		"bad_reporting_currency.bad.yml": `imports.reporting_currency: "euro" is not an ISO 4217 code`,
 		"bad_bi.bad.yml":                 "bi.max_result_rows: must be positive",
+		"bad_tolerance.bad.yml":          `sync.reconcile_tolerance: "-1" is not a non-negative decimal`,
 	}
 	files, err := filepath.Glob("testdata/*.bad.yml")
 	require.NoError(t, err)
@@ -182,4 +183,26 @@ func TestExampleDocumentsEveryKey(t *testing.T) {
 	}
 	walk(reflect.TypeOf(Config{}), doc, "")
 	require.Empty(t, missing, "keys missing from configs/adhouse.example.yaml")
+}
+
+// TestTikTokVariablesNeededOnlyToCallTikTok: an unset ${VAR} in the tiktok
+// section does not stop the load (migrate, export and the warehouse never
+// call TikTok); Ready names the key and the variable for the commands that
+// do, and the key keeps its default meanwhile. Elsewhere it is still an error.
+func TestTikTokVariablesNeededOnlyToCallTikTok(t *testing.T) {
+	yml := "tiktok:\n  base_url: ${SIM_URL_UNSET}\n  access_token: ${TOKEN_UNSET}\n  tier: basic\n"
+	cfg, err := Parse([]byte(yml), testLookup)
+	require.NoError(t, err)
+	require.Equal(t, Default().TikTok.BaseURL, cfg.TikTok.BaseURL)
+	err = cfg.TikTok.Ready()
+	require.ErrorContains(t, err, "tiktok.base_url (line 2): environment variable SIM_URL_UNSET is not set")
+	require.ErrorContains(t, err, "tiktok.access_token (line 3): environment variable TOKEN_UNSET is not set")
+
+	cfg, err = Parse([]byte("tiktok:\n  access_token: ${TIKTOK_ACCESS_TOKEN}\n"), testLookup)
+	require.NoError(t, err)
+	require.NoError(t, cfg.TikTok.Ready())
+	require.Equal(t, "tt-TIKTOK_ACCESS_TOKEN", cfg.TikTok.AccessToken.Reveal())
+
+	_, err = Parse([]byte("clickhouse:\n  password: ${TOKEN_UNSET}\n"), testLookup)
+	require.ErrorContains(t, err, "line 2: environment variable TOKEN_UNSET is not set")
 }

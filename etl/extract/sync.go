@@ -26,6 +26,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/rs/zerolog"
+	"github.com/shopspring/decimal"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/adhouse/adhouse/etl/load"
@@ -68,6 +69,9 @@ type Options struct {
 	Logger zerolog.Logger
 	// Progress, when set, is updated as windows load.
 	Progress *Progress
+	// ReconcileTolerance is the spend difference per day that reconciliation
+	// treats as rounding; invalid (unset) means DefaultReconcileTolerance.
+	ReconcileTolerance decimal.NullDecimal
 }
 
 // Syncer runs syncs and backfills. Runs may overlap (the daemon's today and
@@ -122,6 +126,9 @@ func New(api *tiktok.Client, loader *load.Loader, conn driver.Conn, opts Options
 	if opts.Progress == nil {
 		opts.Progress = &Progress{}
 	}
+	if !opts.ReconcileTolerance.Valid {
+		opts.ReconcileTolerance = decimal.NewNullDecimal(decimal.RequireFromString(DefaultReconcileTolerance))
+	}
 	return &Syncer{api: api, loader: loader, conn: conn, opts: opts, log: opts.Logger}
 }
 
@@ -136,8 +143,12 @@ type Job struct {
 	// TodayOnly pulls only today (in each advertiser's timezone).
 	TodayOnly bool
 	// From and To, when set, make a backfill of exactly that range; it resumes
-	// where an earlier run of the same backfill stopped.
+	// where an earlier run of the same backfill stopped. From with a zero To
+	// runs through today.
 	From, To tiktok.Date
+	// Force pulls a From..To range again whole, even the windows an earlier
+	// run of the same job completed.
+	Force bool
 }
 
 // JobNames lists the named jobs that `adhouse serve` schedules and `adhouse
@@ -163,6 +174,13 @@ func NamedJob(name string, syncEntities bool) (Job, error) {
 // Backfill returns the job that pulls [from, to] for every stream.
 func Backfill(from, to tiktok.Date) Job {
 	return Job{Name: fmt.Sprintf("backfill %s..%s", from, to), Stats: true, From: from, To: to}
+}
+
+// SyncFrom returns the job that pulls every stream again from the local day
+// from through today, whatever the checkpoints say (`adhouse sync --from`),
+// with the entities first when entities is set.
+func SyncFrom(from tiktok.Date, entities bool) Job {
+	return Job{Name: "sync from " + from.String(), Entities: entities, Stats: true, From: from, Force: true}
 }
 
 // Progress counts a run's work for progress bars and logs; read it with Snapshot.
@@ -210,6 +228,9 @@ type Result struct {
 	Errors []error
 	// Succeeded lists the advertisers whose every part completed.
 	Succeeded []string
+	// Reconciliation lists the levels that do not add up to the advertiser
+	// totals on some finished day the run covered.
+	Reconciliation []Imbalance
 }
 
 // stream is one advertiser's statistics at one level and granularity.
@@ -375,14 +396,36 @@ func (s *Syncer) Run(ctx context.Context, advertiserIDs []string, job Job) (res 
 		}
 	}
 
-	// Reconciliation over what this run loaded.
+	// Reconciliation over what this run loaded, and a report of the levels
+	// that do not add up on the days it covered.
+	var spanFrom, spanTo tiktok.Date
 	for _, id := range mine {
+		from, to := s.span(infos[id], job)
+		if spanFrom.IsZero() || from.Before(spanFrom) {
+			spanFrom = from
+		}
+		if to.After(spanTo) {
+			spanTo = to
+		}
 		for _, gr := range s.opts.Granularities {
-			from, to := s.span(infos[id], job)
 			if err := s.reconcile(ctx, id, gr, from, to, s.opts.Levels); err != nil {
 				log.Warn().Err(err).Msg("reconciliation failed")
 			}
 		}
+	}
+	res.Reconciliation, err = Imbalances(ctx, s.conn, ReconcileQuery{
+		Target: s.opts.Target, Advertisers: mine, From: spanFrom, To: spanTo,
+		Tolerance: s.opts.ReconcileTolerance.Decimal, Now: s.opts.Now(),
+	})
+	if err != nil {
+		log.Warn().Err(err).Msg("reading the reconciliation failed")
+	}
+	for _, im := range res.Reconciliation {
+		log.Warn().Str("advertiser", im.AdvertiserID).Str("level", im.Level).Str("granularity", im.Granularity).
+			Int("days", im.Days).Str("from", im.From.String()).Str("to", im.To.String()).
+			Str("spend_difference", im.Spend.String()).Str("currency", im.Currency).
+			Int64("impressions_difference", im.Impressions).Int64("clicks_difference", im.Clicks).
+			Str("likely_cause", string(im.Cause)).Msg("levels out of balance (see adhouse reconcile)")
 	}
 	succeeded()
 	c := calls.Calls()
@@ -457,6 +500,9 @@ func (s *Syncer) advertisers(ctx context.Context, ids []string, job Job, runID s
 func (s *Syncer) span(a *advertiser, job Job) (tiktok.Date, tiktok.Date) {
 	today := tiktok.DateOf(s.opts.Now().In(a.loc))
 	if !job.From.IsZero() {
+		if job.To.IsZero() || job.To.After(today) {
+			return job.From, today
+		}
 		return job.From, job.To
 	}
 	if job.TodayOnly {
@@ -484,7 +530,7 @@ func (s *Syncer) plan(ctx context.Context, st stream, a *advertiser, job Job) ([
 	switch {
 	case !job.From.IsZero():
 		from, to = job.From, job.To
-		if to.After(today) {
+		if to.IsZero() || to.After(today) {
 			to = today
 		}
 	case job.TodayOnly:
@@ -515,7 +561,7 @@ func (s *Syncer) runStream(ctx context.Context, st stream, a *advertiser, job Jo
 		return 0, 0, err
 	}
 	var done map[tiktok.DateRange]bool
-	if !job.From.IsZero() {
+	if !job.From.IsZero() && !job.Force {
 		if done, err = s.completedWindows(ctx, st, job.Name); err != nil {
 			return 0, 0, err
 		}

@@ -54,11 +54,13 @@ func newSyncerWith(t *testing.T, srv *tiktoksim.Server, conn driver.Conn, cfg co
 	})
 }
 
-// canonical renders one row's identity and its value of every catalog
-// column (schema.StatColumns) the same way for the simulator's truth and for
-// the warehouse: decimals compare numerically, NULL is "-".
-func canonical(level tiktok.Level, id string, date tiktok.Date, hour int, values []string) string {
-	return fmt.Sprintf("%s|%s|%s|%02d|%s", level.Name(), id, date, hour, strings.Join(values, "|"))
+// canonical renders one row's identity (with the UTC instant an hourly row
+// starts, which tells the two occurrences of a repeated hour apart) and its
+// value of every catalog column (schema.StatColumns) the same way for the
+// simulator's truth and for the warehouse: decimals compare numerically,
+// NULL is "-".
+func canonical(level tiktok.Level, id string, date tiktok.Date, hour int, start time.Time, values []string) string {
+	return fmt.Sprintf("%s|%s|%s|%02d|%s|%s", level.Name(), id, date, hour, start.UTC().Format(time.RFC3339), strings.Join(values, "|"))
 }
 
 func truthRows(t *testing.T, srv *tiktoksim.Server, adv string, l tiktok.Level, g tiktok.Granularity, from, to tiktok.Date) []string {
@@ -80,7 +82,11 @@ func truthRows(t *testing.T, srv *tiktoksim.Server, adv string, l tiktok.Level, 
 			require.True(t, ok, "metric %s", c.Metric)
 			values[i] = n.String()
 		}
-		out = append(out, canonical(l, r.EntityID, r.Date, r.Hour, values))
+		var start time.Time
+		if g == tiktok.Hourly {
+			start = r.StartUTC
+		}
+		out = append(out, canonical(l, r.EntityID, r.Date, r.Hour, start, values))
 	}
 	sort.Strings(out)
 	return out
@@ -92,12 +98,12 @@ func warehouseRows(t *testing.T, conn driver.Conn, db, adv string, l tiktok.Leve
 	if l != tiktok.LevelAdvertiser {
 		id = l.IDDimension()
 	}
-	hour := "0"
+	hour, start := "0", "toDateTime(0, 'UTC')"
 	if g == tiktok.Hourly {
-		hour = "stat_hour"
+		hour, start = "stat_hour", "stat_time_utc"
 	}
-	q := fmt.Sprintf(`SELECT %s, stat_date, toInt64(%s), %s
-FROM %s.%s_stats_%s WHERE advertiser_id = ? AND stat_date BETWEEN ? AND ?`, id, hour, strings.Join(schema.StatColumnNames(), ", "),
+	q := fmt.Sprintf(`SELECT %s, stat_date, toInt64(%s), %s, %s
+FROM %s.%s_stats_%s WHERE advertiser_id = ? AND stat_date BETWEEN ? AND ?`, id, hour, start, strings.Join(schema.StatColumnNames(), ", "),
 		db, l.Name(), g.Name())
 	rows, err := conn.Query(context.Background(), q, adv, from.Time(), to.Time())
 	require.NoError(t, err)
@@ -105,11 +111,11 @@ FROM %s.%s_stats_%s WHERE advertiser_id = ? AND stat_date BETWEEN ? AND ?`, id, 
 	var out []string
 	for rows.Next() {
 		var (
-			eid  string
-			date time.Time
-			h    int64
+			eid         string
+			date, begin time.Time
+			h           int64
 		)
-		dest := []any{&eid, &date, &h}
+		dest := []any{&eid, &date, &h, &begin}
 		for _, c := range schema.StatColumns {
 			if c.Type() == "Nullable(UInt64)" {
 				dest = append(dest, new(*uint64))
@@ -119,7 +125,7 @@ FROM %s.%s_stats_%s WHERE advertiser_id = ? AND stat_date BETWEEN ? AND ?`, id, 
 		}
 		require.NoError(t, rows.Scan(dest...))
 		values := make([]string, len(schema.StatColumns))
-		for i, d := range dest[3:] {
+		for i, d := range dest[4:] {
 			values[i] = "-"
 			switch v := d.(type) {
 			case **uint64:
@@ -132,7 +138,10 @@ FROM %s.%s_stats_%s WHERE advertiser_id = ? AND stat_date BETWEEN ? AND ?`, id, 
 				}
 			}
 		}
-		out = append(out, canonical(l, eid, tiktok.DateOf(date), int(h), values))
+		if g != tiktok.Hourly {
+			begin = time.Time{}
+		}
+		out = append(out, canonical(l, eid, tiktok.DateOf(date), int(h), begin, values))
 	}
 	require.NoError(t, rows.Err())
 	sort.Strings(out)

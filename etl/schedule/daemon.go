@@ -45,6 +45,10 @@ type Runner func(ctx context.Context, job string) (extract.Result, error)
 // Health checks a dependency for /healthz; nil means healthy.
 type Health func(ctx context.Context) error
 
+// Reconciliation reads the levels that do not add up to the advertiser
+// totals (extract.Imbalances over the warehouse).
+type Reconciliation func(ctx context.Context) ([]extract.Imbalance, error)
+
 // Options configures a [Daemon].
 type Options struct {
 	Entries  []Entry
@@ -55,6 +59,9 @@ type Options struct {
 	Run    Runner
 	// Health, when set, is checked by /healthz (e.g. a ClickHouse ping).
 	Health Health
+	// Reconciliation, when set, is read at start and after every run; its
+	// findings are gauges of /metrics and a list in /healthz.
+	Reconciliation Reconciliation
 	// ShutdownTimeout bounds the wait for a running job after the daemon is asked to stop.
 	ShutdownTimeout time.Duration
 	Logger          zerolog.Logger
@@ -75,11 +82,32 @@ type Daemon struct {
 	errs     *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	running  *prometheus.GaugeVec
+	// Reconciliation gauges, per advertiser, level and granularity.
+	unbalancedDays  *prometheus.GaugeVec
+	unbalancedSpend *prometheus.GaugeVec
 
 	mu          sync.Mutex
 	lastSuccess map[string]time.Time // advertiser → end of its last fully successful run
 	lastRun     map[string]jobStatus // job → last outcome
+	imbalances  []imbalanceStatus    // as last read
+	reconErr    string               // why the last read failed, if it did
 	addr        string
+}
+
+// imbalanceStatus is one level out of balance as /healthz shows it; amounts
+// are exact decimal strings.
+type imbalanceStatus struct {
+	Advertiser  string `json:"advertiser"`
+	Level       string `json:"level"`
+	Granularity string `json:"granularity"`
+	Days        int    `json:"days"`
+	From        string `json:"from"`
+	To          string `json:"to"`
+	Spend       string `json:"spend_difference"`
+	Currency    string `json:"currency"`
+	Impressions int64  `json:"impressions_difference"`
+	Clicks      int64  `json:"clicks_difference"`
+	Cause       string `json:"likely_cause"`
 }
 
 type jobStatus struct {
@@ -107,14 +135,19 @@ func New(opts Options) (*Daemon, error) {
 			return nil, fmt.Errorf("schedule %s: cron %q: %w", e.Name, e.Cron, err)
 		}
 	}
-	d := &Daemon{opts: opts, reg: prometheus.NewRegistry(), lastSuccess: map[string]time.Time{}, lastRun: map[string]jobStatus{}}
+	d := &Daemon{opts: opts, reg: prometheus.NewRegistry(), lastSuccess: map[string]time.Time{}, lastRun: map[string]jobStatus{},
+		imbalances: []imbalanceStatus{}}
 	d.runs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "adhouse_runs_total", Help: "Job runs by outcome (ok, failed, panic, skipped)."}, []string{"job", "outcome"})
 	d.rows = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "adhouse_rows_loaded_total", Help: "Statistics rows loaded."}, []string{"job"})
 	d.calls = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "adhouse_api_calls_total", Help: "TikTok API requests, retries included, by endpoint and outcome (ok, rate_limited, advertiser_limited, server_error, timeout, transport_error, malformed, api_error, cancelled)."}, []string{"job", "endpoint", "outcome"})
 	d.errs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "adhouse_errors_total", Help: "Failed run parts by source and code (tiktok code, clickhouse exception code, or other)."}, []string{"job", "source", "code"})
 	d.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "adhouse_run_duration_seconds", Help: "Job run durations.", Buckets: prometheus.ExponentialBuckets(1, 2, 14)}, []string{"job"})
 	d.running = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "adhouse_job_running", Help: "1 while a job runs."}, []string{"job"})
-	d.reg.MustRegister(d.runs, d.rows, d.calls, d.errs, d.duration, d.running, lagCollector{d})
+	d.unbalancedDays = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "adhouse_reconciliation_days_out_of_balance",
+		Help: "Finished days on which the level's sums differ from the advertiser totals beyond sync.reconcile_tolerance."}, []string{"advertiser", "level", "granularity"})
+	d.unbalancedSpend = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "adhouse_reconciliation_spend_difference",
+		Help: "Level minus advertiser spend over those days, in the account currency (approximate: exact figures in `adhouse reconcile`)."}, []string{"advertiser", "level", "granularity", "currency"})
+	d.reg.MustRegister(d.runs, d.rows, d.calls, d.errs, d.duration, d.running, d.unbalancedDays, d.unbalancedSpend, lagCollector{d})
 	if opts.Limiter != nil {
 		d.reg.MustRegister(pauseCollector{opts.Limiter})
 	}
@@ -165,6 +198,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			return fmt.Errorf("schedule %s: %w", e.Name, err)
 		}
 	}
+	d.refreshReconciliation(ctx)
 	c.Start()
 	d.opts.Logger.Info().Str("listen", d.Addr()).Int("schedules", len(d.opts.Entries)).Msg("daemon running")
 
@@ -229,6 +263,7 @@ func (d *Daemon) runOnce(ctx context.Context, e Entry) {
 	}
 	d.lastRun[e.Name] = st
 	d.mu.Unlock()
+	d.refreshReconciliation(ctx)
 	errs := res.Errors
 	if err != nil && len(errs) == 0 {
 		errs = []error{err}
@@ -245,6 +280,37 @@ func (d *Daemon) runOnce(ctx context.Context, e Entry) {
 	d.runs.WithLabelValues(e.Name, "ok").Inc()
 	log.Info().Int("rows", res.Rows).Uint64("api_calls", res.APICalls).Str("calls", res.Calls.String()).
 		Str("took", time.Since(start).Round(time.Millisecond).String()).Msg("run ok")
+}
+
+// refreshReconciliation reads the levels out of balance into the gauges and
+// /healthz. A failed read keeps the last figures and says why in /healthz.
+func (d *Daemon) refreshReconciliation(ctx context.Context) {
+	if d.opts.Reconciliation == nil {
+		return
+	}
+	found, err := d.opts.Reconciliation(ctx)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err != nil {
+		d.reconErr = err.Error()
+		d.opts.Logger.Warn().Err(err).Msg("reading the reconciliation failed")
+		return
+	}
+	d.reconErr = ""
+	d.unbalancedDays.Reset()
+	d.unbalancedSpend.Reset()
+	d.imbalances = make([]imbalanceStatus, 0, len(found))
+	for _, im := range found {
+		d.unbalancedDays.WithLabelValues(im.AdvertiserID, im.Level, im.Granularity).Set(float64(im.Days))
+		// A gauge is a float: fine for alerting; the exact amount is in
+		// /healthz and `adhouse reconcile`.
+		d.unbalancedSpend.WithLabelValues(im.AdvertiserID, im.Level, im.Granularity, im.Currency).Set(im.Spend.InexactFloat64())
+		d.imbalances = append(d.imbalances, imbalanceStatus{
+			Advertiser: im.AdvertiserID, Level: im.Level, Granularity: im.Granularity, Days: im.Days,
+			From: im.From.String(), To: im.To.String(), Spend: im.Spend.String(), Currency: im.Currency,
+			Impressions: im.Impressions, Clicks: im.Clicks, Cause: string(im.Cause),
+		})
+	}
 }
 
 // classify names where an error came from and its code, for the metrics.
@@ -282,8 +348,16 @@ func (d *Daemon) Handler() http.Handler {
 		for k, v := range d.lastRun {
 			jobs[k] = v
 		}
-		d.mu.Unlock()
 		body["jobs"] = jobs
+		if d.opts.Reconciliation != nil {
+			// Levels out of balance are findings about TikTok's data, not
+			// ill health: they are listed, and the status stays ok.
+			body["reconciliation"] = d.imbalances
+			if d.reconErr != "" {
+				body["reconciliation_error"] = d.reconErr
+			}
+		}
+		d.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(code)
 		_ = json.NewEncoder(w).Encode(body)

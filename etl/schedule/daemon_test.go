@@ -15,6 +15,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/rs/zerolog"
+	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 
 	"github.com/adhouse/adhouse/etl/extract"
@@ -229,4 +230,63 @@ func testAPICallsAndPauseMetrics(t *testing.T) {
 	require.Contains(t, body, "adhouse_api_paused 0")
 	require.Contains(t, body, "adhouse_api_pause_until_seconds 0")
 	require.Contains(t, body, `adhouse_api_calls_total{endpoint="report/integrated/get",job="often",outcome="ok"} 5`)
+}
+
+func TestReconciliationInMetricsAndHealthz(t *testing.T) {
+	synctest.Test(t, testReconciliationInMetricsAndHealthz)
+}
+
+// testReconciliationInMetricsAndHealthz: what the reconciliation reader
+// finds becomes one gauge per advertiser, level and granularity and a list in
+// /healthz (status stays ok); a level that adds up again after a run drops
+// out of both; a failed read keeps the last figures and says why.
+func testReconciliationInMetricsAndHealthz(t *testing.T) {
+	ad := extract.Imbalance{AdvertiserID: "7000000000000000002", Level: "ad", Granularity: "daily", Currency: "USD",
+		Days: 46, From: tiktok.NewDate(2026, 3, 1), To: tiktok.NewDate(2026, 4, 15),
+		Spend: decimal.RequireFromString("-123.45"), Impressions: -5000, Clicks: -70, Cause: extract.CauseDeleted}
+	campaign := ad
+	campaign.Level, campaign.Days, campaign.Spend = "campaign", 2, decimal.RequireFromString("0.5")
+	var reads atomic.Int32
+	findings := [][]extract.Imbalance{{ad, campaign}, {ad}}
+	d, _, _, _ := startDaemon(t, schedule.Options{
+		Entries: []schedule.Entry{{Name: "nightly", Cron: "@every 1m", Job: "sync"}},
+		Run:     func(context.Context, string) (extract.Result, error) { return extract.Result{}, nil },
+		Reconciliation: func(context.Context) ([]extract.Imbalance, error) {
+			n := int(reads.Add(1))
+			if n > len(findings) {
+				return nil, errors.New("warehouse gone")
+			}
+			return findings[n-1], nil
+		},
+	})
+	synctest.Wait() // the read at start
+	_, body := get(d, "/metrics")
+	require.Contains(t, body, `adhouse_reconciliation_days_out_of_balance{advertiser="7000000000000000002",granularity="daily",level="ad"} 46`)
+	require.Contains(t, body, `adhouse_reconciliation_days_out_of_balance{advertiser="7000000000000000002",granularity="daily",level="campaign"} 2`)
+	require.Contains(t, body, `adhouse_reconciliation_spend_difference{advertiser="7000000000000000002",currency="USD",granularity="daily",level="ad"} -123.45`)
+	code, health := get(d, "/healthz")
+	require.Equal(t, http.StatusOK, code)
+	var h struct {
+		Status         string
+		Reconciliation []map[string]any
+	}
+	require.NoError(t, json.Unmarshal([]byte(health), &h))
+	require.Equal(t, "ok", h.Status)
+	require.Len(t, h.Reconciliation, 2)
+	require.Equal(t, map[string]any{"advertiser": "7000000000000000002", "level": "ad", "granularity": "daily", "days": float64(46),
+		"from": "2026-03-01", "to": "2026-04-15", "spend_difference": "-123.45", "currency": "USD",
+		"impressions_difference": float64(-5000), "clicks_difference": float64(-70), "likely_cause": "deleted entities"}, h.Reconciliation[0])
+
+	time.Sleep(time.Minute + time.Second) // one run, then the second read
+	synctest.Wait()
+	_, body = get(d, "/metrics")
+	require.Contains(t, body, `level="ad"} 46`)
+	require.NotContains(t, body, `level="campaign"`, "a level that adds up again is gone")
+
+	time.Sleep(time.Minute) // another run; the read fails
+	synctest.Wait()
+	_, body = get(d, "/metrics")
+	require.Contains(t, body, `level="ad"} 46`, "the last figures stay")
+	_, health = get(d, "/healthz")
+	require.Contains(t, health, `"reconciliation_error":"warehouse gone"`)
 }

@@ -58,9 +58,21 @@ func (d Date) Time() time.Time {
 }
 
 // In returns the instant at which local hour of day d starts in loc. It is how
-// a local report label becomes a UTC instant; "Etc/GMT+8" is UTC−8.
+// a local report label becomes a UTC instant; "Etc/GMT+8" is UTC−8. An hour
+// that a fall-back day repeats gives its first occurrence (see HourStarts);
+// one that a spring-forward day skips gives the instant the clock jumps.
 func (d Date) In(loc *time.Location, hour int) time.Time {
-	return time.Date(d.Year, d.Month, d.Day, hour, 0, 0, 0, loc)
+	t := time.Date(d.Year, d.Month, d.Day, hour, 0, 0, 0, loc)
+	// time.Date may pick either occurrence of a repeated hour; an hour
+	// earlier showing the same wall clock is the first. Only an instant
+	// less than an hour after a change of offset can be a second
+	// occurrence, which keeps this cheap for every decoded row.
+	if start, _ := t.ZoneBounds(); !start.IsZero() && t.Sub(start) < time.Hour {
+		if e := t.Add(-time.Hour); e.Hour() == hour && e.Minute() == 0 && e.Day() == d.Day {
+			return e
+		}
+	}
+	return t
 }
 
 // AddDays returns d shifted by n days.

@@ -24,8 +24,12 @@ type ReportRow struct {
 	Date Date
 	// Hour is the local hour label (0–23) of hourly rows; 0 for daily rows.
 	Hour int
+	// Fold is 1 for the second occurrence of a local hour that a fall-back
+	// day repeats (the second row with that label), 0 otherwise.
+	Fold int
 	// StartUTC is the instant the local hour (hourly) or day (daily) starts,
-	// computed with Timezone; zero when the timezone is unknown.
+	// computed with Timezone (the first occurrence of a repeated hour unless
+	// Fold is 1); zero when the timezone is unknown.
 	StartUTC time.Time
 	// Timezone is the advertiser's IANA timezone used for StartUTC.
 	Timezone string
@@ -35,16 +39,21 @@ type ReportRow struct {
 	Metrics    Metrics
 }
 
-// Key identifies the row within a report: entity, day and hour.
+// Key identifies the row within a report: entity, day and hour (with "b"
+// for the second occurrence of a repeated hour).
 func (r *ReportRow) Key() string {
-	return r.EntityID + "|" + r.Date.String() + "|" + strconv.Itoa(r.Hour)
+	k := r.EntityID + "|" + r.Date.String() + "|" + strconv.Itoa(r.Hour)
+	if r.Fold != 0 {
+		k += "b"
+	}
+	return k
 }
 
 // Equal reports whether two rows are identical, comparing decimals
 // numerically and instants with time.Time.Equal.
 func (r *ReportRow) Equal(o *ReportRow) bool {
 	if r.AdvertiserID != o.AdvertiserID || r.Level != o.Level || r.Granularity != o.Granularity ||
-		r.EntityID != o.EntityID || r.Date != o.Date || r.Hour != o.Hour ||
+		r.EntityID != o.EntityID || r.Date != o.Date || r.Hour != o.Hour || r.Fold != o.Fold ||
 		!r.StartUTC.Equal(o.StartUTC) || r.Timezone != o.Timezone || len(r.Dimensions) != len(o.Dimensions) {
 		return false
 	}
@@ -57,7 +66,7 @@ func (r *ReportRow) Equal(o *ReportRow) bool {
 }
 
 // SortRows orders rows by entity ID (numerically when IDs are digits), date
-// and hour, so that pulls can be compared regardless of page order.
+// and hour (and occurrence), so that pulls can be compared regardless of page order.
 func SortRows(rows []ReportRow) {
 	sort.SliceStable(rows, func(i, j int) bool {
 		a, b := &rows[i], &rows[j]
@@ -70,7 +79,10 @@ func SortRows(rows []ReportRow) {
 		if c := a.Date.Compare(b.Date); c != 0 {
 			return c < 0
 		}
-		return a.Hour < b.Hour
+		if a.Hour != b.Hour {
+			return a.Hour < b.Hour
+		}
+		return a.Fold < b.Fold
 	})
 }
 

@@ -60,7 +60,7 @@ func (c *Client) StreamReport(ctx context.Context, q ReportQuery, fn func(Report
 		}
 		sum.TotalNumber = p.PageInfo.TotalNumber
 		for i := range p.Rows {
-			if !seen.add(p.Rows[i].EntityID, p.Rows[i].Date, p.Rows[i].Hour) {
+			if !seen.admit(&p.Rows[i], loc) {
 				return sum, &PaginationDriftError{Path: path, Page: page, Reason: fmt.Sprintf("row %s repeated from an earlier page", p.Rows[i].Key())}
 			}
 		}

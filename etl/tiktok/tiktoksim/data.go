@@ -137,9 +137,10 @@ type cell struct {
 	conv, install, cp, cpValue, purchValue   uint64
 }
 
-// cell computes an ad's hour; ok is false when the ad did not deliver.
-func (s *Server) cell(p *adParams, day uint64, hour int) (c cell, ok bool) {
-	r := rng{s.h(0xce11, p.key, day, uint64(hour))}
+// cell computes an ad's hour (the fold-th occurrence of the local hour
+// label); ok is false when the ad did not deliver.
+func (s *Server) cell(p *adParams, day uint64, hour, fold int) (c cell, ok bool) {
+	r := rng{s.h(0xce11, p.key, day, uint64(hour+24*fold))}
 	if r.n(9) == 0 {
 		return c, false
 	}
@@ -247,6 +248,7 @@ type simRow struct {
 	id     string
 	date   tiktok.Date
 	hour   int // -1 for daily rows
+	fold   int // 1 for the second occurrence of a repeated hour
 	values agg
 }
 
@@ -275,10 +277,9 @@ func (s *Server) computeWindow(k windowKey) []simRow {
 	a := s.advertiser(k.adv)
 	now := time.Unix(0, k.now)
 	type dayInfo struct {
-		date   tiktok.Date
-		idx    uint64
-		hours  []int
-		starts []time.Time
+		date  tiktok.Date
+		idx   uint64
+		slots []hourSlot
 	}
 	var days []dayInfo
 	for d := k.start; !d.After(k.end); d = d.AddDays(1) {
@@ -286,15 +287,13 @@ func (s *Server) computeWindow(k windowKey) []simRow {
 			continue
 		}
 		di := dayInfo{date: d, idx: dateIndex(d)}
-		for _, h := range hourLabels(d, a.loc) {
-			st := d.In(a.loc, h)
-			if st.Add(time.Hour).After(now) {
+		for _, sl := range hourSlots(d, a.loc) {
+			if sl.start.Add(time.Hour).After(now) {
 				break // hours that have not ended yet have no data
 			}
-			di.hours = append(di.hours, h)
-			di.starts = append(di.starts, st)
+			di.slots = append(di.slots, sl)
 		}
-		if len(di.hours) > 0 {
+		if len(di.slots) > 0 {
 			days = append(days, di)
 		}
 	}
@@ -328,6 +327,9 @@ func (s *Server) computeWindow(k windowKey) []simRow {
 				if e.kind != 0 && !k.withDeleted && s.deletedAt(e.kind, e.ref, now) {
 					continue // a deleted entity's rows are hidden without STATUS_ALL
 				}
+				if e.kind == kindAd && cfg.PurgeDeletedAds && s.deletedAt(kindAd, r, now) {
+					continue // purged: gone from ad-level reports, still in the totals
+				}
 				ads = append(ads, adInfo{p: s.adParams(a, r), ent: len(ents) - 1})
 			}
 		}
@@ -337,7 +339,7 @@ func (s *Server) computeWindow(k windowKey) []simRow {
 	// order, which is the order they are served in.
 	perEnt := 1
 	if k.gran == tiktok.Hourly {
-		perEnt = 24
+		perEnt = maxSlots
 	}
 	buckets := make([]agg, len(ents)*perEnt)
 	out := make([]simRow, 0, len(days)*len(ents)*perEnt/2)
@@ -347,36 +349,52 @@ func (s *Server) computeWindow(k windowKey) []simRow {
 			if s.h(0xd1, ad.p.key, di.idx)%11 == 0 {
 				continue // the ad did not run that day
 			}
-			for j, h := range di.hours {
-				if !ad.p.life.alive(di.starts[j]) {
+			for j, sl := range di.slots {
+				if !ad.p.life.alive(sl.start) {
 					continue
 				}
-				cl, ok := s.cell(&ad.p, di.idx, h)
+				cl, ok := s.cell(&ad.p, di.idx, sl.label, sl.fold)
 				if !ok {
 					continue
 				}
 				slot := ad.ent * perEnt
-				if perEnt == 24 {
-					slot += h
+				if perEnt == maxSlots {
+					slot += j
 				}
-				buckets[slot].add(&cl, ad.p.objective, s.maturity(di.starts[j].Add(time.Hour), now))
+				buckets[slot].add(&cl, ad.p.objective, s.maturity(sl.start.Add(time.Hour), now))
 			}
 		}
-		for h := 0; h < perEnt; h++ {
+		slots := 1
+		if perEnt == maxSlots {
+			slots = len(di.slots)
+		}
+		for j := 0; j < slots; j++ {
+			// The two occurrences of a repeated hour come as a pair of rows
+			// for every entity that delivered in either, the one without
+			// delivery as zeros: with one label for both, only the pair
+			// says which occurrence a row is.
+			partner := -1
+			if perEnt == maxSlots {
+				if di.slots[j].fold == 1 {
+					partner = j - 1
+				} else if j+1 < slots && di.slots[j+1].fold == 1 {
+					partner = j + 1
+				}
+			}
 			for e := range ents {
-				b := &buckets[e*perEnt+h]
-				if b.n == 0 {
+				b := &buckets[e*perEnt+j]
+				if b.n == 0 && (partner < 0 || buckets[e*perEnt+partner].n == 0) {
 					continue
 				}
 				row := ents[e]
 				row.date, row.hour, row.values = di.date, -1, *b
-				if perEnt == 24 {
-					row.hour = h
+				if perEnt == maxSlots {
+					row.hour, row.fold = di.slots[j].label, di.slots[j].fold
 				}
 				out = append(out, row)
-				*b = agg{}
 			}
 		}
+		clear(buckets)
 	}
 	return out
 }
@@ -394,7 +412,7 @@ func (s *Server) reach(r *simRow) uint64 {
 	if imp == 0 {
 		return 0
 	}
-	pct := 55 + s.h(0x7eac, hashString(r.id), dateIndex(r.date), uint64(r.hour+1))%41
+	pct := 55 + s.h(0x7eac, hashString(r.id), dateIndex(r.date), uint64(r.hour+1+24*r.fold))%41
 	return max(1, imp*pct/100)
 }
 

@@ -200,15 +200,26 @@ func dateIndex(d tiktok.Date) uint64 {
 	return uint64(d.Time().Unix() / 86400)
 }
 
-// hourLabels returns the local hour labels of day d in loc: 23 on a
-// spring-forward day (the skipped hour has no label), 24 otherwise (the
-// repeated hour of a fall-back day is one label, whose instant is the first
-// occurrence).
-func hourLabels(d tiktok.Date, loc *time.Location) []int {
-	out := make([]int, 0, 24)
+// hourSlot is one hour of delivery in a local day: its label, which
+// occurrence of the label it is (1 for the second pass through the hour a
+// fall-back day repeats) and when it starts.
+type hourSlot struct {
+	label, fold int
+	start       time.Time
+}
+
+// maxSlots is the most hours a local day has (a fall-back day).
+const maxSlots = 25
+
+// hourSlots returns the hours of day d in loc in time order: 23 on a
+// spring-forward day (the skipped hour has no label), 25 on a fall-back day
+// (the repeated hour's label twice, as TikTok's wall-clock labels show it),
+// 24 otherwise.
+func hourSlots(d tiktok.Date, loc *time.Location) []hourSlot {
+	out := make([]hourSlot, 0, maxSlots)
 	for h := 0; h < 24; h++ {
-		if d.In(loc, h).Hour() == h {
-			out = append(out, h)
+		for fold, st := range d.HourStarts(loc, h) {
+			out = append(out, hourSlot{label: h, fold: fold, start: st})
 		}
 	}
 	return out

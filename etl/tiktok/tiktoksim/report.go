@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/big"
 	"slices"
-	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -122,7 +121,7 @@ var simMetrics = map[string]metricFn{
 	}},
 	"conversion_rate": {lvAdv, lvAd, func(c *rowCtx) mval { return ratio2(c.row.values.conv, 10000, c.row.values.clk) }},
 	"average_video_play": {lvAdv, lvAd, func(c *rowCtx) mval {
-		return mval{units: 100 + c.s.h(0xa7, hashString(c.row.id), dateIndex(c.row.date), uint64(c.row.hour+1))%300, scale: 2, ok: true}
+		return mval{units: 100 + c.s.h(0xa7, hashString(c.row.id), dateIndex(c.row.date), uint64(c.row.hour+1+24*c.row.fold))%300, scale: 2, ok: true}
 	}},
 	"campaign_name": {lvCampaign, lvAd, func(c *rowCtx) mval {
 		r := c.row.ref
@@ -382,9 +381,12 @@ func (s *Server) TruthQuery(q tiktok.ReportQuery) ([]tiktok.ReportRow, error) {
 func (s *Server) truthRow(a *advertiser, level tiktok.Level, g tiktok.Granularity, row *simRow, metrics []string, fns []metricFn) tiktok.ReportRow {
 	out := tiktok.ReportRow{
 		AdvertiserID: a.id, Level: level, Granularity: g, EntityID: row.id,
-		Date: row.date, Hour: max(row.hour, 0), Timezone: a.loc.String(),
+		Date: row.date, Hour: max(row.hour, 0), Fold: row.fold, Timezone: a.loc.String(),
 	}
-	out.StartUTC = time.Date(row.date.Year, row.date.Month, row.date.Day, out.Hour, 0, 0, 0, a.loc).UTC()
+	out.StartUTC = row.date.In(a.loc, out.Hour).UTC()
+	if row.fold > 0 {
+		out.StartUTC = row.date.HourStarts(a.loc, out.Hour)[row.fold].UTC()
+	}
 	c := rowCtx{s: s, a: a, level: level, row: row, reach: s.reach(row)}
 	for j, name := range metrics {
 		v := fns[j].fn(&c)

@@ -75,6 +75,12 @@ type Config struct {
 	// like production when exceeded (0 disables enforcement).
 	QPS int
 	QPM int
+	// PurgeDeletedAds leaves ads deleted before the clock out of ad-level
+	// reports even with STATUS_ALL, as TikTok does with old deleted ads it has
+	// purged (reference §1.5), while their delivery still counts at ad
+	// group, campaign and advertiser level: the ad level then sums to less
+	// than the account, which reconciliation must report.
+	PurgeDeletedAds bool
 	// Faults are injected on top of correct behaviour.
 	Faults Faults
 }

@@ -526,25 +526,36 @@ func TestCheckLoopback(t *testing.T) {
 	}
 }
 
-func TestHourLabels(t *testing.T) {
+func TestHourSlots(t *testing.T) {
 	tests := []struct {
-		tz   string
-		day  tiktok.Date
-		want int
+		tz     string
+		day    tiktok.Date
+		want   int
+		repeat int // the label served twice, or -1
 	}{
-		{"Europe/Berlin", tiktok.NewDate(2024, 3, 31), 23},
-		{"Europe/Berlin", tiktok.NewDate(2024, 10, 27), 24},
-		{"America/New_York", tiktok.NewDate(2024, 3, 10), 23},
-		{"Etc/GMT+8", tiktok.NewDate(2024, 3, 31), 24},
-		{"Asia/Kolkata", tiktok.NewDate(2024, 3, 31), 24},
+		{"Europe/Berlin", tiktok.NewDate(2024, 3, 31), 23, -1},
+		{"Europe/Berlin", tiktok.NewDate(2024, 10, 27), 25, 2},
+		{"America/New_York", tiktok.NewDate(2024, 3, 10), 23, -1},
+		{"America/New_York", tiktok.NewDate(2024, 11, 3), 25, 1},
+		{"Etc/GMT+8", tiktok.NewDate(2024, 3, 31), 24, -1},
+		{"Asia/Kolkata", tiktok.NewDate(2024, 3, 31), 24, -1},
 	}
 	for _, tc := range tests {
 		loc, err := time.LoadLocation(tc.tz)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := len(hourLabels(tc.day, loc)); got != tc.want {
-			t.Errorf("%s %s: %d labels, want %d", tc.tz, tc.day, got, tc.want)
+		slots := hourSlots(tc.day, loc)
+		if len(slots) != tc.want {
+			t.Errorf("%s %s: %d hours, want %d", tc.tz, tc.day, len(slots), tc.want)
+		}
+		for i, sl := range slots {
+			if i > 0 && sl.start.Sub(slots[i-1].start) != time.Hour {
+				t.Errorf("%s %s: slot %d starts %s after the previous", tc.tz, tc.day, i, sl.start.Sub(slots[i-1].start))
+			}
+			if sl.fold > 0 && sl.label != tc.repeat {
+				t.Errorf("%s %s: label %d repeated, want %d", tc.tz, tc.day, sl.label, tc.repeat)
+			}
 		}
 	}
 }
