@@ -326,7 +326,8 @@ type envelope struct {
 type result struct {
 	data      json.RawMessage
 	requestID string
-	stats     Stats // this call's traffic
+	header    http.Header // the successful response's headers (X-Tt-Ads-Throttle)
+	stats     Stats       // this call's traffic
 }
 
 // do runs a call with rate limiting, retries and error classification, and
@@ -497,7 +498,7 @@ func (c *Client) attempt(ctx context.Context, cl call, secrets []string) (result
 	if *env.Code != CodeOK {
 		return result{}, &APIError{Code: *env.Code, Message: redact(env.Message, secrets), RequestID: env.RequestID, HTTPStatus: resp.StatusCode}
 	}
-	return result{data: env.Data, requestID: env.RequestID}, nil
+	return result{data: env.Data, requestID: env.RequestID, header: resp.Header}, nil
 }
 
 // transportErr converts a network error into a transportError without the

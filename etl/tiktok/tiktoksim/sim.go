@@ -76,6 +76,17 @@ type Config struct {
 	QPM int
 	// Faults are injected on top of correct behaviour.
 	Faults Faults
+	// SyncMaxAds truncates the synchronous report of an account with at
+	// least this many ads (deleted ones counted when STATUS_ALL is asked) to
+	// its most recently created SyncMaxAds ads, with an X-Tt-Ads-Throttle
+	// header, as production does from 20,000 (default
+	// tiktok.SyncReportMaxAds; negative never).
+	SyncMaxAds int
+	// SyncMaxRows answers 40067 (query too large) to a synchronous report
+	// window of more than this many rows (0 never).
+	SyncMaxRows int
+	// Tasks configures the asynchronous report task endpoints.
+	Tasks TaskConfig
 }
 
 // Scale returns a Config preset: "tiny" (1×2×2×2 ads), "small" (the default,
@@ -139,6 +150,12 @@ func (c Config) withDefaults() Config {
 		c.AuthCode = DefaultAuthCode
 	}
 	c.Faults = c.Faults.withDefaults()
+	if c.SyncMaxAds == 0 {
+		c.SyncMaxAds = tiktok.SyncReportMaxAds
+	} else if c.SyncMaxAds < 0 {
+		c.SyncMaxAds = 0
+	}
+	c.Tasks = c.Tasks.withDefaults()
 	return c
 }
 
@@ -155,6 +172,7 @@ type Server struct {
 	cache  *windowCache
 	faults *faultState
 	limit  *appLimit
+	tasks  *taskState
 	seq    atomic.Uint64
 
 	statsMu sync.Mutex
@@ -176,6 +194,7 @@ func New(cfg Config) *Server {
 		cache:  newWindowCache(defaultCacheRows),
 		faults: newFaultState(cfg.Faults),
 		limit:  newAppLimit(cfg.QPS, cfg.QPM),
+		tasks:  newTaskState(cfg.Tasks),
 		byPath: make(map[string]uint64),
 	}
 	if err := s.buildAdvertisers(); err != nil {
@@ -297,6 +316,7 @@ type Stats struct {
 	ByPath    map[string]uint64 // requests per API path (e.g. "report/integrated/get/")
 	Throttled uint64            // 40100 answers from QPS/QPM enforcement
 	Faults    FaultStats        // injected faults
+	Tasks     TaskStats         // asynchronous report tasks
 }
 
 // Stats returns a snapshot of the counters.
@@ -307,7 +327,7 @@ func (s *Server) Stats() Stats {
 		by[k] = v
 	}
 	s.statsMu.Unlock()
-	return Stats{Requests: s.total.Load(), ByPath: by, Throttled: s.limit.throttled.Load(), Faults: s.faults.stats()}
+	return Stats{Requests: s.total.Load(), ByPath: by, Throttled: s.limit.throttled.Load(), Faults: s.faults.stats(), Tasks: s.TaskStats()}
 }
 
 // ResetStats zeroes the counters (not the fault attempt history).
