@@ -311,7 +311,8 @@ func (s *Server) computeWindow(k windowKey) []simRow {
 	var ads []adInfo
 	var keep map[ref]bool
 	if k.maxAds > 0 {
-		keep = s.recentAds(k.adv, now, k.withDeleted, k.maxAds)
+		// The advertiser level has no status filter and covers deleted ads.
+		keep = s.recentAds(k.adv, now, k.withDeleted || k.level == tiktok.LevelAdvertiser, k.maxAds)
 	}
 	for c := 0; c < cfg.CampaignsPerAdvertiser; c++ {
 		for g := 0; g < cfg.AdGroupsPerCampaign; g++ {

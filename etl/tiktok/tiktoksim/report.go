@@ -293,7 +293,8 @@ func (s *Server) handleReport(r *request) ([]byte, *apiError) {
 		return nil, &apiError{code: tiktok.CodeQueryTooLarge, msg: "Query too large. Please reduce the time range or the number of objects."}
 	}
 	maxAds := 0
-	if m := s.cfg.SyncMaxAds; m > 0 && s.adCount(p.adv, r.now, p.withDeleted, m) >= m {
+	// The advertiser level has no status filter and covers deleted ads too.
+	if m := s.cfg.SyncMaxAds; m > 0 && s.adCount(p.adv, r.now, p.withDeleted || p.level == tiktok.LevelAdvertiser, m) >= m {
 		// Production keeps the most recent ads and says so in a header.
 		maxAds = m
 		r.throttle = fmt.Sprintf("Number of ad ids is equal or more than %s, only return the top %[1]s id's results, sorting by create time desc order.", kilo(m))

@@ -99,10 +99,9 @@ type simTask struct {
 const maxTasks = 100_000
 
 type taskState struct {
+	mu    sync.Mutex
 	cfg   TaskConfig
 	limit *appLimit
-
-	mu    sync.Mutex
 	seq   uint64
 	order []string
 	tasks map[string]*simTask
@@ -112,6 +111,16 @@ type taskState struct {
 
 func newTaskState(cfg TaskConfig) *taskState {
 	return &taskState{cfg: cfg, limit: newAppLimit(cfg.CreateQPS, cfg.CreateQPM), tasks: make(map[string]*simTask)}
+}
+
+// SetTasks replaces the task configuration at runtime (tests switch failure
+// modes between runs); it applies to existing tasks' remaining checks too.
+func (s *Server) SetTasks(c TaskConfig) {
+	ts := s.tasks
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	ts.cfg = c.withDefaults()
+	ts.limit = newAppLimit(c.CreateQPS, c.CreateQPM)
 }
 
 // TaskStats returns the task endpoints' counters.
@@ -152,12 +161,15 @@ const forbiddenFileNameChars = "/\t\b@#$%^&*()[]"
 
 func (s *Server) handleTaskCreate(r *request) ([]byte, *apiError) {
 	ts := s.tasks
-	if ts.cfg.Disabled {
+	ts.mu.Lock()
+	cfg, limit := ts.cfg, ts.limit
+	ts.mu.Unlock()
+	if cfg.Disabled {
 		ts.refused.Add(1)
 		return nil, &apiError{code: tiktok.CodeNoPermission,
 			msg: "No permission to operate. Asynchronous reports are an allowlist-only feature; apply for it in Allowlist Management."}
 	}
-	if !ts.limit.allow(time.Now()) {
+	if !limit.allow(time.Now()) {
 		ts.refused.Add(1)
 		return nil, &apiError{code: tiktok.CodeRateLimited,
 			msg: "The number of asynchronous report tasks created by your app exceeds the limit. Please retry later."}
