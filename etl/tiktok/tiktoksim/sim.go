@@ -5,8 +5,10 @@
 // columns, page/page_size/total_number/total_page pagination, advertisers
 // in timezones behind and ahead of UTC and with DST, deleted entities hidden
 // unless STATUS_ALL is asked, the documented date-range caps, Access-Token
-// checks, the OAuth endpoints, per-app QPS/QPM enforcement and deterministic
-// fault injection.
+// checks, the OAuth endpoints, per-app QPS/QPM enforcement, the synchronous
+// report's truncation of large accounts (X-Tt-Ads-Throttle) and 40067,
+// asynchronous report tasks with their statuses, signed CSV downloads and
+// failure modes, and deterministic fault injection.
 //
 // Data is a pure function of the seed, the entity, the local hour and the
 // simulator's clock, so an account of any size is served without storage,
