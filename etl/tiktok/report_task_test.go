@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -517,4 +518,74 @@ func metrics(t *testing.T, spend, impressions, name string) tiktok.Metrics {
 		t.Fatal(err)
 	}
 	return page.Rows[0].Metrics
+}
+
+// BenchmarkReportTaskVsSync pulls one 30-day ad-level window of a
+// 2,000-ad account through the synchronous report (the baseline, 1,000-row
+// pages) and through a report task (one CSV file, streamed), from the same
+// simulator with its window cache warm, and reports both rates, their ratio
+// and the bytes allocated per row.
+func BenchmarkReportTaskVsSync(b *testing.B) {
+	srv, c := simClient(b, tiktoksim.Config{Seed: 1, Advertisers: 1, CampaignsPerAdvertiser: 20, AdGroupsPerCampaign: 10, AdsPerAdGroup: 10})
+	tasks := c.ReportTasks(tiktok.ReportTaskOptions{
+		Limiter:      tiktok.NewLimiter(tiktok.LimiterConfig{QPS: -1, QPM: -1}),
+		PollInterval: time.Millisecond, MaxPollInterval: time.Millisecond,
+	})
+	adv := srv.AdvertiserIDs()[0]
+	q := tiktok.ReportQuery{AdvertiserID: adv, Level: tiktok.LevelAd, Granularity: tiktok.Daily, Start: date(2024, 1, 1), End: date(2024, 1, 30)}
+	want, err := srv.Truth(adv, q.Level, q.Granularity, q.Start, q.End) // warms the cache
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	count := func(n *int) func(tiktok.ReportPage) error {
+		return func(p tiktok.ReportPage) error { *n += len(p.Rows); return nil }
+	}
+	measure := func(pull func() int) (time.Duration, uint64) {
+		var m0, m1 runtime.MemStats
+		runtime.ReadMemStats(&m0)
+		start := time.Now()
+		if n := pull(); n != len(want) {
+			b.Fatalf("%d rows, want %d", n, len(want))
+		}
+		d := time.Since(start)
+		runtime.ReadMemStats(&m1)
+		return d, m1.TotalAlloc - m0.TotalAlloc
+	}
+	var syncTime, taskTime time.Duration
+	var syncBytes, taskBytes uint64
+	runs := 0
+	for b.Loop() {
+		d, by := measure(func() int {
+			n := 0
+			if _, err := c.StreamReport(ctx, q, count(&n)); err != nil {
+				b.Fatal(err)
+			}
+			return n
+		})
+		syncTime, syncBytes = syncTime+d, syncBytes+by
+		d, by = measure(func() int {
+			n := 0
+			task, _, err := tasks.Create(ctx, q)
+			if err == nil {
+				_, err = tasks.Wait(ctx, task)
+			}
+			if err == nil {
+				_, err = tasks.Download(ctx, task, count(&n))
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			return n
+		})
+		taskTime, taskBytes = taskTime+d, taskBytes+by
+		runs++
+	}
+	rows := float64(runs * len(want))
+	b.ReportMetric(rows/syncTime.Seconds(), "sync_rows/s")
+	b.ReportMetric(rows/taskTime.Seconds(), "task_rows/s")
+	b.ReportMetric(syncTime.Seconds()/taskTime.Seconds(), "task/sync_rate")
+	b.ReportMetric(float64(syncBytes)/rows, "sync_B/row")
+	b.ReportMetric(float64(taskBytes)/rows, "task_B/row")
+	b.ReportMetric(float64(len(want)), "rows/window")
 }
