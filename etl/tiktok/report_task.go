@@ -549,7 +549,12 @@ func (t *ReportTasks) Download(ctx context.Context, task ReportTask, fn func(Rep
 		return sum, incomplete(fmt.Sprintf("GET %s: HTTP %d", where, resp.StatusCode), nil)
 	}
 	body := &idleReader{r: resp.Body, timer: idle, d: t.c.opts.Timeout}
-	err = t.decodeFile(q, loc, body, fn, &sum)
+	err = t.decodeFile(q, loc, body, func(p ReportPage) error {
+		// The caller's time (a warehouse insert) is not the network's.
+		idle.Stop()
+		defer idle.Reset(t.c.opts.Timeout)
+		return fn(p)
+	}, &sum)
 	var dec *fileDecodeError
 	var cb callbackError
 	switch {

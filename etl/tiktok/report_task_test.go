@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"slices"
 	"strings"
@@ -588,4 +589,28 @@ func BenchmarkReportTaskVsSync(b *testing.B) {
 	b.ReportMetric(float64(syncBytes)/rows, "sync_B/row")
 	b.ReportMetric(float64(taskBytes)/rows, "task_B/row")
 	b.ReportMetric(float64(len(want)), "rows/window")
+}
+
+// TestReportTaskFileStall: a file transfer that stops sending is given up
+// after the client's timeout of silence, as incomplete, so the caller can
+// download it again instead of hanging.
+func TestReportTaskFileStall(t *testing.T) {
+	stall := &fileServer{}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/files/x.csv", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "ad_id,stat_time_day,spend\n1,2024-05-01,1.00\n")
+		_ = http.NewResponseController(w).Flush()
+		<-r.Context().Done() // then nothing more
+	})
+	mux.Handle("/", stall)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	opts := testOptions(srv.URL+tiktoksim.BasePath, "tok-123456")
+	opts.Timeout = 200 * time.Millisecond
+	c := newClient(t, opts)
+	q := tiktok.ReportQuery{AdvertiserID: "42", Level: tiktok.LevelAd, Granularity: tiktok.Daily, Start: date(2024, 5, 1), End: date(2024, 5, 1), Metrics: []string{"spend"}}
+	_, _, err := pullTask(context.Background(), fastTasks(c), q)
+	if !errors.Is(err, tiktok.ErrReportFileIncomplete) || !errors.Is(err, tiktok.ErrTimeout) {
+		t.Fatalf("stalled file: %v, want ErrReportFileIncomplete and ErrTimeout", err)
+	}
 }
