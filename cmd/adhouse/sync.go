@@ -76,6 +76,10 @@ func (a *app) newPipeline(ctx context.Context, now func() time.Time, progress *e
 		conn.Close()
 		return nil, err
 	}
+	// Report tasks have their own budget, shared by every stream of the
+	// process as the app limiter is.
+	opts.AsyncReportThreshold = cfg.Sync.AsyncReportThreshold
+	opts.ReportTasks = api.ReportTasks(tiktok.ReportTaskOptions{PollInterval: cfg.Sync.AsyncReportPoll, MaxWait: cfg.Sync.AsyncReportMaxWait})
 	for _, l := range cfg.Sync.Levels {
 		lv, err := tiktok.ParseLevel(l)
 		if err != nil {

@@ -114,6 +114,17 @@ type Sync struct {
 	// reported as out of balance (a decimal such as "0.01"; rounding of
 	// TikTok's per-row spend stays below it).
 	ReconcileTolerance string `yaml:"reconcile_tolerance"`
+	// AsyncReportThreshold pulls advertisers with at least this many ads
+	// through asynchronous report tasks (TikTok truncates the synchronous
+	// report from 20,000 ads); 0 relies on TikTok's answers alone (40067,
+	// X-Tt-Ads-Throttle), which switch a window to a task too.
+	AsyncReportThreshold int `yaml:"async_report_threshold"`
+	// AsyncReportPoll is the first wait between checks of a report task; it
+	// doubles up to a minute.
+	AsyncReportPoll time.Duration `yaml:"async_report_poll"`
+	// AsyncReportMaxWait bounds a report task from its creation to its file;
+	// a task still unfinished then is cancelled and its window fails.
+	AsyncReportMaxWait time.Duration `yaml:"async_report_max_wait"`
 }
 
 // Worker shards advertisers across daemons by a stable hash of their id.
@@ -302,6 +313,10 @@ func Default() Config {
 			Entities:      true,
 			// Reconciliation is part of every sync.
 			ReconcileTolerance: extract.DefaultReconcileTolerance,
+
+			AsyncReportThreshold: extract.DefaultAsyncReportThreshold,
+			AsyncReportPoll:      tiktok.DefaultTaskPollInterval,
+			AsyncReportMaxWait:   tiktok.DefaultTaskMaxWait,
 		},
 		Worker: Worker{Index: 0, Count: 1},
 		Serve: Serve{
@@ -632,6 +647,15 @@ func (c Config) validateSync() error {
 	}
 	if s.Concurrency < 1 {
 		return errors.New("sync.concurrency: must be at least 1")
+	}
+	if s.AsyncReportThreshold < 0 {
+		return fmt.Errorf("sync.async_report_threshold: %d is negative (0 decides by TikTok's answers alone)", s.AsyncReportThreshold)
+	}
+	if s.AsyncReportPoll <= 0 {
+		return fmt.Errorf("sync.async_report_poll: %s must be positive", s.AsyncReportPoll)
+	}
+	if s.AsyncReportMaxWait < s.AsyncReportPoll {
+		return fmt.Errorf("sync.async_report_max_wait: %s is shorter than sync.async_report_poll (%s)", s.AsyncReportMaxWait, s.AsyncReportPoll)
 	}
 	w := c.Worker
 	if w.Count < 1 || w.Index < 0 || w.Index >= w.Count {

@@ -12,6 +12,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
+
+	"github.com/adhouse/adhouse/etl/extract"
+	"github.com/adhouse/adhouse/etl/tiktok"
 )
 
 func testLookup(name string) (string, bool) {
@@ -67,6 +70,8 @@ func TestBadFiles(t *testing.T) {
 		"bad_reporting_currency.bad.yml": `imports.reporting_currency: "euro" is not an ISO 4217 code`,
 		"bad_bi.bad.yml":                 "bi.max_result_rows: must be positive",
 		"bad_tolerance.bad.yml":          `sync.reconcile_tolerance: "-1" is not a non-negative decimal`,
+		"bad_async_wait.bad.yml":         "sync.async_report_max_wait: 1s is shorter than sync.async_report_poll (5s)",
+		"bad_async_threshold.bad.yml":    "sync.async_report_threshold: -1 is negative",
 	}
 	files, err := filepath.Glob("testdata/*.bad.yml")
 	require.NoError(t, err)
@@ -91,6 +96,21 @@ func TestDefaultsApplyUnderPartialConfig(t *testing.T) {
 	// Keys the file leaves out keep their defaults.
 	require.Equal(t, Default().Load.MaxRetries, cfg.Load.MaxRetries)
 	require.Equal(t, 10*time.Second, cfg.ClickHouse.DialTimeout)
+}
+
+// TestAsyncReportSettings: the defaults are the components' own, and a file
+// overrides them.
+func TestAsyncReportSettings(t *testing.T) {
+	d := Default().Sync
+	require.Equal(t, extract.DefaultAsyncReportThreshold, d.AsyncReportThreshold)
+	require.Equal(t, 20000, d.AsyncReportThreshold)
+	require.Equal(t, tiktok.DefaultTaskPollInterval, d.AsyncReportPoll)
+	require.Equal(t, tiktok.DefaultTaskMaxWait, d.AsyncReportMaxWait)
+	cfg, err := loadTestdata(t, "agency.good.yml")
+	require.NoError(t, err)
+	require.Equal(t, 10000, cfg.Sync.AsyncReportThreshold)
+	require.Equal(t, 10*time.Second, cfg.Sync.AsyncReportPoll)
+	require.Equal(t, time.Hour, cfg.Sync.AsyncReportMaxWait)
 }
 
 func TestExampleConfigLoads(t *testing.T) {

@@ -60,6 +60,7 @@ sync:
   initial_days: 12
   window_days: 30
   concurrency: 3
+  async_report_poll: 10ms
 log:
   level: warn
   format: json

@@ -63,6 +63,16 @@ type Options struct {
 	Metrics []string
 	// WorkerIndex of WorkerCount shards advertisers by a stable hash.
 	WorkerIndex, WorkerCount int
+	// AsyncReportThreshold sends the windows of an advertiser with at least
+	// this many ads (deleted included, as its entities know them) through
+	// asynchronous report tasks, since TikTok truncates the synchronous
+	// report of large accounts; 0 decides only by TikTok's answers (40067,
+	// X-Tt-Ads-Throttle), which switch a window to a task too.
+	// config.Default sets DefaultAsyncReportThreshold.
+	AsyncReportThreshold int
+	// ReportTasks runs the asynchronous report tasks; nil makes them from the
+	// client with tiktok's defaults.
+	ReportTasks *tiktok.ReportTasks
 	// Now is the clock (tests and the simulator set it); nil means time.Now.
 	Now func() time.Time
 	// Logger receives one line per window and per problem.
@@ -78,10 +88,17 @@ type Options struct {
 // sync jobs): each keeps its own state, and the newest-begun window wins.
 type Syncer struct {
 	api    *tiktok.Client
+	tasks  *tiktok.ReportTasks
 	loader *load.Loader
 	conn   driver.Conn
 	opts   Options
 	log    zerolog.Logger
+
+	// asyncAdvertisers maps advertisers whose synchronous report came back
+	// truncated to that reason: their later windows start with a task.
+	asyncAdvertisers sync.Map
+	// noReportTasks is set once TikTok refuses report tasks to the app.
+	noReportTasks atomic.Bool
 }
 
 // touchedDays records, per table, the days a run re-pulled, for pruning.
@@ -129,7 +146,11 @@ func New(api *tiktok.Client, loader *load.Loader, conn driver.Conn, opts Options
 	if !opts.ReconcileTolerance.Valid {
 		opts.ReconcileTolerance = decimal.NewNullDecimal(decimal.RequireFromString(DefaultReconcileTolerance))
 	}
-	return &Syncer{api: api, loader: loader, conn: conn, opts: opts, log: opts.Logger}
+	tasks := opts.ReportTasks
+	if tasks == nil {
+		tasks = api.ReportTasks(tiktok.ReportTaskOptions{})
+	}
+	return &Syncer{api: api, tasks: tasks, loader: loader, conn: conn, opts: opts, log: opts.Logger}
 }
 
 // Job says which days a run pulls.
@@ -607,10 +628,11 @@ func (s *Syncer) runStream(ctx context.Context, st stream, a *advertiser, job Jo
 	return windows, rows, nil
 }
 
-// loadWindow pulls one window into one load window and commits it. A window
-// TikTok calls too large (40067) is split in halves, each committed on its own;
-// a window whose pages drifted is pulled again. Its sync_runs row counts the
-// API requests made for it.
+// loadWindow pulls one window into one load window and commits it, through
+// the synchronous report or a report task (pullWindowChoosingPath). A window
+// TikTok calls too large (40067) when no task can be used is split in halves,
+// each committed on its own; a window whose pages drifted is pulled again.
+// Its sync_runs row counts the API requests made for it.
 func (s *Syncer) loadWindow(ctx context.Context, st stream, a *advertiser, table load.StatsTable, w tiktok.DateRange, job Job, runID string) (int, error) {
 	started := time.Now().UTC()
 	log := s.log.With().Str("advertiser", st.advertiser).Str("level", st.level.Name()).
@@ -621,17 +643,7 @@ func (s *Syncer) loadWindow(ctx context.Context, st stream, a *advertiser, table
 		RunID: runID, Job: job.Name, Started: started, AdvertiserID: st.advertiser,
 		Level: st.level.Name(), Granularity: st.granularity.Name(), From: w.Start, To: w.End, Outcome: "ok",
 	}
-	var n int
-	var err error
-	for attempt := 0; ; attempt++ {
-		n, err = s.pullWindow(ctx, st, a, table, w, runID)
-		var drift *tiktok.PaginationDriftError
-		if errors.As(err, &drift) && attempt < 3 {
-			log.Warn().Err(err).Msg("the report changed while paging; pulling the window again")
-			continue
-		}
-		break
-	}
+	n, how, err := s.pullWindowChoosingPath(ctx, st, a, table, w, runID, log)
 	if errors.Is(err, tiktok.ErrQueryTooLarge) && w.Start.Before(w.End) {
 		half := w.Start.DaysUntil(w.End) / 2
 		log.Warn().Msg("TikTok says the query is too large (40067); splitting the window")
@@ -660,12 +672,12 @@ func (s *Syncer) loadWindow(ctx context.Context, st stream, a *advertiser, table
 		logCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		s.logRun(logCtx, rec)
 		cancel()
-		log.Error().Err(err).Msg("window failed")
+		log.Error().Err(err).Str("path", how.path).Str("reason", how.reason).Msg("window failed")
 		return n, fmt.Errorf("window %s..%s: %w", w.Start, w.End, err)
 	}
 	s.opts.Progress.Rows.Add(int64(n))
 	s.logRun(ctx, rec)
-	log.Debug().Int("rows", n).Uint64("api_calls", rec.APICalls).Msg("window loaded")
+	log.Debug().Int("rows", n).Uint64("api_calls", rec.APICalls).Str("path", how.path).Str("reason", how.reason).Msg("window loaded")
 	return n, nil
 }
 

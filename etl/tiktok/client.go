@@ -334,7 +334,8 @@ type envelope struct {
 type result struct {
 	data      json.RawMessage
 	requestID string
-	stats     Stats // this call's traffic
+	header    http.Header // the successful response's headers (X-Tt-Ads-Throttle)
+	stats     Stats       // this call's traffic
 }
 
 // do runs a call with rate limiting, retries and error classification, and
@@ -361,11 +362,7 @@ func (c *Client) do(ctx context.Context, cl call) (result, error) {
 		if sent {
 			st.Calls++
 			c.stats.calls.Add(1)
-			k := CallKey{Endpoint: endpoint, Outcome: outcomeOf(ctx, err)}
-			c.calls.add(k, attempt > 0)
-			if counter != nil {
-				counter.add(k, attempt > 0)
-			}
+			c.count(counter, CallKey{Endpoint: endpoint, Outcome: outcomeOf(ctx, err)}, attempt > 0)
 		}
 		if err == nil {
 			c.limiter.ok(cl.advertiserID, sentAt)
@@ -540,7 +537,7 @@ func (c *Client) exchange(ctx context.Context, cl call, secrets []string) (resul
 	if *env.Code != CodeOK {
 		return result{}, &APIError{Code: *env.Code, Message: redact(env.Message, secrets), RequestID: env.RequestID, HTTPStatus: resp.StatusCode}
 	}
-	return result{data: env.Data, requestID: env.RequestID}, nil
+	return result{data: env.Data, requestID: env.RequestID, header: resp.Header}, nil
 }
 
 // transportErr converts a network error into a transportError without the
@@ -605,4 +602,13 @@ func redact(s string, secrets []string) string {
 func jsonArray(items []string) string {
 	b, _ := json.Marshal(items)
 	return string(b)
+}
+
+// count records one request sent: in the client's own counter and in the
+// innermost counter of its context (which passes it to those around it).
+func (c *Client) count(counter *CallCounter, k CallKey, retry bool) {
+	c.calls.add(k, retry)
+	if counter != nil {
+		counter.add(k, retry)
+	}
 }

@@ -1,7 +1,9 @@
 // Package tiktok is a client for the TikTok API for Business (Marketing API) v1.3,
 // limited to what a reporting warehouse needs: OAuth authorisation, advertiser
-// discovery and info, the campaign/ad group/ad entity lists, and the synchronous
-// BASIC integrated report at the four AUCTION data levels.
+// discovery and info, the campaign/ad group/ad entity lists, and the BASIC
+// report at the four AUCTION data levels, synchronous ([Client.StreamReport])
+// or through asynchronous report tasks ([Client.ReportTasks]) for accounts
+// the synchronous report truncates.
 //
 // TikTok reports every error as HTTP 200 with a non-zero "code" in the JSON
 // envelope, sends metric values as strings ("-" when missing), labels days and

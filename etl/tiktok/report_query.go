@@ -31,7 +31,11 @@ type ReportQuery struct {
 
 // Validate checks the query against TikTok's documented limits before any
 // request is made.
-func (q ReportQuery) Validate() error {
+func (q ReportQuery) Validate() error { return q.validate(q.Granularity.MaxDays()) }
+
+// validate is Validate with the longest range allowed (0: no limit, as for
+// asynchronous report tasks).
+func (q ReportQuery) validate(maxDays int) error {
 	switch {
 	case q.AdvertiserID == "":
 		return fmt.Errorf("tiktok: report query: no advertiser_id: %w", ErrInvalidRequest)
@@ -43,9 +47,9 @@ func (q ReportQuery) Validate() error {
 		return fmt.Errorf("tiktok: report query: start and end dates are required: %w", ErrInvalidRequest)
 	case q.End.Before(q.Start):
 		return fmt.Errorf("tiktok: report query: end %s before start %s: %w", q.End, q.Start, ErrInvalidRequest)
-	case q.Start.DaysUntil(q.End)+1 > q.Granularity.MaxDays():
+	case maxDays > 0 && q.Start.DaysUntil(q.End)+1 > maxDays:
 		return fmt.Errorf("tiktok: report query: %s to %s is %d days, more than the %d allowed for %s: %w",
-			q.Start, q.End, q.Start.DaysUntil(q.End)+1, q.Granularity.MaxDays(), q.Granularity, ErrInvalidRequest)
+			q.Start, q.End, q.Start.DaysUntil(q.End)+1, maxDays, q.Granularity, ErrInvalidRequest)
 	case q.PageSize < 0 || q.PageSize > MaxPageSize:
 		return fmt.Errorf("tiktok: report query: page size %d outside 1..%d: %w", q.PageSize, MaxPageSize, ErrInvalidRequest)
 	}

@@ -22,7 +22,9 @@ type ReportSummary struct {
 //
 // The window is first validated against TikTok's caps. A 40067 "query too
 // large" comes back promptly as ErrQueryTooLarge so the caller can shrink the
-// window; a report that changes while being paged returns ErrPaginationDrift,
+// window or use a report task; a page carrying the X-Tt-Ads-Throttle header
+// (the account has too many ads and TikTok truncated the report) returns
+// ErrReportTruncated; a report that changes while being paged returns ErrPaginationDrift,
 // after which the pages already delivered for this window must be discarded
 // and the window pulled again.
 func (c *Client) StreamReport(ctx context.Context, q ReportQuery, fn func(ReportPage) error) (ReportSummary, error) {
@@ -49,6 +51,11 @@ func (c *Client) StreamReport(ctx context.Context, q ReportQuery, fn func(Report
 		sum.Stats = sum.Stats.Add(res.stats)
 		if err != nil {
 			return sum, err
+		}
+		if warning := res.header.Get(AdsThrottleHeader); warning != "" {
+			// TikTok kept only the most recent ads: loading this would look
+			// complete and be wrong. Nothing of the page reaches fn.
+			return sum, &ReportTruncatedError{Query: q, Page: page, Warning: warning, RequestID: res.requestID}
 		}
 		p, err := decodeReportData(res.data, opts)
 		if err != nil {

@@ -2,6 +2,7 @@ package tiktoksim
 
 import (
 	"math/bits"
+	"sort"
 	"strconv"
 	"time"
 
@@ -260,6 +261,7 @@ type windowKey struct {
 	start, end  tiktok.Date
 	withDeleted bool
 	now         int64
+	maxAds      int // keep only the most recently created ads (0: all)
 }
 
 // window computes (or fetches from the cache) all rows of a report window
@@ -306,6 +308,11 @@ func (s *Server) computeWindow(k windowKey) []simRow {
 		ent int
 	}
 	var ads []adInfo
+	var keep map[ref]bool
+	if k.maxAds > 0 {
+		// The advertiser level has no status filter and covers deleted ads.
+		keep = s.recentAds(k.adv, now, k.withDeleted || k.level == tiktok.LevelAdvertiser, k.maxAds)
+	}
 	for c := 0; c < cfg.CampaignsPerAdvertiser; c++ {
 		for g := 0; g < cfg.AdGroupsPerCampaign; g++ {
 			for d := 0; d < cfg.AdsPerAdGroup; d++ {
@@ -329,6 +336,9 @@ func (s *Server) computeWindow(k windowKey) []simRow {
 				}
 				if e.kind == kindAd && cfg.PurgeDeletedAds && s.deletedAt(kindAd, r, now) {
 					continue // purged: gone from ad-level reports, still in the totals
+				}
+				if keep != nil && !keep[r] {
+					continue // truncated away, with its share of every level
 				}
 				ads = append(ads, adInfo{p: s.adParams(a, r), ent: len(ents) - 1})
 			}
@@ -450,4 +460,70 @@ func formatUnits(units uint64, scale int32) string {
 	}
 	cut := len(s) - int(scale)
 	return s[:cut] + "." + s[cut:]
+}
+
+// adCount counts the advertiser's ads that exist at now (deleted ones only
+// withDeleted), stopping at limit.
+func (s *Server) adCount(a *advertiser, now time.Time, withDeleted bool, limit int) int {
+	c := s.cfg
+	if c.CampaignsPerAdvertiser*c.AdGroupsPerCampaign*c.AdsPerAdGroup < limit {
+		return 0 // cannot reach the limit
+	}
+	n := 0
+	for ci := 0; ci < c.CampaignsPerAdvertiser; ci++ {
+		for g := 0; g < c.AdGroupsPerCampaign; g++ {
+			for d := 0; d < c.AdsPerAdGroup; d++ {
+				l := s.lifetimeOf(kindAd, ref{a.idx, ci, g, d})
+				if l.created.After(now) || (!withDeleted && !l.deleted.IsZero() && !now.Before(l.deleted)) {
+					continue
+				}
+				if n++; n >= limit {
+					return n
+				}
+			}
+		}
+	}
+	return n
+}
+
+// recentAds returns the n most recently created ads that exist at now, as
+// the truncated synchronous report keeps them.
+func (s *Server) recentAds(adv int, now time.Time, withDeleted bool, n int) map[ref]bool {
+	type adAt struct {
+		r       ref
+		created time.Time
+	}
+	var all []adAt
+	c := s.cfg
+	for ci := 0; ci < c.CampaignsPerAdvertiser; ci++ {
+		for g := 0; g < c.AdGroupsPerCampaign; g++ {
+			for d := 0; d < c.AdsPerAdGroup; d++ {
+				r := ref{adv, ci, g, d}
+				l := s.lifetimeOf(kindAd, r)
+				if l.created.After(now) || (!withDeleted && !l.deleted.IsZero() && !now.Before(l.deleted)) {
+					continue
+				}
+				all = append(all, adAt{r, l.created})
+			}
+		}
+	}
+	sort.Slice(all, func(i, j int) bool {
+		if !all[i].created.Equal(all[j].created) {
+			return all[i].created.After(all[j].created)
+		}
+		return adID(all[i].r.adv, all[i].r.camp, all[i].r.group, all[i].r.ad) > adID(all[j].r.adv, all[j].r.camp, all[j].r.group, all[j].r.ad)
+	})
+	keep := make(map[ref]bool, n)
+	for _, a := range all[:min(n, len(all))] {
+		keep[a.r] = true
+	}
+	return keep
+}
+
+// kilo writes 20000 as "20k", as TikTok's header does.
+func kilo(n int) string {
+	if n%1000 == 0 {
+		return strconv.Itoa(n/1000) + "k"
+	}
+	return strconv.Itoa(n)
 }

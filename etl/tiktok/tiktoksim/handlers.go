@@ -39,6 +39,10 @@ var endpoints = map[string]endpoint{
 	"adgroup/get/":           {http.MethodGet, true, (*Server).handleAdGroups},
 	"ad/get/":                {http.MethodGet, true, (*Server).handleAds},
 	"report/integrated/get/": {http.MethodGet, true, (*Server).handleReport},
+	"report/task/create/":    {http.MethodPost, true, (*Server).handleTaskCreate},
+	"report/task/check/":     {http.MethodGet, true, (*Server).handleTaskCheck},
+	"report/task/download/":  {http.MethodGet, true, (*Server).handleTaskDownload},
+	"report/task/cancel/":    {http.MethodPost, true, (*Server).handleTaskCancel},
 }
 
 // request is a parsed API request.
@@ -49,14 +53,25 @@ type request struct {
 	body  []byte
 	now   time.Time
 	drift bool // inject pagination drift into this page
+	// throttle, when set, is sent as the X-Tt-Ads-Throttle header.
+	throttle string
+	// raw, when set, writes the answer instead of an envelope (a task's
+	// CSV_STRING file).
+	raw func(http.ResponseWriter)
 }
 
-// ServeHTTP routes API requests under BasePath and the authorisation portal
-// page at /portal/auth.
+// ServeHTTP routes API requests under BasePath, the authorisation portal
+// page at /portal/auth and report task files under FilesPath.
 func (s *Server) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 	if hr.URL.Path == "/portal/auth" {
 		s.countPath("portal/auth")
 		s.handlePortal(w, hr)
+		return
+	}
+	if strings.HasPrefix(hr.URL.Path, FilesPath) {
+		// A download host: no token, no app limit, no API faults.
+		s.countPath("report-files")
+		s.serveFile(w, hr)
 		return
 	}
 	path, ok := strings.CutPrefix(hr.URL.Path, BasePath)
@@ -158,6 +173,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		r.drift = true
 	}
 	data, aerr := ep.handle(s, r)
+	if r.throttle != "" && aerr == nil {
+		w.Header().Set(tiktok.AdsThrottleHeader, r.throttle)
+	}
+	if r.raw != nil && aerr == nil {
+		r.raw(w)
+		return
+	}
 	s.writeEnvelope(w, path, data, aerr, f)
 }
 

@@ -164,7 +164,10 @@ type reportParams struct {
 	withDeleted bool
 }
 
-func (s *Server) parseReport(q map[string][]string) (*reportParams, *apiError) {
+// parseReport validates a report request: the synchronous report's query,
+// or (async) the fields of a report task, which has no date-range cap,
+// accepts only ID filters and includes deleted entities.
+func (s *Server) parseReport(q map[string][]string, async bool) (*reportParams, *apiError) {
 	get := func(k string) string {
 		if v := q[k]; len(v) > 0 {
 			return v[0]
@@ -228,7 +231,7 @@ func (s *Server) parseReport(q map[string][]string) (*reportParams, *apiError) {
 		return nil, errParam("end_date must not be earlier than start_date.")
 	}
 	days := p.start.DaysUntil(p.end) + 1
-	if days > p.gran.MaxDays() {
+	if days > p.gran.MaxDays() && !async {
 		if p.gran == tiktok.Hourly {
 			return nil, errParam("The time range of an hourly report (stat_time_hour) cannot exceed 1 day.")
 		}
@@ -244,6 +247,13 @@ func (s *Server) parseReport(q map[string][]string) (*reportParams, *apiError) {
 			return nil, errParam("filtering: must be a JSON array of {field_name, filter_type, filter_value}.")
 		}
 		for _, f := range filters {
+			if async {
+				switch f.FieldName {
+				case "campaign_ids", "adgroup_ids", "ad_ids":
+					return nil, errParam("filtering: %s is not implemented by the simulator.", f.FieldName)
+				}
+				return nil, errParam("filtering: field_name %q is not supported in asynchronous reports (only campaign_ids, adgroup_ids and ad_ids).", f.FieldName)
+			}
 			if f.FieldName != p.level.StatusField() || p.level.StatusField() == "" {
 				return nil, errParam("filtering: field_name %q is invalid for data_level %s.", f.FieldName, p.level)
 			}
@@ -262,11 +272,14 @@ func (s *Server) parseReport(q map[string][]string) (*reportParams, *apiError) {
 			}
 		}
 	}
+	if async {
+		p.withDeleted = true
+	}
 	return &p, nil
 }
 
 func (s *Server) handleReport(r *request) ([]byte, *apiError) {
-	p, aerr := s.parseReport(r.query)
+	p, aerr := s.parseReport(r.query, false)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -278,7 +291,18 @@ func (s *Server) handleReport(r *request) ([]byte, *apiError) {
 		s.faults.tooLarge.Add(1)
 		return nil, &apiError{code: tiktok.CodeQueryTooLarge, msg: "Query too large. Please reduce the time range or the number of objects."}
 	}
-	rows := s.window(windowKey{adv: p.adv.idx, level: p.level, gran: p.gran, start: p.start, end: p.end, withDeleted: p.withDeleted, now: r.now.UnixNano()})
+	maxAds := 0
+	// The advertiser level has no status filter and covers deleted ads too.
+	if m := s.cfg.SyncMaxAds; m > 0 && s.adCount(p.adv, r.now, p.withDeleted || p.level == tiktok.LevelAdvertiser, m) >= m {
+		// Production keeps the most recent ads and says so in a header.
+		maxAds = m
+		r.throttle = fmt.Sprintf("Number of ad ids is equal or more than %s, only return the top %[1]s id's results, sorting by create time desc order.", kilo(m))
+	}
+	rows := s.window(windowKey{adv: p.adv.idx, level: p.level, gran: p.gran, start: p.start, end: p.end, withDeleted: p.withDeleted, now: r.now.UnixNano(), maxAds: maxAds})
+	if n := s.cfg.SyncMaxRows; n > 0 && len(rows) > n {
+		s.faults.tooLarge.Add(1)
+		return nil, &apiError{code: tiktok.CodeQueryTooLarge, msg: "Query too large. Please reduce the time range or the number of objects."}
+	}
 	from, to, totalNumber, totalPage := pageBounds(len(rows), page, size, r.drift)
 	if r.drift && page > 1 {
 		s.faults.drift.Add(1)

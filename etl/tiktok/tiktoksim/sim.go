@@ -5,8 +5,10 @@
 // columns, page/page_size/total_number/total_page pagination, advertisers
 // in timezones behind and ahead of UTC and with DST, deleted entities hidden
 // unless STATUS_ALL is asked, the documented date-range caps, Access-Token
-// checks, the OAuth endpoints, per-app QPS/QPM enforcement and deterministic
-// fault injection.
+// checks, the OAuth endpoints, per-app QPS/QPM enforcement, the synchronous
+// report's truncation of large accounts (X-Tt-Ads-Throttle) and 40067,
+// asynchronous report tasks with their statuses, signed CSV downloads and
+// failure modes, and deterministic fault injection.
 //
 // Data is a pure function of the seed, the entity, the local hour and the
 // simulator's clock, so an account of any size is served without storage,
@@ -83,6 +85,17 @@ type Config struct {
 	PurgeDeletedAds bool
 	// Faults are injected on top of correct behaviour.
 	Faults Faults
+	// SyncMaxAds truncates the synchronous report of an account with at
+	// least this many ads (deleted ones counted when STATUS_ALL is asked) to
+	// its most recently created SyncMaxAds ads, with an X-Tt-Ads-Throttle
+	// header, as production does from 20,000 (default
+	// tiktok.SyncReportMaxAds; negative never).
+	SyncMaxAds int
+	// SyncMaxRows answers 40067 (query too large) to a synchronous report
+	// window of more than this many rows (0 never).
+	SyncMaxRows int
+	// Tasks configures the asynchronous report task endpoints.
+	Tasks TaskConfig
 }
 
 // Scale returns a Config preset: "tiny" (1×2×2×2 ads), "small" (the default,
@@ -146,6 +159,12 @@ func (c Config) withDefaults() Config {
 		c.AuthCode = DefaultAuthCode
 	}
 	c.Faults = c.Faults.withDefaults()
+	if c.SyncMaxAds == 0 {
+		c.SyncMaxAds = tiktok.SyncReportMaxAds
+	} else if c.SyncMaxAds < 0 {
+		c.SyncMaxAds = 0
+	}
+	c.Tasks = c.Tasks.withDefaults()
 	return c
 }
 
@@ -162,6 +181,7 @@ type Server struct {
 	cache  *windowCache
 	faults *faultState
 	limit  *appLimit
+	tasks  *taskState
 	seq    atomic.Uint64
 
 	statsMu sync.Mutex
@@ -184,6 +204,7 @@ func New(cfg Config) *Server {
 		cache:   newWindowCache(defaultCacheRows),
 		faults:  newFaultState(cfg.Faults),
 		limit:   newAppLimit(cfg.QPS, cfg.QPM),
+		tasks:   newTaskState(cfg.Tasks),
 		byPath:  make(map[string]uint64),
 		answers: make(map[Answer]uint64),
 	}
@@ -307,6 +328,7 @@ type Stats struct {
 	Answers   map[Answer]uint64 // requests per API path and answer
 	Throttled uint64            // 40100 answers from QPS/QPM enforcement
 	Faults    FaultStats        // injected faults
+	Tasks     TaskStats         // asynchronous report tasks
 }
 
 // Answer is a class of the simulator's answers: the API path (as in
@@ -325,7 +347,7 @@ func (s *Server) Stats() Stats {
 	}
 	answers := maps.Clone(s.answers)
 	s.statsMu.Unlock()
-	return Stats{Requests: s.total.Load(), ByPath: by, Answers: answers, Throttled: s.limit.throttled.Load(), Faults: s.faults.stats()}
+	return Stats{Requests: s.total.Load(), ByPath: by, Answers: answers, Throttled: s.limit.throttled.Load(), Faults: s.faults.stats(), Tasks: s.TaskStats()}
 }
 
 // ResetStats zeroes the counters (not the fault attempt history).
