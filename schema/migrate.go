@@ -41,7 +41,8 @@ func Bootstrap(t Target) ([]string, error) {
 
 // Migrate applies every pending migration in order and records it. Two
 // processes racing both run the same idempotent statements, and the record
-// table keeps one row per version, so the result is the same as one run.
+// table keeps one row per version, so the result is the same as one run. In
+// sharded mode it migrates the one node conn reaches: call it for each node.
 func Migrate(ctx context.Context, conn driver.Conn, t Target) ([]Migration, error) {
 	boot, err := Bootstrap(t)
 	if err != nil {
@@ -66,7 +67,7 @@ func Migrate(ctx context.Context, conn driver.Conn, t Target) ([]Migration, erro
 				return applied, fmt.Errorf("migration %04d_%s statement %d: %w", st.Version, st.Name, i+1, err)
 			}
 		}
-		err := conn.Exec(ctx, fmt.Sprintf("INSERT INTO %s.schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)", t.Database),
+		err := conn.Exec(ctx, fmt.Sprintf("INSERT INTO %s.%s (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)", t.Database, t.migrationsTable()),
 			st.Version, st.Name, st.Checksum, time.Now().UTC())
 		if err != nil {
 			return applied, fmt.Errorf("migration %04d_%s: recording: %w", st.Version, st.Name, err)
@@ -84,7 +85,7 @@ func Status(ctx context.Context, conn driver.Conn, t Target) ([]MigrationStatus,
 		return nil, err
 	}
 	rows, err := conn.Query(ctx, fmt.Sprintf(
-		"SELECT version, argMax(name, applied_at), argMax(checksum, applied_at), max(applied_at) FROM %s.schema_migrations GROUP BY version", t.Database))
+		"SELECT version, argMax(name, applied_at), argMax(checksum, applied_at), max(applied_at) FROM %s.%s GROUP BY version", t.Database, t.migrationsTable()))
 	if err != nil {
 		return nil, fmt.Errorf("schema status: %w", err)
 	}

@@ -64,6 +64,10 @@ func TestBadFiles(t *testing.T) {
 		"bad_worker.bad.yml":             "worker: index 2 of count 2",
 		"two_tokens.bad.yml":             "set either access_token or access_token_file, not both",
 		"bad_imports.bad.yml":            `imports.match_by: "fuzzy" is not id, name or id_or_name`,
+		"bad_cluster_mode.bad.yml":       `clickhouse.cluster_mode: "mirrored" is not replicated or sharded`,
+		"sharded_no_cluster.bad.yml":     "clickhouse.cluster_mode: sharded needs clickhouse.cluster",
+		"sharded_embedded.bad.yml":       "clickhouse.cluster_mode: sharded needs clickhouse.addr with one node per shard",
+		"node_without_native.bad.yml":    "warehouse.cluster: a cluster node needs warehouse.native: true and a fixed warehouse.tcp_port",
 		"bad_reporting_currency.bad.yml": `imports.reporting_currency: "euro" is not an ISO 4217 code`,
 		"bad_bi.bad.yml":                 "bi.max_result_rows: must be positive",
 	}
