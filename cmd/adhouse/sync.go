@@ -85,6 +85,7 @@ func (a *app) newPipeline(ctx context.Context, now func() time.Time, progress *e
 		lv, err := tiktok.ParseLevel(l)
 		if err != nil {
 			conn.Close()
+			closeShards()
 			return nil, err
 		}
 		opts.Levels = append(opts.Levels, lv)
@@ -93,6 +94,7 @@ func (a *app) newPipeline(ctx context.Context, now func() time.Time, progress *e
 		gr, err := tiktok.ParseGranularity(g)
 		if err != nil {
 			conn.Close()
+			closeShards()
 			return nil, err
 		}
 		opts.Granularities = append(opts.Granularities, gr)
