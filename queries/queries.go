@@ -100,29 +100,23 @@ func Migrate(ctx context.Context, conn driver.Conn, t schema.Target) ([]schema.M
 	return applied, Apply(ctx, conn, t)
 }
 
-// MigrateNodes is [Migrate] on each node of a sharded cluster in turn: in
-// sharded mode adhouse, not ClickHouse, brings the DDL to every node. Each
-// node keeps its own record, so after a failure running it again resumes
-// every node where it stands. It returns the migrations any node applied.
+// MigrateNodes is [Migrate] for every node of a sharded cluster
+// (schema.MigrateNodes), then the views on each node: in sharded mode
+// adhouse, not ClickHouse, brings the DDL to every node.
 func MigrateNodes(ctx context.Context, nodes []driver.Conn, t schema.Target) ([]schema.Migration, error) {
-	var all []schema.Migration
-	seen := map[uint32]bool{}
+	applied, err := schema.MigrateNodes(ctx, nodes, t)
+	if err != nil {
+		return applied, err
+	}
 	for i, node := range nodes {
-		applied, err := Migrate(ctx, node, t)
-		for _, m := range applied {
-			if !seen[m.Version] {
-				seen[m.Version] = true
-				all = append(all, m)
-			}
-		}
-		if err != nil {
+		if err := Apply(ctx, node, t); err != nil {
 			if len(nodes) > 1 {
 				err = fmt.Errorf("node %d of %d: %w", i+1, len(nodes), err)
 			}
-			return all, err
+			return applied, err
 		}
 	}
-	return all, nil
+	return applied, nil
 }
 
 // Apply creates or replaces every BI view (and the tables they need) in
