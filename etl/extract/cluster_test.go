@@ -304,7 +304,7 @@ func TestShardedClusterEqualsSingleNode(t *testing.T) {
 	single := side{name: "single", conn: singleConn, target: schema.Target{Database: singleCfg.ClickHouse.Database}}
 
 	sc := simConfig()
-	sc.Advertisers = 4
+	sc.Advertisers = 8 // both shards get advertisers (cityHash64 of the id)
 	srv := simtest.Start(t, sc)
 	for _, s := range []side{single, cluster} {
 		s.sync(t, srv)
