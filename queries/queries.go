@@ -100,6 +100,25 @@ func Migrate(ctx context.Context, conn driver.Conn, t schema.Target) ([]schema.M
 	return applied, Apply(ctx, conn, t)
 }
 
+// MigrateNodes is [Migrate] for every node of a sharded cluster
+// (schema.MigrateNodes), then the views on each node: in sharded mode
+// adhouse, not ClickHouse, brings the DDL to every node.
+func MigrateNodes(ctx context.Context, nodes []driver.Conn, t schema.Target) ([]schema.Migration, error) {
+	applied, err := schema.MigrateNodes(ctx, nodes, t)
+	if err != nil {
+		return applied, err
+	}
+	for i, node := range nodes {
+		if err := Apply(ctx, node, t); err != nil {
+			if len(nodes) > 1 {
+				err = fmt.Errorf("node %d of %d: %w", i+1, len(nodes), err)
+			}
+			return applied, err
+		}
+	}
+	return applied, nil
+}
+
 // Apply creates or replaces every BI view (and the tables they need) in
 // file order. It is idempotent: running it again, or from two processes at
 // once, leaves the same views.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -43,37 +44,105 @@ func Bootstrap(t Target) ([]string, error) {
 // processes racing both run the same idempotent statements, and the record
 // table keeps one row per version, so the result is the same as one run.
 func Migrate(ctx context.Context, conn driver.Conn, t Target) ([]Migration, error) {
+	return MigrateNodes(ctx, []driver.Conn{conn}, t)
+}
+
+// MigrateNodes is [Migrate] for the nodes of a sharded cluster (one
+// connection per node; one connection is a single server or a replicated
+// cluster). Migration by migration, every statement that defines something
+// runs on each node that lacks the migration, while a statement that writes
+// rows (INSERT, through a Distributed table) runs once, on the first node,
+// after every node has the tables; then each node records the migration.
+// After a failure, running it again resumes each node where it stands; a
+// migration's INSERTs must therefore be idempotent, as they already are for
+// a single server re-run after a partial failure.
+func MigrateNodes(ctx context.Context, nodes []driver.Conn, t Target) ([]Migration, error) {
 	boot, err := Bootstrap(t)
 	if err != nil {
 		return nil, err
 	}
-	for _, stmt := range boot {
-		if err := conn.Exec(ctx, stmt); err != nil {
-			return nil, fmt.Errorf("schema bootstrap: %w\n%s", err, stmt)
-		}
-	}
-	statuses, err := Status(ctx, conn, t)
-	if err != nil {
-		return nil, err
-	}
-	var applied []Migration
-	for _, st := range statuses {
-		if st.Applied != nil {
-			continue
-		}
-		for i, stmt := range st.Statements {
+	pending := make([]map[uint32]bool, len(nodes))
+	var ms []Migration
+	for i, conn := range nodes {
+		for _, stmt := range boot {
 			if err := conn.Exec(ctx, stmt); err != nil {
-				return applied, fmt.Errorf("migration %04d_%s statement %d: %w", st.Version, st.Name, i+1, err)
+				return nil, nodeErr(i, len(nodes), fmt.Errorf("schema bootstrap: %w\n%s", err, stmt))
 			}
 		}
-		err := conn.Exec(ctx, fmt.Sprintf("INSERT INTO %s.schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)", t.Database),
-			st.Version, st.Name, st.Checksum, time.Now().UTC())
+		statuses, err := Status(ctx, conn, t)
 		if err != nil {
-			return applied, fmt.Errorf("migration %04d_%s: recording: %w", st.Version, st.Name, err)
+			return nil, nodeErr(i, len(nodes), err)
 		}
-		applied = append(applied, st.Migration)
+		pending[i] = map[uint32]bool{}
+		ms = ms[:0]
+		for _, st := range statuses {
+			ms = append(ms, st.Migration)
+			if st.Applied == nil {
+				pending[i][st.Version] = true
+			}
+		}
+	}
+	var applied []Migration
+	for _, m := range ms {
+		var on []int
+		for i := range nodes {
+			if pending[i][m.Version] {
+				on = append(on, i)
+			}
+		}
+		if len(on) == 0 {
+			continue
+		}
+		for _, i := range on {
+			for n, stmt := range m.Statements {
+				if writesRows(stmt) {
+					continue
+				}
+				if err := nodes[i].Exec(ctx, stmt); err != nil {
+					return applied, nodeErr(i, len(nodes), fmt.Errorf("migration %04d_%s statement %d: %w", m.Version, m.Name, n+1, err))
+				}
+			}
+		}
+		if pending[0][m.Version] {
+			for n, stmt := range m.Statements {
+				if !writesRows(stmt) {
+					continue
+				}
+				if err := nodes[0].Exec(ctx, stmt); err != nil {
+					return applied, nodeErr(0, len(nodes), fmt.Errorf("migration %04d_%s statement %d: %w", m.Version, m.Name, n+1, err))
+				}
+			}
+		}
+		for _, i := range on {
+			err := nodes[i].Exec(ctx, fmt.Sprintf("INSERT INTO %s.%s (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)", t.Database, t.migrationsTable()),
+				m.Version, m.Name, m.Checksum, time.Now().UTC())
+			if err != nil {
+				return applied, nodeErr(i, len(nodes), fmt.Errorf("migration %04d_%s: recording: %w", m.Version, m.Name, err))
+			}
+		}
+		applied = append(applied, m)
 	}
 	return applied, nil
+}
+
+// writesRows tells a statement that adds rows (run once per cluster) from
+// one that defines tables (run on every node).
+func writesRows(stmt string) bool {
+	for _, line := range strings.Split(stmt, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "--") {
+			continue
+		}
+		return strings.HasPrefix(strings.ToUpper(line), "INSERT")
+	}
+	return false
+}
+
+func nodeErr(i, n int, err error) error {
+	if n == 1 {
+		return err
+	}
+	return fmt.Errorf("node %d of %d: %w", i+1, n, err)
 }
 
 // Status lists every embedded migration with its applied record. It needs the
@@ -84,7 +153,7 @@ func Status(ctx context.Context, conn driver.Conn, t Target) ([]MigrationStatus,
 		return nil, err
 	}
 	rows, err := conn.Query(ctx, fmt.Sprintf(
-		"SELECT version, argMax(name, applied_at), argMax(checksum, applied_at), max(applied_at) FROM %s.schema_migrations GROUP BY version", t.Database))
+		"SELECT version, argMax(name, applied_at), argMax(checksum, applied_at), max(applied_at) FROM %s.%s GROUP BY version", t.Database, t.migrationsTable()))
 	if err != nil {
 		return nil, fmt.Errorf("schema status: %w", err)
 	}

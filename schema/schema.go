@@ -29,8 +29,34 @@ var migrationFS embed.FS
 type Target struct {
 	// Database holds every adhouse table.
 	Database string
-	// Cluster, when set, renders ON CLUSTER DDL with Replicated engines.
+	// Cluster, when set, names the ClickHouse cluster: each table keeps its
+	// rows in a <name>_local table on every shard, behind a Distributed
+	// table of the plain name.
 	Cluster string
+	// Sharded chooses how a cluster gets its DDL. False (replicated mode):
+	// ON CLUSTER statements and Replicated engines, for clusters with Keeper.
+	// True (sharded mode): adhouse runs every statement on each node itself,
+	// with plain MergeTree engines; no Keeper needed (docs/operating.md).
+	Sharded bool
+}
+
+// migrationsTable is where a node records its applied migrations: in sharded
+// mode each node keeps its own record (its _local table), so a migrate
+// interrupted on one node resumes there without trusting another's record.
+func (t Target) migrationsTable() string {
+	if t.Cluster != "" && t.Sharded {
+		return "schema_migrations_local"
+	}
+	return "schema_migrations"
+}
+
+// onCluster is the ON CLUSTER clause of a statement: only a replicated-mode
+// cluster runs DDL through ClickHouse's distributed DDL queue.
+func (t Target) onCluster() string {
+	if t.Cluster == "" || t.Sharded {
+		return ""
+	}
+	return " ON CLUSTER `" + t.Cluster + "`"
 }
 
 // Migration is one rendered, versioned migration file.
@@ -88,10 +114,10 @@ func Migrations(t Target) ([]Migration, error) {
 }
 
 // Render executes one DDL template for the target. Besides .DB, templates use:
-// onCluster (" ON CLUSTER c" or ""), local "t" (the name holding rows: t, or
-// t_local on a cluster), engine "ReplacingMergeTree" "args" (Replicated on a
-// cluster) and distributed "t" "key" (a Distributed table over t_local, or
-// nothing).
+// onCluster (" ON CLUSTER c" in replicated mode, else ""), local "t" (the
+// name holding rows: t, or t_local on a cluster), engine "ReplacingMergeTree"
+// "args" (Replicated in replicated mode) and distributed "t" "key" (a
+// Distributed table over t_local on a cluster, or nothing).
 func Render(t Target, name, text string) (string, error) {
 	q := func(s string) string { return "`" + s + "`" }
 	funcs := template.FuncMap{
@@ -105,7 +131,7 @@ func Render(t Target, name, text string) (string, error) {
 			if t.Cluster == "" {
 				return fmt.Sprintf("ALTER TABLE %s.%s %s;", t.Database, table, clause)
 			}
-			return fmt.Sprintf("ALTER TABLE %[1]s.%[2]s_local ON CLUSTER %[3]s %[4]s;\nALTER TABLE %[1]s.%[2]s ON CLUSTER %[3]s %[4]s;", t.Database, table, q(t.Cluster), clause)
+			return fmt.Sprintf("ALTER TABLE %[1]s.%[2]s_local%[3]s %[4]s;\nALTER TABLE %[1]s.%[2]s%[3]s %[4]s;", t.Database, table, t.onCluster(), clause)
 		},
 		"globalIn": func() string {
 			if t.Cluster == "" {
@@ -113,12 +139,7 @@ func Render(t Target, name, text string) (string, error) {
 			}
 			return "GLOBAL IN"
 		},
-		"onCluster": func() string {
-			if t.Cluster == "" {
-				return ""
-			}
-			return " ON CLUSTER " + q(t.Cluster)
-		},
+		"onCluster": t.onCluster,
 		"local": func(table string) string {
 			if t.Cluster == "" {
 				return t.Database + "." + table
@@ -126,7 +147,7 @@ func Render(t Target, name, text string) (string, error) {
 			return t.Database + "." + table + "_local"
 		},
 		"engine": func(family, args string) string {
-			if t.Cluster == "" {
+			if t.Cluster == "" || t.Sharded {
 				return family + "(" + args + ")"
 			}
 			zk := "'/clickhouse/tables/{shard}/{database}/{table}', '{replica}'"
@@ -139,8 +160,8 @@ func Render(t Target, name, text string) (string, error) {
 			if t.Cluster == "" {
 				return ""
 			}
-			return fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s.%s ON CLUSTER %s AS %s.%s_local\nENGINE = Distributed(%s, %s, %s_local, %s);\n",
-				t.Database, table, q(t.Cluster), t.Database, table, q(t.Cluster), t.Database, table, shardKey)
+			return fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s.%s%s AS %s.%s_local\nENGINE = Distributed(%s, %s, %s_local, %s);\n",
+				t.Database, table, t.onCluster(), t.Database, table, q(t.Cluster), t.Database, table, shardKey)
 		},
 	}
 	for k, v := range tableFuncs {

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -20,8 +21,9 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 
-// TestGoldenDDL pins the rendered DDL for a single server and for a cluster:
-// no Keeper runs here, so the cluster form is checked as text.
+// TestGoldenDDL pins the rendered DDL for a single server and for a cluster
+// in each mode. The sharded form runs for real in etl/cluster's tests; the
+// replicated form against ZooKeeper in TestReplicatedDDLAgainstKeeper.
 func TestGoldenDDL(t *testing.T) {
 	for _, tc := range []struct {
 		golden string
@@ -29,6 +31,7 @@ func TestGoldenDDL(t *testing.T) {
 	}{
 		{"single.golden.sql", schema.Target{Database: "adhouse"}},
 		{"cluster.golden.sql", schema.Target{Database: "adhouse", Cluster: "ads_cluster"}},
+		{"sharded.golden.sql", schema.Target{Database: "adhouse", Cluster: "ads_cluster", Sharded: true}},
 	} {
 		t.Run(tc.golden, func(t *testing.T) {
 			var b strings.Builder
@@ -76,6 +79,38 @@ func TestClusterDDLShape(t *testing.T) {
 		}
 	}
 }
+
+// TestShardedDDLShape: in sharded mode no statement goes through the
+// distributed DDL queue and no engine needs Keeper; every table that holds
+// rows is a _local table behind a Distributed one.
+func TestShardedDDLShape(t *testing.T) {
+	target := schema.Target{Database: "adhouse", Cluster: "c1", Sharded: true}
+	boot, err := schema.Bootstrap(target)
+	require.NoError(t, err)
+	ms, err := schema.Migrations(target)
+	require.NoError(t, err)
+	stmts := boot
+	for _, m := range ms {
+		stmts = append(stmts, m.Statements...)
+	}
+	locals, distributed := map[string]bool{}, map[string]bool{}
+	for _, s := range stmts {
+		body := stripLeadingComments(s)
+		require.NotContains(t, body, "ON CLUSTER", s)
+		require.NotContains(t, body, "Replicated", s)
+		if m := createTable.FindStringSubmatch(body); m != nil {
+			if strings.HasSuffix(m[1], "_local") {
+				locals[strings.TrimSuffix(m[1], "_local")] = true
+			} else if strings.Contains(body, "ENGINE = Distributed(`c1`") {
+				distributed[m[1]] = true
+			}
+		}
+	}
+	require.NotEmpty(t, locals)
+	require.Equal(t, locals, distributed, "every _local table has its Distributed table")
+}
+
+var createTable = regexp.MustCompile(`CREATE TABLE IF NOT EXISTS adhouse\.([a-z0-9_]+)`)
 
 func stripLeadingComments(s string) string {
 	var out []string

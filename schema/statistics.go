@@ -167,10 +167,7 @@ func addStatColumnsDDL(t Target, since uint32) string {
 			if t.Cluster != "" {
 				tables = []string{StatsTable(l.Name, g) + "_local", StatsTable(l.Name, g)}
 			}
-			onCluster := ""
-			if t.Cluster != "" {
-				onCluster = " ON CLUSTER `" + t.Cluster + "`"
-			}
+			onCluster := t.onCluster()
 			for _, table := range tables {
 				fmt.Fprintf(&b, "ALTER TABLE %s.%s%s\n    %s;\n", t.Database, table, onCluster, strings.Join(adds, ",\n    "))
 			}

@@ -55,9 +55,14 @@ whole. Gzip is detected by content.
 			if err := attribution.Save(ctx, conn, a.target(), attributionSettings(a.cfg.Imports)); err != nil {
 				return err
 			}
+			shards, closeShards, err := a.shards(ctx)
+			if err != nil {
+				return err
+			}
+			defer closeShards()
 			im := ingest.New(conn, ingest.Options{
 				Target: a.target(), BatchSize: a.cfg.Imports.BatchSize, Logger: &a.log,
-				Load:    load.Options{MaxRetries: a.cfg.Load.MaxRetries, RetryBackoff: a.cfg.Load.RetryBackoff},
+				Load:    load.Options{MaxRetries: a.cfg.Load.MaxRetries, RetryBackoff: a.cfg.Load.RetryBackoff, Shards: shards},
 				Replace: replace,
 			})
 			failed := 0

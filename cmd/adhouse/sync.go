@@ -24,13 +24,17 @@ import (
 // pipeline is what sync, backfill, serve and demo share: the API client, the
 // warehouse connection, the loader and the syncer over them.
 type pipeline struct {
-	api    *tiktok.Client
-	conn   driver.Conn
-	syncer *extract.Syncer
-	cfg    config.Config
+	api         *tiktok.Client
+	conn        driver.Conn
+	closeShards func()
+	syncer      *extract.Syncer
+	cfg         config.Config
 }
 
-func (p *pipeline) Close() { p.conn.Close() }
+func (p *pipeline) Close() {
+	p.conn.Close()
+	p.closeShards()
+}
 
 // newPipeline connects to the warehouse and builds the TikTok client from the
 // configuration. now overrides the clock (the demo's simulator sets it).
@@ -54,8 +58,13 @@ func (a *app) newPipeline(ctx context.Context, now func() time.Time, progress *e
 		conn.Close()
 		return nil, err
 	}
+	shards, closeShards, err := a.shards(ctx)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
 	loader := load.New(conn, load.Options{
-		Target: a.target(), BatchSize: cfg.Load.BatchSize,
+		Target: a.target(), Shards: shards, BatchSize: cfg.Load.BatchSize,
 		MaxRetries: cfg.Load.MaxRetries, RetryBackoff: cfg.Load.RetryBackoff, Logger: &a.log,
 	})
 	opts := extract.Options{
@@ -84,6 +93,7 @@ func (a *app) newPipeline(ctx context.Context, now func() time.Time, progress *e
 		lv, err := tiktok.ParseLevel(l)
 		if err != nil {
 			conn.Close()
+			closeShards()
 			return nil, err
 		}
 		opts.Levels = append(opts.Levels, lv)
@@ -92,11 +102,12 @@ func (a *app) newPipeline(ctx context.Context, now func() time.Time, progress *e
 		gr, err := tiktok.ParseGranularity(g)
 		if err != nil {
 			conn.Close()
+			closeShards()
 			return nil, err
 		}
 		opts.Granularities = append(opts.Granularities, gr)
 	}
-	return &pipeline{api: api, conn: conn, syncer: extract.New(api, loader, conn, opts), cfg: cfg}, nil
+	return &pipeline{api: api, conn: conn, closeShards: closeShards, syncer: extract.New(api, loader, conn, opts), cfg: cfg}, nil
 }
 
 func newTikTokClient(cfg config.Config, a *app) (*tiktok.Client, error) {

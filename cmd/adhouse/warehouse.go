@@ -100,7 +100,7 @@ func (a *app) engineOptions() warehouse.EngineOptions {
 	w := a.cfg.Warehouse
 	return warehouse.EngineOptions{
 		Dir: w.Dir, Library: libraryPath(w.Library), HTTPPort: w.HTTPPort, Native: w.Native, TCPPort: w.TCPPort, StartTimeout: w.StartTimeout,
-		Database: a.cfg.ClickHouse.Database, BI: a.cfg.BI,
+		Database: a.cfg.ClickHouse.Database, BI: a.cfg.BI, Cluster: w.Cluster,
 	}
 }
 

@@ -171,14 +171,30 @@ type ClickHouse struct {
 	// Password is a secret: write it as ${CLICKHOUSE_PASSWORD}, never inline.
 	Password Secret `yaml:"password"`
 	TLS      TLS    `yaml:"tls"`
-	// Cluster, when set, makes every DDL ON CLUSTER with Replicated engines and
-	// Distributed tables.
-	Cluster     string        `yaml:"cluster"`
+	// Cluster, when set, names the ClickHouse cluster (its remote_servers
+	// entry): rows live in _local tables on every shard behind Distributed
+	// tables. ClusterMode says how the DDL reaches the nodes.
+	Cluster string `yaml:"cluster"`
+	// ClusterMode is replicated (the default: ON CLUSTER DDL, Replicated
+	// engines, needs Keeper) or sharded (adhouse runs each statement on
+	// every node of addr itself; plain MergeTree shards; no Keeper). In
+	// sharded mode each addr is one shard's node. See docs/operating.md.
+	ClusterMode string        `yaml:"cluster_mode"`
 	DialTimeout time.Duration `yaml:"dial_timeout"`
 	// QueryTimeout bounds one statement; a load's batches each get this long.
 	QueryTimeout time.Duration `yaml:"query_timeout"`
 	MaxOpenConns int           `yaml:"max_open_conns"`
 }
+
+// The cluster modes of clickhouse.cluster_mode.
+const (
+	ClusterReplicated = "replicated"
+	ClusterSharded    = "sharded"
+)
+
+// Sharded reports whether adhouse itself runs DDL and per-shard deletes on
+// every node (cluster_mode: sharded).
+func (ch ClickHouse) Sharded() bool { return ch.Cluster != "" && ch.ClusterMode == ClusterSharded }
 
 // TLS configures an encrypted connection to a production ClickHouse.
 type TLS struct {
@@ -202,6 +218,22 @@ type Warehouse struct {
 	TCPPort int  `yaml:"tcp_port"`
 	// StartTimeout bounds the wait until the engine answers.
 	StartTimeout time.Duration `yaml:"start_timeout"`
+	// Cluster makes the engine a node of a sharded cluster: it writes the
+	// cluster's remote_servers entry into the engine's configuration.
+	Cluster *WarehouseCluster `yaml:"cluster"`
+}
+
+// WarehouseCluster is the remote_servers entry of an embedded engine that is
+// one node of a sharded cluster (clickhouse.cluster_mode: sharded). Nodes
+// talk over the native protocol, authenticated by the shared secret.
+type WarehouseCluster struct {
+	// Name is the cluster's name, as clickhouse.cluster says it.
+	Name string `yaml:"name"`
+	// Secret authenticates node-to-node queries; the same on every node.
+	// Write it as ${ADHOUSE_CLUSTER_SECRET}, never inline.
+	Secret Secret `yaml:"secret"`
+	// Shards lists each shard's native host:port, this node's included.
+	Shards []string `yaml:"shards"`
 }
 
 // BI limits the read-only BI user's sessions, in the embedded warehouse's
@@ -272,6 +304,7 @@ func Default() Config {
 			Protocol:     ProtocolHTTP,
 			Database:     "adhouse",
 			User:         "default",
+			ClusterMode:  ClusterReplicated,
 			DialTimeout:  10 * time.Second,
 			QueryTimeout: 5 * time.Minute,
 			MaxOpenConns: 8,
@@ -525,6 +558,18 @@ func (c Config) Validate() error {
 	if ch.Cluster != "" && !identifier.MatchString(ch.Cluster) {
 		return fmt.Errorf("clickhouse.cluster: %q is not a plain identifier", ch.Cluster)
 	}
+	switch ch.ClusterMode {
+	case ClusterReplicated:
+	case ClusterSharded:
+		if ch.Cluster == "" {
+			return errors.New("clickhouse.cluster_mode: sharded needs clickhouse.cluster (the remote_servers name)")
+		}
+		if ch.Embedded {
+			return errors.New("clickhouse.cluster_mode: sharded needs clickhouse.addr with one node per shard, not clickhouse.embedded")
+		}
+	default:
+		return fmt.Errorf("clickhouse.cluster_mode: %q is not replicated or sharded", ch.ClusterMode)
+	}
 	if !ch.Embedded && len(ch.Addr) == 0 {
 		return errors.New("clickhouse.addr: required when clickhouse.embedded is false")
 	}
@@ -535,6 +580,25 @@ func (c Config) Validate() error {
 	}
 	if ch.DialTimeout <= 0 {
 		return errors.New("clickhouse.dial_timeout: must be positive")
+	}
+	if wc := c.Warehouse.Cluster; wc != nil {
+		if !identifier.MatchString(wc.Name) {
+			return fmt.Errorf("warehouse.cluster.name: %q is not a plain identifier", wc.Name)
+		}
+		if wc.Secret == "" {
+			return errors.New("warehouse.cluster.secret: required: nodes refuse each other's queries without it")
+		}
+		if len(wc.Shards) == 0 {
+			return errors.New("warehouse.cluster.shards: list each shard's native host:port")
+		}
+		for _, a := range wc.Shards {
+			if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
+				return fmt.Errorf("warehouse.cluster.shards: %q is not host:port", a)
+			}
+		}
+		if !c.Warehouse.Native || c.Warehouse.TCPPort == 0 {
+			return errors.New("warehouse.cluster: a cluster node needs warehouse.native: true and a fixed warehouse.tcp_port (the other nodes dial it)")
+		}
 	}
 	if ch.QueryTimeout <= 0 {
 		return errors.New("clickhouse.query_timeout: must be positive")

@@ -235,8 +235,7 @@ func (im *Importer) cleanup(st *stage) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for _, t := range st.tables {
-		q := fmt.Sprintf("DELETE FROM %s.%s WHERE file_key = ? AND load_version = ?", im.opts.Target.Database, t.Name)
-		if err := im.conn.Exec(ctx, q, st.key, st.version); err != nil {
+		if err := im.loader.Delete(ctx, t.Name, "file_key = ? AND load_version = ?", st.key, st.version); err != nil {
 			im.log.Warn().Err(err).Str("table", t.Name).Msg("could not delete the rows of a failed import (they stay invisible)")
 		}
 	}

@@ -40,10 +40,14 @@ const (
 
 // Options tunes a [Loader]; zero fields take the defaults above.
 type Options struct {
-	// Target is the warehouse's database and cluster. On a cluster, Prune
-	// deletes from each shard's _local table ON CLUSTER: lightweight deletes
-	// do not go through Distributed tables.
+	// Target is the warehouse's database and cluster. On a cluster, deletes
+	// go to each shard's _local table (lightweight deletes do not pass
+	// through Distributed tables): ON CLUSTER in replicated mode, and over
+	// Shards, one by one, in sharded mode.
 	Target schema.Target
+	// Shards are connections to every node of a sharded cluster
+	// (Target.Sharded), one per shard.
+	Shards []driver.Conn
 	// BatchSize bounds the rows held in memory and sent in one INSERT.
 	BatchSize int
 	// MaxRetries is how many times a failed batch is resent; negative

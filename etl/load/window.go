@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -172,23 +173,51 @@ func (l *Loader) PruneDays(ctx context.Context, table string, from, to time.Time
 
 func (l *Loader) prune(ctx context.Context, table, scope string, params map[string]string) error {
 	db := l.opts.Target.Database
-	target, onCluster := table, ""
-	if l.opts.Target.Cluster != "" {
-		target, onCluster = table+"_local", " ON CLUSTER `"+l.opts.Target.Cluster+"`"
-	}
-	q := fmt.Sprintf(`DELETE FROM %[1]s.%[4]s%[5]s WHERE (advertiser_id, stat_date, load_version) IN (
+	// {{rows}} is the table that holds the rows on the node the delete runs
+	// on; load_commits is read whole (through its Distributed table on a
+	// cluster), so each shard sees every commit.
+	where := fmt.Sprintf(`(advertiser_id, stat_date, load_version) IN (
     SELECT s.advertiser_id, s.stat_date, s.load_version
-    FROM %[1]s.%[4]s AS s
+    FROM {{rows}} AS s
     INNER JOIN (
         SELECT advertiser_id, stat_date, max(window_version) AS committed
-        FROM %[1]s.load_commits WHERE table_name = {table:String} %[3]s
+        FROM %[1]s.load_commits WHERE table_name = {table:String} %[2]s
         GROUP BY advertiser_id, stat_date
     ) AS c USING (advertiser_id, stat_date)
-    WHERE s.load_version < c.committed %[3]s) %[3]s`, db, table, scope, target, onCluster)
-	if err := l.conn.Exec(withParams(ctx, params), q); err != nil {
+    WHERE s.load_version < c.committed %[2]s) %[2]s`, db, scope)
+	if err := l.Delete(withParams(ctx, params), table, where); err != nil {
 		return fmt.Errorf("prune %s.%s: %w", db, table, err)
 	}
 	return nil
+}
+
+// Delete runs a lightweight DELETE of the rows of table matching where, on
+// the table that holds them: the table itself on one server, every shard's
+// _local table on a cluster (ON CLUSTER in replicated mode, node by node in
+// sharded mode). In where, {{rows}} names that table.
+func (l *Loader) Delete(ctx context.Context, table, where string, args ...any) error {
+	t := l.opts.Target
+	rows := t.Database + "." + table
+	if t.Cluster != "" {
+		rows += "_local"
+	}
+	where = strings.ReplaceAll(where, "{{rows}}", rows)
+	if t.Cluster != "" && t.Sharded {
+		if len(l.opts.Shards) == 0 {
+			return errors.New("sharded cluster without shard connections")
+		}
+		for i, shard := range l.opts.Shards {
+			if err := shard.Exec(ctx, "DELETE FROM "+rows+" WHERE "+where, args...); err != nil {
+				return fmt.Errorf("shard %d of %d: %w", i+1, len(l.opts.Shards), err)
+			}
+		}
+		return nil
+	}
+	onCluster := ""
+	if t.Cluster != "" {
+		onCluster = " ON CLUSTER `" + t.Cluster + "`"
+	}
+	return l.conn.Exec(ctx, "DELETE FROM "+rows+onCluster+" WHERE "+where, args...)
 }
 
 func day(t time.Time) time.Time {

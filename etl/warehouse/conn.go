@@ -134,6 +134,37 @@ func Open(ctx context.Context, ep Endpoint) (driver.Conn, error) {
 	return conn, nil
 }
 
+// ConnectNodes opens one connection per node that DDL and deletes must
+// reach: every addr of a sharded cluster (clickhouse.cluster_mode: sharded),
+// else the one connection of [Connect]. On error nothing stays open.
+func ConnectNodes(ctx context.Context, cfg config.Config) ([]driver.Conn, error) {
+	if !cfg.ClickHouse.Sharded() {
+		conn, _, err := Connect(ctx, cfg)
+		if err != nil {
+			return nil, err
+		}
+		return []driver.Conn{conn}, nil
+	}
+	ep, err := Resolve(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	var nodes []driver.Conn
+	for _, addr := range ep.Addr {
+		node := ep
+		node.Addr = []string{addr}
+		conn, err := Open(ctx, node)
+		if err != nil {
+			for _, c := range nodes {
+				c.Close()
+			}
+			return nil, fmt.Errorf("cluster node %s: %w", addr, err)
+		}
+		nodes = append(nodes, conn)
+	}
+	return nodes, nil
+}
+
 // Connect resolves the configuration and opens a connection in one step.
 func Connect(ctx context.Context, cfg config.Config) (driver.Conn, Endpoint, error) {
 	ep, err := Resolve(ctx, cfg)

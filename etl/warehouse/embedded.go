@@ -55,6 +55,7 @@ const (
 	lockFile       = "start.lock"
 	portsFile      = "ports.json"
 	identityFile   = "identity.secret"
+	clusterFile    = "cluster.secret"
 	specFile       = "engine.json"
 )
 
@@ -88,6 +89,10 @@ type EngineOptions struct {
 	// empty means DefaultDatabase. The grant is written into users.xml at
 	// start, so a change takes effect on the next start.
 	Database string
+	// Cluster, when set, makes the engine a node of a sharded cluster: its
+	// remote_servers entry is written into the engine's configuration, the
+	// secret into a 0600 file of the folder. It needs Native and TCPPort.
+	Cluster *config.WarehouseCluster
 }
 
 // State describes a running embedded engine, as recorded in its folder.
@@ -153,6 +158,11 @@ func Start(ctx context.Context, opts EngineOptions) (State, error) {
 	if err != nil {
 		return State{}, err
 	}
+	if opts.Cluster != nil {
+		if err := os.WriteFile(filepath.Join(dir, clusterFile), []byte(opts.Cluster.Secret.Reveal()), 0o600); err != nil {
+			return State{}, fmt.Errorf("warehouse: %w", err)
+		}
+	}
 	if err := writeJSON(filepath.Join(dir, specFile), spec); err != nil {
 		return State{}, err
 	}
@@ -209,6 +219,26 @@ func newSpec(dir string, opts EngineOptions) (engineSpec, error) {
 		bi = config.Default().BI
 	}
 	spec := engineSpec{Database: database, BI: NewBIProfile(bi, runtime.NumCPU()), HTTPPort: opts.HTTPPort, TCPPinned: opts.Native && opts.TCPPort != 0}
+	if c := opts.Cluster; c != nil {
+		if !opts.Native || opts.TCPPort == 0 {
+			return engineSpec{}, errors.New("warehouse: a cluster node needs native on a fixed port: the other nodes dial it")
+		}
+		if !identifier.MatchString(c.Name) {
+			return engineSpec{}, fmt.Errorf("warehouse: cluster name %q is not a plain identifier", c.Name)
+		}
+		spec.Cluster = &clusterSpec{Name: c.Name}
+		for _, a := range c.Shards {
+			host, port, err := net.SplitHostPort(a)
+			if err != nil {
+				return engineSpec{}, fmt.Errorf("warehouse: cluster shard %q: %w", a, err)
+			}
+			p, err := strconv.Atoi(port)
+			if err != nil {
+				return engineSpec{}, fmt.Errorf("warehouse: cluster shard %q: port %q is not a number", a, port)
+			}
+			spec.Cluster.Shards = append(spec.Cluster.Shards, clusterShard{Host: host, Port: p})
+		}
+	}
 	if opts.Native {
 		spec.TCPPort = opts.TCPPort
 	}

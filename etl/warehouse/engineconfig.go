@@ -6,10 +6,12 @@ import (
 	"embed"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"text/template"
 	"time"
 
@@ -69,6 +71,19 @@ type engineSpec struct {
 	EnginePort int       `json:"engine_port"`
 	Database   string    `json:"database"`
 	BI         BIProfile `json:"bi"`
+	// Cluster is the remote_servers entry of a sharded-cluster node; its
+	// secret stays in cluster.secret.
+	Cluster *clusterSpec `json:"cluster,omitempty"`
+}
+
+type clusterSpec struct {
+	Name   string         `json:"name"`
+	Shards []clusterShard `json:"shards"`
+}
+
+type clusterShard struct {
+	Host string `json:"host"`
+	Port int    `json:"port"`
 }
 
 // secrets are the warehouse's generated credentials, each kept in a 0600
@@ -131,6 +146,20 @@ func writeEngineConfig(dir string, spec engineSpec, s secrets) error {
 		"AdminUser": AdminUser, "AdminPasswordSHA256": sha(s.admin),
 		"BIUser": BIUser, "BIPasswordSHA256": sha(s.bi),
 		"Database": spec.Database, "BI": spec.BI,
+	}
+	if spec.Cluster != nil {
+		secret, err := readPassword(dir, clusterFile, "cluster")
+		if err != nil {
+			return err
+		}
+		var rs strings.Builder
+		esc := func(s string) string { var b strings.Builder; _ = xml.EscapeText(&b, []byte(s)); return b.String() }
+		fmt.Fprintf(&rs, "<remote_servers><%s><secret>%s</secret>", spec.Cluster.Name, esc(secret))
+		for _, sh := range spec.Cluster.Shards {
+			fmt.Fprintf(&rs, "<shard><replica><host>%s</host><port>%d</port></replica></shard>", esc(sh.Host), sh.Port)
+		}
+		fmt.Fprintf(&rs, "</%s></remote_servers>", spec.Cluster.Name)
+		data["RemoteServers"] = rs.String()
 	}
 	for _, name := range []string{"config.xml", "users.xml"} {
 		var buf bytes.Buffer
