@@ -71,6 +71,7 @@ func (a *app) newPipeline(ctx context.Context, now func() time.Time, progress *e
 		Now:               now,
 		Logger:            a.log,
 		Progress:          progress,
+		Refresh:           refresher(conn, a),
 	}
 	for _, l := range cfg.Sync.Levels {
 		lv, err := tiktok.ParseLevel(l)
