@@ -9,6 +9,7 @@ import (
 
 	"github.com/adhouse/adhouse/etl/extract"
 	"github.com/adhouse/adhouse/etl/schedule"
+	"github.com/adhouse/adhouse/queries"
 )
 
 func newServeCmd(a *app) *cobra.Command {
@@ -41,6 +42,8 @@ func newServeCmd(a *app) *cobra.Command {
 				ShutdownTimeout: a.cfg.Serve.ShutdownTimeout, Logger: a.log,
 				Run:    p.runJobs(jobs),
 				Health: func(ctx context.Context) error { return p.conn.Ping(ctx) },
+				// Its own refresher: a scrape never waits for a run's refresh.
+				Materialised: queries.NewRefresher(p.conn, a.target(), queries.RefreshOptions{}).Pending,
 			})
 			if err != nil {
 				return err
