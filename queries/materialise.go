@@ -1,6 +1,7 @@
 package queries
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -9,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -20,18 +22,21 @@ import (
 	"github.com/adhouse/adhouse/schema"
 )
 
-// Materialised is a BI table kept as rows: bi_<level>_<grain>, a plain
-// MergeTree table holding what its live definition (the view
-// live_bi_<level>_<grain>, from the "performance" partial) computes, so a BI
-// query reads no version filter and no join.
+// Materialised is the performance of one level and grain kept as rows: the
+// table materialised_<level>_<grain> holds what the live definition (the view
+// live_bi_<level>_<grain>, from the "performance_rows" partial) computes,
+// without the metrics; the BI view bi_<level>_<grain> reads it and computes
+// each row's metrics on read (views/15_materialised.sql). A BI query so reads
+// one plain MergeTree table: no version filter, no join, no FINAL.
 //
-// A [Refresher] keeps it exact: it compares, per advertiser and day, the
-// window each day was built from (the hidden column window_version) with the
+// A [Refresher] keeps the table exact: it compares, per advertiser and day,
+// the window each day was built from (its column window_version) with the
 // newest committed window in load_commits, and the names in each month with
-// the entity tables, and rebuilds what differs, a month partition at a time
-// and atomically (REPLACE PARTITION from a staging copy in which the changed
-// days were rebuilt). Every sync ends with a refresh; a refresh that was
-// killed leaves every month either as it was or as rebuilt, and the next
+// the entity tables, and rebuilds what differs, a partition (a month of a
+// sixteenth of the advertisers) at a time and atomically (REPLACE PARTITION
+// from a staging copy in which the changed days were rebuilt). Every sync
+// ends with a refresh; a refresh that was killed leaves every partition
+// either as it was or as rebuilt, and the next
 // refresh finds what is still different, because the comparison reads the
 // data, not a record of what was done.
 type Materialised struct {
@@ -39,8 +44,11 @@ type Materialised struct {
 	Grain string
 }
 
-// Name is the table's name, bi_<level>_<grain>.
+// Name is the BI view over the table, bi_<level>_<grain>.
 func (m Materialised) Name() string { return "bi_" + m.Level.Name + "_" + m.Grain }
+
+// Table is the materialised table, materialised_<level>_<grain>.
+func (m Materialised) Table() string { return MaterialisedTable(m.Level.Name, m.Grain) }
 
 // Live is the view of its live definition.
 func (m Materialised) Live() string { return LiveView(m.Level.Name, m.Grain) }
@@ -49,8 +57,13 @@ func (m Materialised) Live() string { return LiveView(m.Level.Name, m.Grain) }
 // not start with bi_, so the BI user cannot read it.
 func LiveView(level, grain string) string { return "live_bi_" + level + "_" + grain }
 
-// MaterialisedTables lists the materialised BI tables: every level at every
-// grain.
+// MaterialisedTable names the table holding the rows of bi_<level>_<grain>.
+// Its name does not start with bi_, so the BI user reads it only through the
+// BI view.
+func MaterialisedTable(level, grain string) string { return "materialised_" + level + "_" + grain }
+
+// MaterialisedTables lists the materialised performance tables: every level
+// at every grain.
 func MaterialisedTables() []Materialised {
 	var out []Materialised
 	for _, g := range schema.Granularities {
@@ -80,7 +93,6 @@ type stepData struct {
 	Table     string
 	Stage     string
 	Partition string
-	Columns   []string
 	Perf      perfData
 }
 
@@ -108,9 +120,10 @@ func (m Materialised) tableDDL(t schema.Target, name, comment string) ([]string,
 		return nil, fmt.Errorf("queries: %w", err)
 	}
 	data := struct {
-		DB, Name, Live, Grain, Comment string
-		Level                          schema.Level
-	}{"{{.DB}}", name, m.Live(), m.Grain, comment, m.Level}
+		DB, Name, Grain, Comment string
+		Level                    schema.Level
+		Perf                     perfData
+	}{"{{.DB}}", name, m.Grain, comment, m.Level, perfData{DB: "{{.DB}}", Level: m.Level, Grain: m.Grain}}
 	sql, err := render(t, "table.sql", string(b), "", data)
 	if err != nil {
 		return nil, err
@@ -123,11 +136,11 @@ func (m Materialised) tableDDL(t schema.Target, name, comment string) ([]string,
 // every metric formula and column of the catalog). A table whose comment
 // names another definition is rebuilt whole by [Ensure].
 func (m Materialised) definition(t schema.Target) (string, error) {
-	ddl, err := m.tableDDL(t, m.Name(), "")
+	ddl, err := m.tableDDL(t, m.Table(), "")
 	if err != nil {
 		return "", err
 	}
-	build, err := renderStep(t, "build", m.step(m.Name()))
+	build, err := renderStep(t, "build", m.step(m.Table()))
 	if err != nil {
 		return "", err
 	}
@@ -136,21 +149,17 @@ func (m Materialised) definition(t schema.Target) (string, error) {
 }
 
 func (m Materialised) comment(def string) string {
-	unit := "day"
-	if m.Grain == "hourly" {
-		unit = "hour"
-	}
-	return fmt.Sprintf("BI: %s performance by local %s, pre-joined names, sums and every metric (ratio of sums at this grain); materialised from %s, definition %s",
-		m.Level.Name, unit, m.Live(), def)
+	return fmt.Sprintf("The rows of %s without their metrics, materialised from %s and rebuilt by every sync for the days it committed; definition %s",
+		m.Name(), m.Live(), def)
 }
 
 // Ensure makes every materialised table exist with its current definition.
-// A table that is missing, still a view (a warehouse from before
-// materialisation) or built by another definition is built whole under a
-// temporary name from the committed data and then exchanged with the old one
-// in one step, so BI tools never see it missing, empty or half-built. On a
-// cluster nothing is materialised yet: bi_<level>_<grain> stays a view of the
-// live definition (10_performance.sql).
+// A table that is missing (a warehouse from before materialisation) or built
+// by another definition is built whole under a temporary name from the
+// committed data and then renamed or exchanged into place in one step, so BI
+// tools never see it missing, empty or half-built. On a cluster nothing is
+// materialised yet: bi_<level>_<grain> reads the live definition
+// (15_materialised.sql).
 func Ensure(ctx context.Context, conn driver.Conn, t schema.Target) error {
 	if t.Cluster != "" {
 		return nil
@@ -164,15 +173,15 @@ func Ensure(ctx context.Context, conn driver.Conn, t schema.Target) error {
 			return err
 		}
 		var engine, comment string
-		err = conn.QueryRow(ctx, "SELECT engine, comment FROM system.tables WHERE database = ? AND name = ?", t.Database, m.Name()).Scan(&engine, &comment)
+		err = conn.QueryRow(ctx, "SELECT engine, comment FROM system.tables WHERE database = ? AND name = ?", t.Database, m.Table()).Scan(&engine, &comment)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("queries: %s: %w", m.Name(), err)
+			return fmt.Errorf("queries: %s: %w", m.Table(), err)
 		}
 		if engine == "MergeTree" && strings.HasSuffix(comment, "definition "+def) {
 			continue
 		}
 		if err := r.replaceWhole(ctx, m, engine != "", m.comment(def)); err != nil {
-			return fmt.Errorf("queries: materialising %s: %w", m.Name(), err)
+			return fmt.Errorf("queries: materialising %s: %w", m.Table(), err)
 		}
 	}
 	return nil
@@ -180,7 +189,7 @@ func Ensure(ctx context.Context, conn driver.Conn, t schema.Target) error {
 
 // replaceWhole builds m under a temporary name and puts it in place.
 func (r *Refresher) replaceWhole(ctx context.Context, m Materialised, exists bool, comment string) error {
-	next := "materialise_next_" + m.Name()
+	next := "materialise_next_" + m.Table()
 	db := r.t.Database
 	if err := r.conn.Exec(ctx, fmt.Sprintf("DROP TABLE IF EXISTS %s.%s SYNC", db, next)); err != nil {
 		return err
@@ -204,9 +213,9 @@ func (r *Refresher) replaceWhole(ctx context.Context, m Materialised, exists boo
 		}
 	}
 	if !exists {
-		return r.conn.Exec(ctx, fmt.Sprintf("RENAME TABLE %[1]s.%[2]s TO %[1]s.%[3]s", db, next, m.Name()))
+		return r.conn.Exec(ctx, fmt.Sprintf("RENAME TABLE %[1]s.%[2]s TO %[1]s.%[3]s", db, next, m.Table()))
 	}
-	if err := r.conn.Exec(ctx, fmt.Sprintf("EXCHANGE TABLES %[1]s.%[2]s AND %[1]s.%[3]s", db, next, m.Name())); err != nil {
+	if err := r.conn.Exec(ctx, fmt.Sprintf("EXCHANGE TABLES %[1]s.%[2]s AND %[1]s.%[3]s", db, next, m.Table())); err != nil {
 		return err
 	}
 	return r.conn.Exec(ctx, fmt.Sprintf("DROP TABLE IF EXISTS %s.%s SYNC", db, next))
@@ -224,19 +233,18 @@ type RefreshOptions struct {
 // Refresher brings the materialised BI tables up to date with the committed
 // data and the entity names. It is safe for concurrent use: refreshes of one
 // Refresher run one at a time; refreshes from two processes may overlap, and
-// the last to publish a month also checks it afterwards.
+// the last to publish a partition also checks it afterwards.
 type Refresher struct {
 	conn driver.Conn
 	t    schema.Target
 	opts RefreshOptions
 	log  zerolog.Logger
 	mu   sync.Mutex
-	cols map[string][]string
 }
 
 // NewRefresher returns a refresher of the warehouse t over conn.
 func NewRefresher(conn driver.Conn, t schema.Target, opts RefreshOptions) *Refresher {
-	r := &Refresher{conn: conn, t: t, opts: opts, log: zerolog.Nop(), cols: map[string][]string{}}
+	r := &Refresher{conn: conn, t: t, opts: opts, log: zerolog.Nop()}
 	if opts.Logger != nil {
 		r.log = *opts.Logger
 	}
@@ -252,7 +260,8 @@ const maxPasses = 3
 type RefreshResult struct {
 	// Days is the number of (table, advertiser, day) rebuilt.
 	Days int
-	// Partitions is the number of month partitions replaced.
+	// Partitions is the number of partitions (months of an advertiser
+	// bucket) replaced.
 	Partitions int
 	// Took is the refresh's wall time.
 	Took time.Duration
@@ -261,7 +270,7 @@ type RefreshResult struct {
 // Refresh rebuilds, in every materialised table, the days whose committed
 // data or names differ from what the table holds, and returns when the
 // tables match what was committed when it started. A refresh cut short
-// leaves each month as it was or as rebuilt; the next one completes it.
+// leaves each partition as it was or as rebuilt; the next one completes it.
 func (r *Refresher) Refresh(ctx context.Context) (RefreshResult, error) {
 	var res RefreshResult
 	if r.t.Cluster != "" {
@@ -275,16 +284,16 @@ func (r *Refresher) Refresh(ctx context.Context) (RefreshResult, error) {
 	}
 	for _, m := range MaterialisedTables() {
 		for pass := 0; pass < maxPasses; pass++ {
-			n, parts, err := r.refreshTable(ctx, m, m.Name())
+			n, parts, err := r.refreshTable(ctx, m, m.Table())
 			res.Days += n
 			res.Partitions += parts
 			if err != nil {
-				return res, fmt.Errorf("refreshing %s: %w", m.Name(), err)
+				return res, fmt.Errorf("refreshing %s: %w", m.Table(), err)
 			}
 			if n == 0 {
 				break
 			}
-			r.log.Debug().Str("table", m.Name()).Int("days", n).Int("pass", pass+1).Msg("materialised days rebuilt")
+			r.log.Debug().Str("table", m.Table()).Int("days", n).Int("pass", pass+1).Msg("materialised days rebuilt")
 		}
 	}
 	res.Took = time.Since(start)
@@ -321,43 +330,26 @@ func (r *Refresher) dropAbandoned(ctx context.Context) error {
 	return nil
 }
 
-// columns returns the live definition's columns, in order.
-func (r *Refresher) columns(ctx context.Context, m Materialised) ([]string, error) {
-	if c, ok := r.cols[m.Name()]; ok {
-		return c, nil
-	}
-	rows, err := r.conn.Query(ctx, "SELECT name FROM system.columns WHERE database = ? AND table = ? ORDER BY position", r.t.Database, m.Live())
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, err
-		}
-		out = append(out, n)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("no view %s.%s (run `adhouse migrate`)", r.t.Database, m.Live())
-	}
-	r.cols[m.Name()] = out
-	return out, nil
-}
+// advertiserBuckets is how many partitions share a month of a materialised
+// table, by a hash of the advertiser: a refresh rewrites the keys of a
+// partition, so it costs a sixteenth of a month's advertisers, while a
+// month's query reads sixteen parts.
+const advertiserBuckets = 16
 
 type partition struct {
 	month      uint32
+	bucket     uint8
 	from, to   time.Time
 	built, add bool
+	days       uint64
 }
 
+// id is the partition's id as ClickHouse names it.
+func (p partition) id() string { return fmt.Sprintf("%d-%d", p.month, p.bucket) }
+
 // refreshTable plans the dirty days of table (m's table, or the table being
-// built in its place) and rebuilds them, a month at a time. It returns the
-// number of days planned and of months replaced.
+// built in its place) and rebuilds them, a partition at a time. It returns
+// the number of days planned and of partitions replaced.
 func (r *Refresher) refreshTable(ctx context.Context, m Materialised, table string) (days, partitions int, err error) {
 	id, err := refreshID()
 	if err != nil {
@@ -380,7 +372,7 @@ func (r *Refresher) refreshTable(ctx context.Context, m Materialised, table stri
 	for rows.Next() {
 		var p partition
 		var built, add uint8
-		if err := rows.Scan(&p.month, &p.from, &p.to, &built, &add); err != nil {
+		if err := rows.Scan(&p.month, &p.bucket, &p.from, &p.to, &built, &add, &p.days); err != nil {
 			rows.Close()
 			return 0, 0, err
 		}
@@ -394,34 +386,22 @@ func (r *Refresher) refreshTable(ctx context.Context, m Materialised, table stri
 	if len(parts) == 0 {
 		return 0, 0, nil
 	}
-	var planned uint64
-	if err := r.conn.QueryRow(pctx, fmt.Sprintf("SELECT count() FROM %s.materialise_plan WHERE refresh_id = {refresh:String} AND bi_table = '%s'", r.t.Database, table)).Scan(&planned); err != nil {
-		return 0, 0, err
-	}
-	days = int(planned)
-	cols, err := r.columns(ctx, m)
-	if err != nil {
-		return days, 0, err
-	}
-	data.Columns = cols
-	data.Stage = "materialise_stage_" + table + "_" + id
 	for _, p := range parts {
-		if err := r.rebuild(ctx, id, data, p); err != nil {
-			return days, partitions, fmt.Errorf("month %d: %w", p.month, err)
-		}
-		partitions++
+		days += int(p.days)
 	}
-	return days, partitions, nil
+	slices.SortFunc(parts, func(a, b partition) int { return cmp.Compare(a.month, b.month) })
+	data.Stage = "materialise_stage_" + table + "_" + id
+	partitions, err = r.rebuild(ctx, id, data, parts)
+	return days, partitions, err
 }
 
-// rebuild replaces one month of a table: a staging copy of the month (hard
-// links), the planned days masked in it and rebuilt, then the month swapped in
-// whole. Until the swap nothing is visible; the swap is atomic.
-func (r *Refresher) rebuild(ctx context.Context, id string, data stepData, p partition) (err error) {
-	data.Partition = fmt.Sprint(p.month)
-	pctx := clickhouse.Context(ctx, clickhouse.WithParameters(map[string]string{
-		"refresh": id, "from": p.from.Format(time.DateOnly), "to": p.to.Format(time.DateOnly),
-	}))
+// rebuild replaces the planned partitions of a table, a month at a time:
+// into a staging table go hard-linked copies of the month's partitions, the
+// planned days are masked in them (one lightweight delete) and rebuilt (one
+// INSERT), then each partition is swapped in whole. Until its swap nothing
+// of a partition is visible; each swap is atomic. It returns the number of
+// partitions replaced.
+func (r *Refresher) rebuild(ctx context.Context, id string, data stepData, parts []partition) (replaced int, err error) {
 	defer func() {
 		// The stage holds nothing the table lacks: drop it whatever happened,
 		// even when ctx was cancelled.
@@ -431,25 +411,80 @@ func (r *Refresher) rebuild(ctx context.Context, id string, data stepData, p par
 			err = derr
 		}
 	}()
-	steps := []string{"drop", "stage"}
-	if p.built {
-		steps = append(steps, "copy", "forget")
+	if err := r.step(ctx, "drop", data); err != nil {
+		return 0, err
 	}
-	if p.add {
-		steps = append(steps, "build")
+	if err := r.step(ctx, "stage", data); err != nil {
+		return 0, err
 	}
-	steps = append(steps, "publish")
-	for _, s := range steps {
-		if r.opts.beforeStep != nil {
-			if err := r.opts.beforeStep(s); err != nil {
-				return err
+	for len(parts) > 0 {
+		n := 1
+		for n < len(parts) && parts[n].month == parts[0].month {
+			n++
+		}
+		month := parts[:n]
+		parts = parts[n:]
+		from, to := month[0].from, month[0].to
+		var built, add bool
+		for _, p := range month {
+			from, to = minTime(from, p.from), maxTime(to, p.to)
+			built, add = built || p.built, add || p.add
+		}
+		mctx := clickhouse.Context(ctx, clickhouse.WithParameters(map[string]string{
+			"refresh": id, "from": from.Format(time.DateOnly), "to": to.Format(time.DateOnly),
+		}))
+		for _, p := range month {
+			if p.built {
+				data.Partition = p.id()
+				if err := r.step(mctx, "copy", data); err != nil {
+					return replaced, fmt.Errorf("partition %s: %w", p.id(), err)
+				}
 			}
 		}
-		if err := r.exec(pctx, s, data); err != nil {
+		data.Partition = ""
+		if built {
+			if err := r.step(mctx, "forget", data); err != nil {
+				return replaced, fmt.Errorf("month %d: %w", month[0].month, err)
+			}
+		}
+		if add {
+			if err := r.step(mctx, "build", data); err != nil {
+				return replaced, fmt.Errorf("month %d: %w", month[0].month, err)
+			}
+		}
+		for _, p := range month {
+			data.Partition = p.id()
+			if err := r.step(mctx, "publish", data); err != nil {
+				return replaced, fmt.Errorf("partition %s: %w", p.id(), err)
+			}
+			replaced++
+		}
+	}
+	return replaced, nil
+}
+
+// step runs one step, after the test hook.
+func (r *Refresher) step(ctx context.Context, name string, data stepData) error {
+	if r.opts.beforeStep != nil {
+		if err := r.opts.beforeStep(name); err != nil {
 			return err
 		}
 	}
-	return nil
+	return r.exec(ctx, name, data)
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 func (r *Refresher) exec(ctx context.Context, step string, data stepData) error {
@@ -461,7 +496,7 @@ func (r *Refresher) exec(ctx context.Context, step string, data stepData) error 
 	if err := r.conn.Exec(ctx, q); err != nil {
 		return fmt.Errorf("%s: %w", step, err)
 	}
-	r.log.Trace().Str("table", data.Table).Str("month", data.Partition).Str("step", step).Dur("took", time.Since(start)).Msg("refresh step")
+	r.log.Trace().Str("table", data.Table).Str("partition", data.Partition).Str("step", step).Dur("took", time.Since(start)).Msg("refresh step")
 	return nil
 }
 
@@ -475,7 +510,7 @@ func refreshID() (string, error) {
 
 // Pending is what a materialised table does not reflect yet.
 type Pending struct {
-	// Table is the materialised table, e.g. bi_campaign_daily.
+	// Table is the BI view of the table, e.g. bi_campaign_daily.
 	Table string
 	// Days counts its (advertiser, day) that differ from the committed data
 	// or the entities' names; 0 when it is exact.
@@ -495,14 +530,14 @@ func (r *Refresher) Pending(ctx context.Context) ([]Pending, error) {
 	}
 	var out []Pending
 	for _, m := range MaterialisedTables() {
-		q, err := renderStep(r.t, "pending", m.step(m.Name()))
+		q, err := renderStep(r.t, "pending", m.step(m.Table()))
 		if err != nil {
 			return nil, err
 		}
 		var days, renamed uint64
 		var oldest time.Time
 		if err := r.conn.QueryRow(ctx, q).Scan(&days, &renamed, &oldest); err != nil {
-			return nil, fmt.Errorf("queries: pending %s: %w", m.Name(), err)
+			return nil, fmt.Errorf("queries: pending %s: %w", m.Table(), err)
 		}
 		p := Pending{Table: m.Name(), Days: int(days), Renamed: int(renamed)}
 		if days > renamed && oldest.Unix() > 0 {

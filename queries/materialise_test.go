@@ -21,12 +21,13 @@ import (
 	"github.com/adhouse/adhouse/schema"
 )
 
-// byMonth returns every row of a table or view as sorted text, by month of
-// stat_date.
-func byMonth(t *testing.T, conn driver.Conn, db, table string) map[uint32][]string {
+// byPartition returns every row of a table or view as sorted text, by the
+// partition of the materialised tables it falls in: month and advertiser
+// bucket, as YYYYMMBB.
+func byPartition(t *testing.T, conn driver.Conn, db, table string) map[uint32][]string {
 	t.Helper()
 	rows, err := conn.Query(context.Background(), fmt.Sprintf(
-		"SELECT toYYYYMM(stat_date) AS m, toString(tuple(*)) AS r FROM %s.%s ORDER BY m, r", db, table))
+		"SELECT toUInt32(toYYYYMM(stat_date) * 100 + cityHash64(advertiser_id) %% 16) AS m, toString(tuple(*)) AS r FROM %s.%s ORDER BY m, r", db, table))
 	require.NoError(t, err)
 	defer rows.Close()
 	out := map[uint32][]string{}
@@ -40,7 +41,7 @@ func byMonth(t *testing.T, conn driver.Conn, db, table string) map[uint32][]stri
 	return out
 }
 
-type snapshot map[string]map[uint32][]string // table → month → rows
+type snapshot map[string]map[uint32][]string // BI view → partition → rows
 
 func snap(t *testing.T, conn driver.Conn, db string, live bool) snapshot {
 	t.Helper()
@@ -50,13 +51,13 @@ func snap(t *testing.T, conn driver.Conn, db string, live bool) snapshot {
 		if live {
 			name = m.Live()
 		}
-		s[m.Name()] = byMonth(t, conn, db, name)
+		s[m.Name()] = byPartition(t, conn, db, name)
 	}
 	return s
 }
 
-// atomic requires every month of every materialised table to be exactly as
-// it was before a refresh or exactly as rebuilt: never a mix.
+// atomic requires every partition of every materialised table to be exactly
+// as it was before a refresh or exactly as rebuilt: never a mix.
 func atomic(t *testing.T, conn driver.Conn, db string, before, after snapshot) (rebuilt, kept int) {
 	t.Helper()
 	now := snap(t, conn, db, false)
@@ -80,7 +81,7 @@ func atomic(t *testing.T, conn driver.Conn, db string, before, after snapshot) (
 			case equalRows(got, before[table][m]):
 				kept++
 			default:
-				t.Fatalf("%s month %d is neither as it was nor as rebuilt", table, m)
+				t.Fatalf("%s partition %d is neither as it was nor as rebuilt", table, m)
 			}
 		}
 	}
@@ -101,18 +102,18 @@ func equalRows(a, b []string) bool {
 
 var errKilled = errors.New("killed")
 
-// TestRefreshKilledAtEveryStep ends a refresh before each step of a month's
-// rebuild (the staging table, the copy of the month, the masking of its
-// changed days, their rebuild, the swap), at the first month, the second and
-// a later table's, after a re-load that changed two months. Every month of
-// every table must then be as it was or as rebuilt, the BI user's tables hold
-// nothing of the stage, and the next refresh must make every table equal its
-// live definition.
+// TestRefreshKilledAtEveryStep ends a refresh before each step of its
+// rebuild (the staging table, the copy of a partition, the masking of a
+// month's changed days, their rebuild, the swap of a partition), at the
+// first, the second and the fifth time the step comes, after a re-load that
+// changed two months of four advertisers. Every partition of every table must
+// then be as it was or as rebuilt, no stage is left, and the next refresh must
+// make every table equal its live definition.
 func TestRefreshKilledAtEveryStep(t *testing.T) {
 	conn, cfg := setup(t, config.ProtocolNative)
 	db := cfg.ClickHouse.Database
 	ctx := context.Background()
-	advs := parityAdvertisers[:2]
+	advs := parityAdvertisers
 	versions := []*dataset{genDataset(20, advs, 2, 2, 2, day0, 12), genDataset(21, advs, 2, 2, 2, day0, 12)}
 	versions[1].dropAds(4)
 	versions[0].load(t, conn, cfg)
@@ -136,9 +137,9 @@ func TestRefreshKilledAtEveryStep(t *testing.T) {
 				_, err := r.Refresh(ctx)
 				require.ErrorIs(t, err, errKilled)
 				rebuilt, kept := atomic(t, conn, db, before, after)
-				require.Positive(t, kept, "the refresh stopped before some month")
+				require.Positive(t, kept, "the refresh stopped before some partition")
 				if nth > 1 && step == "publish" {
-					require.Positive(t, rebuilt, "months swapped in before the kill stay")
+					require.Positive(t, rebuilt, "partitions swapped in before the kill stay")
 				}
 				var stages uint64
 				require.NoError(t, conn.QueryRow(ctx, "SELECT count() FROM system.tables WHERE database = ? AND startsWith(name, 'materialise_stage_')", db).Scan(&stages))
@@ -152,7 +153,7 @@ func TestRefreshKilledAtEveryStep(t *testing.T) {
 }
 
 // TestRefreshKilledProcess SIGKILLs `adhouse refresh` at random points of a
-// rebuild, five times, checking after each kill that every month of every
+// rebuild, five times, checking after each kill that every partition of every
 // table is as it was or as rebuilt; a refresh left running to the end then
 // makes every table equal its live definition, and a kill's leftover stage is
 // invisible to the BI user (its name does not start with bi_).
@@ -184,7 +185,7 @@ func TestRefreshKilledProcess(t *testing.T) {
 		}
 		_ = cmd.Wait()
 		rebuilt, kept := atomic(t, conn, db, before, after)
-		t.Logf("kill %d: %d months rebuilt, %d as before", i+1, rebuilt, kept)
+		t.Logf("kill %d: %d partitions rebuilt, %d as before", i+1, rebuilt, kept)
 		if kept == 0 {
 			break // a refresh completed before its kill: nothing left to interrupt
 		}

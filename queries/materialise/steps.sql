@@ -1,8 +1,9 @@
 {{- /*
 The steps of a refresh (queries.Refresher), one template each. Data: .DB,
 .Table (the materialised table), .Stage (its staging copy), .Partition (a
-month, YYYYMM), .Columns (the definition's columns, in order); query
-parameters {refresh}, {from} and {to} name the plan and the partition's days.
+month and an advertiser bucket, as ClickHouse names the partition); query
+parameters {refresh}, {from} and {to} name the plan and the days of the
+month it rebuilds.
 */ -}}
 
 {{- /* plan records, under one refresh id, every dirty day of .Table with
@@ -31,22 +32,23 @@ FROM
 SETTINGS join_use_nulls = 0
 {{end}}
 
-{{- /* partitions lists the months a plan touches and whether the table
-holds rows of them that the rebuild must delete first. */ -}}
+{{- /* partitions lists the partitions (months and advertiser buckets) a
+plan touches, and whether the table holds rows of them that the rebuild
+must delete first. */ -}}
 {{define "partitions"}}
-SELECT toYYYYMM(stat_date) AS month, min(stat_date), max(stat_date), max(built), max(window_version > 0)
+SELECT toYYYYMM(stat_date) AS month, toUInt8({{bucket}}) AS b, min(stat_date), max(stat_date), max(built), max(window_version > 0), count()
 FROM {{.DB}}.materialise_plan
 WHERE refresh_id = {refresh:String} AND bi_table = '{{.Table}}'
-GROUP BY month
-ORDER BY month
+GROUP BY month, b
+ORDER BY month, b
 {{end}}
 
 {{define "stage"}}
 CREATE TABLE {{.DB}}.{{.Stage}} AS {{.DB}}.{{.Table}}
 {{end}}
 
-{{- /* copy brings the month's parts into the stage: hard links, not a copy
-of the data. */ -}}
+{{- /* copy brings the partition's parts into the stage: hard links, not a
+copy of the data. */ -}}
 {{define "copy"}}
 ALTER TABLE {{.DB}}.{{.Stage}} ATTACH PARTITION ID '{{.Partition}}' FROM {{.DB}}.{{.Table}}
 {{end}}
@@ -65,11 +67,10 @@ WHERE stat_date BETWEEN {from:Date} AND {to:Date}
 {{- /* build inserts the planned days' rows into the stage, each tagged with
 the window it was built from. */ -}}
 {{define "build"}}
-INSERT INTO {{.DB}}.{{.Stage}} ({{join .Columns ", "}}, window_version)
-SETTINGS insert_allow_materialized_columns = 1
+INSERT INTO {{.DB}}.{{.Stage}}
 SELECT p.*, w.window_version
 FROM
-({{template "performance" .Perf}}
+({{template "performance_rows" .Perf}}
 ) AS p
 INNER JOIN
 (
@@ -80,7 +81,7 @@ INNER JOIN
     ON w.advertiser_id = p.advertiser_id AND w.stat_date = p.stat_date
 {{end}}
 
-{{- /* publish swaps the month in: one atomic replacement of the partition. */ -}}
+{{- /* publish swaps the partition in: one atomic replacement. */ -}}
 {{define "publish"}}
 ALTER TABLE {{.DB}}.{{.Table}} REPLACE PARTITION ID '{{.Partition}}' FROM {{.DB}}.{{.Stage}}
 {{end}}
