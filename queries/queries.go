@@ -43,7 +43,7 @@ import (
 	"github.com/adhouse/adhouse/schema"
 )
 
-//go:embed views/*.sql analyst/*.sql bi_role.sql
+//go:embed views/*.sql analyst/*.sql bi_role.sql materialise/*.sql materialise/*.tmpl
 var files embed.FS
 
 // File is one rendered file of views.
@@ -90,14 +90,19 @@ func Views(t schema.Target) ([]File, error) {
 
 // Migrate brings a warehouse's whole schema up to date: the pending
 // migrations (tables), then every view of queries/views, which a migration
-// may have left behind (a view's columns are fixed when it is created).
-// Every caller that migrates uses it, so no view lags its tables.
+// may have left behind (a view's columns are fixed when it is created), then
+// the materialised BI tables' rows ([Refresher.Refresh]). Every caller that
+// migrates uses it, so no view lags its tables.
 func Migrate(ctx context.Context, conn driver.Conn, t schema.Target) ([]schema.Migration, error) {
 	applied, err := schema.Migrate(ctx, conn, t)
 	if err != nil {
 		return applied, err
 	}
-	return applied, Apply(ctx, conn, t)
+	if err := Apply(ctx, conn, t); err != nil {
+		return applied, err
+	}
+	_, err = NewRefresher(conn, t, RefreshOptions{}).Refresh(ctx)
+	return applied, err
 }
 
 // MigrateNodes is [Migrate] for every node of a sharded cluster
@@ -120,22 +125,39 @@ func MigrateNodes(ctx context.Context, nodes []driver.Conn, t schema.Target) ([]
 }
 
 // Apply creates or replaces every BI view (and the tables they need) in
-// file order. It is idempotent: running it again, or from two processes at
-// once, leaves the same views.
+// file order, and makes sure every materialised BI table exists with its
+// current definition ([Ensure]). It is idempotent: running it again, or from
+// two processes at once, leaves the same views.
 func Apply(ctx context.Context, conn driver.Conn, t schema.Target) error {
 	fs, err := Views(t)
 	if err != nil {
 		return err
 	}
+	ensured := false
 	for _, f := range fs {
+		// The materialised tables follow their live definitions (prefix
+		// 10) and come before the views that read them.
+		if !ensured && f.Prefix > liveViewsPrefix {
+			if err := Ensure(ctx, conn, t); err != nil {
+				return err
+			}
+			ensured = true
+		}
 		for i, stmt := range f.Statements {
 			if err := conn.Exec(ctx, stmt); err != nil {
 				return fmt.Errorf("queries: %s statement %d: %w", f.Name, i+1, err)
 			}
 		}
 	}
+	if !ensured {
+		return Ensure(ctx, conn, t)
+	}
 	return nil
 }
+
+// liveViewsPrefix is the prefix of the views file holding the live
+// definitions of the materialised tables (10_performance.sql).
+const liveViewsPrefix = 10
 
 // Analyst returns the text of an example analyst query, queries/analyst/name.
 // Analyst queries are plain ClickHouse SQL with query parameters (the
@@ -200,10 +222,25 @@ func RenderFile(t schema.Target, name string) (string, error) {
 //	fxConverted col         col converted into the reporting currency
 //	fxUnknown col           whether that conversion lacked a rate
 //	rateMaxAge              metrics.RateMaxAge, the oldest usable rate in days
+//	liveView l g            the live definition of bi_<l>_<g>, e.g. live_bi_campaign_daily
+//	materialisedTable l g   the table holding its rows, e.g. materialised_campaign_daily
+//	bucket                  an advertiser's bucket, the second half of those tables' partition key
+//	perf l g                the argument of the "performance" partial for a live view
+//	clustered               whether the target is a cluster (no materialised tables there yet)
+//
+// and the partials of materialise/partials.tmpl ("performance",
+// "performance_rows", "dirty").
 //
 // The first pass expands these; the schema pass then expands {{.DB}} and the
 // cluster functions, which the first pass leaves in place.
 func Render(t schema.Target, name, text string) (string, error) {
+	return render(t, name, text, "", struct{ DB string }{"{{.DB}}"})
+}
+
+// render parses text with the partials of materialise/partials.tmpl and
+// executes it (or its template exec, when set) over data, whose DB must be
+// "{{.DB}}" for the schema pass, then renders the result for the target.
+func render(t schema.Target, name, text, exec string, data any) (string, error) {
 	keep := func(s string) func(args ...string) string {
 		return func(args ...string) string {
 			q := make([]string, len(args))
@@ -251,13 +288,31 @@ func Render(t schema.Target, name, text string) (string, error) {
 		"fxConverted":             fxConverted,
 		"fxUnknown":               fxUnknown,
 		"rateMaxAge":              func() int { return metrics.RateMaxAge },
+
+		"liveView":          LiveView,
+		"bucket":            func() string { return fmt.Sprintf("cityHash64(advertiser_id) %% %d", advertiserBuckets) },
+		"materialisedTable": MaterialisedTable,
+		"perf":              func(l schema.Level, g string) perfData { return perfData{DB: "{{.DB}}", Level: l, Grain: g} },
+		"clustered":         func() bool { return t.Cluster != "" },
+	}
+	partials, err := fs.ReadFile(files, "materialise/partials.tmpl")
+	if err != nil {
+		return "", fmt.Errorf("queries: %w", err)
 	}
 	tmpl, err := template.New(name).Funcs(funcs).Option("missingkey=error").Parse(text)
+	if err == nil {
+		_, err = tmpl.New("partials.tmpl").Parse(string(partials))
+	}
 	if err != nil {
 		return "", fmt.Errorf("queries: %s: %w", name, err)
 	}
 	var buf bytes.Buffer
-	if err := tmpl.Execute(&buf, struct{ DB string }{"{{.DB}}"}); err != nil {
+	if exec == "" {
+		err = tmpl.Execute(&buf, data)
+	} else {
+		err = tmpl.ExecuteTemplate(&buf, exec, data)
+	}
+	if err != nil {
 		return "", fmt.Errorf("queries: %s: %w", name, err)
 	}
 	out, err := schema.Render(t, name, buf.String())

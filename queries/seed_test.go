@@ -226,8 +226,16 @@ func rollUp(rows []*load.StatRow, key func(*load.StatRow) load.StatRow) []*load.
 }
 
 // load writes the dataset through the production loader, one window per
-// advertiser and level, plus the entity tables with names.
+// advertiser and level, plus the entity tables with names, and refreshes the
+// materialised BI tables, as a sync run does.
 func (ds *dataset) load(t testing.TB, conn driver.Conn, cfg config.Config) {
+	t.Helper()
+	ds.write(t, conn, cfg)
+	refresh(t, conn, cfg.ClickHouse.Database)
+}
+
+// write is load without the refresh: a run killed after its commits.
+func (ds *dataset) write(t testing.TB, conn driver.Conn, cfg config.Config) {
 	t.Helper()
 	ctx := context.Background()
 	l := load.New(conn, load.Options{Target: schema.Target{Database: cfg.ClickHouse.Database}, BatchSize: 200_000})
@@ -270,16 +278,36 @@ func (ds *dataset) load(t testing.TB, conn driver.Conn, cfg config.Config) {
 	}
 }
 
+// refresh rebuilds what differs in the materialised BI tables, as the end of a
+// sync run does, and requires that nothing is left pending.
+func refresh(t testing.TB, conn driver.Conn, db string) queries.RefreshResult {
+	t.Helper()
+	ctx := context.Background()
+	r := queries.NewRefresher(conn, schema.Target{Database: db}, queries.RefreshOptions{})
+	res, err := r.Refresh(ctx)
+	require.NoError(t, err)
+	pending, err := r.Pending(ctx)
+	require.NoError(t, err)
+	for _, p := range pending {
+		require.Zero(t, p.Days, "%s still differs after a refresh: %+v", p.Table, p)
+	}
+	return res
+}
+
 // loadLevel loads rows of one level and granularity as windows from..to, one
-// window per advertiser, exactly as a sync does; an advertiser without rows in
-// the window still gets a (empty) window, so a re-load can make rows vanish.
-func loadLevel(t testing.TB, l *load.Loader, level, grain string, from, to time.Time, rows []*load.StatRow) {
+// window per advertiser, exactly as a sync does; each advertiser of empty
+// gets a window without rows, so a re-load can make all its rows vanish.
+func loadLevel(t testing.TB, l *load.Loader, level, grain string, from, to time.Time, rows []*load.StatRow, empty ...string) {
 	t.Helper()
 	ctx := context.Background()
 	tbl, ok := load.NewStatsTable(level, grain)
 	require.True(t, ok)
 	byAdv := map[string][]*load.StatRow{}
 	var advs []string
+	for _, a := range empty {
+		byAdv[a] = nil
+		advs = append(advs, a)
+	}
 	for _, r := range rows {
 		if _, ok := byAdv[r.AdvertiserID]; !ok {
 			advs = append(advs, r.AdvertiserID)

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/adhouse/adhouse/etl/config"
+	"github.com/adhouse/adhouse/etl/load"
 	"github.com/adhouse/adhouse/etl/warehouse/warehousetest"
 	"github.com/adhouse/adhouse/queries"
 	"github.com/adhouse/adhouse/schema"
@@ -104,22 +105,26 @@ func query(t *testing.T, conn driver.Conn, q string) []string {
 
 // TestReloadsNeverDrift loads windows of daily and hourly statistics,
 // re-loads them changed and with rows that vanished, loads an older pull
-// again and then the newest, and requires after every step that each
-// bi_<level>_daily equal, digit for digit, the answer computed from the
-// one-copy views, and each hourly BI view the same over the hourly rows. It
-// ends by comparing every BI view with a database that loaded only the final
-// data once.
+// again and then the newest, renames entities, deletes an advertiser's days
+// (a re-load in which TikTok returns nothing), and requires after every step
+// that each bi_<level>_daily equal, digit for digit, the answer computed from
+// the one-copy views, and each hourly BI table the same over the hourly rows.
+// Each step is committed first without the refresh that ends a sync: the
+// materialised tables must then say what they lack (Pending), and equal the
+// live definitions row for row once refreshed. It ends by comparing every BI
+// view with a database that loaded only the final data once.
 func TestReloadsNeverDrift(t *testing.T) {
 	warehousetest.ForEachProtocol(t, func(t *testing.T, proto config.Protocol) {
 		ctx := context.Background()
 		advs := parityAdvertisers[:2]
-		first := genDataset(10, advs, 2, 2, 3, day0, 6).withHours(0, 13)
-		changed := genDataset(11, advs, 2, 2, 3, day0, 6)
+		first := genDataset(10, advs, 2, 2, 3, day0, 12).withHours(0, 13)
+		changed := genDataset(11, advs, 2, 2, 3, day0, 12)
 		changed.dropAds(5) // vanished rows
 		changed.withHours(0, 13, 23)
 
 		conn, cfg := setup(t, proto)
 		db := cfg.ClickHouse.Database
+		refresher := queries.NewRefresher(conn, schema.Target{Database: db}, queries.RefreshOptions{})
 		// hourly is the answer of the hourly views, which read the one-copy
 		// views: they must follow the loads as the daily ones do.
 		hourly := func(ds *dataset) {
@@ -144,39 +149,117 @@ FROM %s.bi_ad_hourly GROUP BY campaign_id, stat_date`, db))
 			require.Equal(t, want, query(t, conn, fmt.Sprintf(`SELECT campaign_id, stat_date, spend, clicks, app_install, complete_payment_value
 FROM %s.bi_campaign_daily`, db)), "ad hours sum to campaign days")
 		}
-		check := func(step string, ds *dataset) {
+		// step commits a change without refreshing, requires the
+		// materialised tables to report it as pending, refreshes, and
+		// compares every materialised table with its live definition and
+		// the daily ones with the reference.
+		step := func(name string, ds *dataset, change func(), pendingIn ...string) {
 			t.Helper()
+			change()
+			pending, err := refresher.Pending(ctx)
+			require.NoError(t, err)
+			stale := map[string]bool{}
+			for _, p := range pending {
+				if p.Days > 0 {
+					stale[p.Table] = true
+					require.Equal(t, p.Days == p.Renamed, p.Oldest.IsZero(), "%s: %s: %+v", name, p.Table, p)
+				}
+			}
+			for _, tbl := range pendingIn {
+				require.True(t, stale[tbl], "%s: %s does not say it lacks the change", name, tbl)
+			}
+			res, err := refresher.Refresh(ctx)
+			require.NoError(t, err)
+			require.Positive(t, res.Days, name)
+			pending, err = refresher.Pending(ctx)
+			require.NoError(t, err)
+			for _, p := range pending {
+				require.Zero(t, p.Days, "%s: %s after the refresh", name, p.Table)
+			}
+			for _, m := range queries.MaterialisedTables() {
+				require.Equal(t, contents(t, conn, db, m.Live()), contents(t, conn, db, m.Name()), "%s: %s differs from its live definition", name, m.Name())
+			}
 			for _, l := range schema.Levels {
 				want := query(t, conn, reference(t, db, l))
-				require.Len(t, want, len(ds.levels[l.Name]), "%s: %s reference", step, l.Name)
-				require.Equal(t, want, contents(t, conn, db, "bi_"+l.Name+"_daily"), "%s: bi_%s_daily drifted", step, l.Name)
+				require.Len(t, want, len(ds.levels[l.Name]), "%s: %s reference", name, l.Name)
+				require.Equal(t, want, contents(t, conn, db, "bi_"+l.Name+"_daily"), "%s: bi_%s_daily drifted", name, l.Name)
 			}
-			hourly(ds)
+			if ds.hourly != nil {
+				hourly(ds)
+			}
 		}
+		all := []string{"bi_advertiser_daily", "bi_campaign_daily", "bi_adgroup_daily", "bi_ad_daily", "bi_ad_hourly"}
+		step("first load", first, func() { first.write(t, conn, cfg) }, all...)
+		step("re-loaded changed, rows vanished", changed, func() { changed.write(t, conn, cfg) }, all...)
+		step("older pull loaded again", first, func() { first.write(t, conn, cfg) }, all...)
+		step("newest loaded again", changed, func() { changed.write(t, conn, cfg) }, all...)
 
-		first.load(t, conn, cfg)
-		check("first load", first)
-		changed.load(t, conn, cfg)
-		check("re-loaded changed, rows vanished", changed)
-		first.load(t, conn, cfg)
-		check("older pull loaded again", first)
-		changed.load(t, conn, cfg)
-		check("newest loaded again", changed)
+		// Renames reach every month the entity has rows in, and nothing else
+		// is rebuilt for them.
+		rename := func(conn driver.Conn, db string) {
+			l := load.New(conn, load.Options{Target: schema.Target{Database: db}})
+			require.NoError(t, l.Insert(ctx, load.Table{Name: "campaigns", Columns: []string{"advertiser_id", "campaign_id", "campaign_name"}, Versioned: true},
+				[]load.Row{entity{advs[0].id, advs[0].id + "-c01", "Renamed campaign"}}))
+			require.NoError(t, l.Insert(ctx, load.Table{Name: "advertisers", Columns: []string{"advertiser_id", "name", "currency", "timezone"}, Versioned: true},
+				[]load.Row{entity{advs[1].id, "Renamed advertiser", advs[1].currency, advs[1].timezone}}))
+		}
+		step("renamed", changed, func() { rename(conn, db) }, "bi_campaign_daily", "bi_ad_hourly", "bi_advertiser_daily")
+		var renamed uint64
+		require.NoError(t, conn.QueryRow(ctx, fmt.Sprintf("SELECT countIf(campaign_name = 'Renamed campaign') FROM %s.bi_ad_daily", db)).Scan(&renamed))
+		wantRenamed := 0
+		for _, r := range changed.levels["ad"] {
+			if r.CampaignID == advs[0].id+"-c01" {
+				wantRenamed++
+			}
+		}
+		require.Equal(t, uint64(wantRenamed), renamed, "every ad-day of the renamed campaign")
+
+		// Deleted: TikTok returns nothing any more for the second
+		// advertiser's days, at every level and grain.
+		gone := *changed
+		gone.levels, gone.hourly = map[string][]*load.StatRow{}, map[string][]*load.StatRow{}
+		for level, rows := range changed.levels {
+			for _, r := range rows {
+				if r.AdvertiserID == advs[0].id {
+					gone.levels[level] = append(gone.levels[level], r)
+				}
+			}
+		}
+		for level, rows := range changed.hourly {
+			for _, r := range rows {
+				if r.AdvertiserID == advs[0].id {
+					gone.hourly[level] = append(gone.hourly[level], r)
+				}
+			}
+		}
+		step("an advertiser's days deleted", &gone, func() {
+			l := load.New(conn, load.Options{Target: schema.Target{Database: db}})
+			for _, g := range schema.Granularities {
+				for _, lv := range schema.Levels {
+					loadLevel(t, l, lv.Name, g, changed.from, changed.to, nil, advs[1].id)
+				}
+			}
+		}, all...)
 
 		// Every BI view equals one clean load of the final data (over one
 		// protocol: the comparison is slow and the wire plays no part).
 		if proto == config.ProtocolNative {
-			compareClean(t, conn, db, changed)
+			compareClean(t, conn, db, &gone, rename)
 		}
 	})
 }
 
 // compareClean requires every BI view of db to equal the same view in a
-// fresh database that loaded only ds, once.
-func compareClean(t *testing.T, conn driver.Conn, db string, ds *dataset) {
+// fresh database that loaded only ds, once, and then made the changes of
+// after.
+func compareClean(t *testing.T, conn driver.Conn, db string, ds *dataset, after ...func(driver.Conn, string)) {
 	t.Helper()
 	clean, ccfg := setup(t, config.ProtocolNative)
 	ds.load(t, clean, ccfg)
+	for _, f := range after {
+		f(clean, ccfg.ClickHouse.Database)
+	}
+	refresh(t, clean, ccfg.ClickHouse.Database)
 	views := biViews(t, clean, ccfg.ClickHouse.Database)
 	require.Len(t, views, 24, "8 performance, 6 attribution (3 in each currency, 3 in the reporting one) and 10 other BI views")
 	for _, v := range views {

@@ -21,6 +21,7 @@ var landed = map[uint32]struct{ single, cluster string }{
 	4: {"bfbd532756f97d23", "ea0cb9a1f159180f"},
 	5: {"a81fa004b65acb3f", "2d7e36f77819a422"},
 	6: {"ee761e920a862183", "45dcb09c716a36dd"},
+	7: {"dab2bf4fe7feec35", "5dc29edf53ee51e0"},
 }
 
 func TestMigrationsAreAppendOnly(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/adhouse/adhouse/etl/extract"
 	"github.com/adhouse/adhouse/etl/schedule"
+	"github.com/adhouse/adhouse/queries"
 )
 
 func newServeCmd(a *app) *cobra.Command {
@@ -47,6 +48,8 @@ func newServeCmd(a *app) *cobra.Command {
 				Health:         func(ctx context.Context) error { return p.conn.Ping(ctx) },
 				Limiter:        p.api.Limiter(),
 				Reconciliation: recon,
+				// Its own refresher: a scrape never waits for a run's refresh.
+				Materialised: queries.NewRefresher(p.conn, a.target(), queries.RefreshOptions{}).Pending,
 			})
 			if err != nil {
 				return err

@@ -80,6 +80,7 @@ func (a *app) newPipeline(ctx context.Context, now func() time.Time, progress *e
 		Now:               now,
 		Logger:            a.log,
 		Progress:          progress,
+		Refresh:           refresher(conn, a),
 	}
 	if opts.ReconcileTolerance, err = reconcileTolerance(cfg); err != nil {
 		conn.Close()

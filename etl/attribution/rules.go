@@ -49,11 +49,68 @@ func FromURL(raw string) Touch {
 	if i := strings.IndexByte(q, '#'); i >= 0 {
 		q = q[:i]
 	}
-	v, _ := url.ParseQuery(q)
-	return Touch{
-		Source: v.Get("utm_source"), Medium: v.Get("utm_medium"), Campaign: v.Get("utm_campaign"),
-		ID: v.Get("utm_id"), Content: v.Get("utm_content"), Term: v.Get("utm_term"), TTCLID: v.Get("ttclid"),
+	if strings.Count(q, "&") >= maxQueryParams {
+		// url.ParseQuery refuses as many: so does the fast path's model.
+		v, _ := url.ParseQuery(q)
+		return Touch{
+			Source: v.Get("utm_source"), Medium: v.Get("utm_medium"), Campaign: v.Get("utm_campaign"),
+			ID: v.Get("utm_id"), Content: v.Get("utm_content"), Term: v.Get("utm_term"), TTCLID: v.Get("ttclid"),
+		}
 	}
+	return fromQuery(q)
+}
+
+// maxQueryParams is url.ParseQuery's limit on parameters.
+const maxQueryParams = 10000
+
+// fromQuery is url.ParseQuery followed by Get of the seven parameters a touch
+// keeps, without building the map: the first value of each, skipping pairs
+// with a semicolon or a bad escape as ParseQuery does, and allocating only
+// for values that hold escapes. FuzzFromQuery compares the two.
+func fromQuery(q string) Touch {
+	var t Touch
+	var seen uint8
+	for q != "" {
+		var pair string
+		pair, q, _ = strings.Cut(q, "&")
+		if pair == "" || strings.Contains(pair, ";") {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		k, err := url.QueryUnescape(k)
+		if err != nil {
+			continue
+		}
+		var dst *string
+		var bit uint8
+		switch k {
+		case "utm_source":
+			dst, bit = &t.Source, 1
+		case "utm_medium":
+			dst, bit = &t.Medium, 2
+		case "utm_campaign":
+			dst, bit = &t.Campaign, 4
+		case "utm_id":
+			dst, bit = &t.ID, 8
+		case "utm_content":
+			dst, bit = &t.Content, 16
+		case "utm_term":
+			dst, bit = &t.Term, 32
+		case "ttclid":
+			dst, bit = &t.TTCLID, 64
+		default:
+			continue
+		}
+		if seen&bit != 0 {
+			continue
+		}
+		if v, err = url.QueryUnescape(v); err != nil {
+			continue
+		}
+		*dst = v
+		seen |= bit
+	}
+	return t
 }
 
 // Or fills the touch's empty source fields from o as one unit: a touch with a

@@ -82,6 +82,12 @@ type Options struct {
 	// ReconcileTolerance is the spend difference per day that reconciliation
 	// treats as rounding; invalid (unset) means DefaultReconcileTolerance.
 	ReconcileTolerance decimal.NullDecimal
+	// Refresh, when set, runs at the end of every run, once its windows are
+	// committed and its entities loaded: it rebuilds what they changed in
+	// derived tables (the materialised BI tables, queries.Refresher). A
+	// failure is one of the run's failed parts; the next run's refresh
+	// finds what is still to rebuild.
+	Refresh func(ctx context.Context) error
 }
 
 // Syncer runs syncs and backfills. Runs may overlap (the daemon's today and
@@ -373,6 +379,7 @@ func (s *Syncer) Run(ctx context.Context, advertiserIDs []string, job Job) (res 
 		}
 	}
 	if !job.Stats {
+		s.refresh(ctx, log, &res)
 		succeeded()
 		return res, joinFailures(res.Failed)
 	}
@@ -417,6 +424,8 @@ func (s *Syncer) Run(ctx context.Context, advertiserIDs []string, job Job) (res 
 		}
 	}
 
+	s.refresh(ctx, log, &res)
+
 	// Reconciliation over what this run loaded, and a report of the levels
 	// that do not add up on the days it covered.
 	var spanFrom, spanTo tiktok.Date
@@ -453,6 +462,21 @@ func (s *Syncer) Run(ctx context.Context, advertiserIDs []string, job Job) (res 
 	log.Info().Int("windows", res.Windows).Int("rows", res.Rows).Uint64("api_calls", c.Total()).
 		Uint64("retries", c.Retries).Str("calls", c.String()).Int("failed", len(res.Failed)).Msg("run finished")
 	return res, joinFailures(res.Failed)
+}
+
+// refresh runs Options.Refresh, recording its failure as a part of the run.
+func (s *Syncer) refresh(ctx context.Context, log zerolog.Logger, res *Result) {
+	if s.opts.Refresh == nil || ctx.Err() != nil {
+		return
+	}
+	start := time.Now()
+	if err := s.opts.Refresh(ctx); err != nil {
+		res.Failed = append(res.Failed, fmt.Sprintf("materialised BI tables: %v", err))
+		res.Errors = append(res.Errors, err)
+		log.Error().Err(err).Msg("refreshing the materialised BI tables failed; the next run rebuilds what is left")
+		return
+	}
+	log.Debug().Dur("took", time.Since(start)).Msg("materialised BI tables refreshed")
 }
 
 // recovered turns a panic in a worker into an error of the run: the daemon's

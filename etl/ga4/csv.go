@@ -30,6 +30,7 @@ func (f CSV) Parse(ctx context.Context, in *ingest.Input, sink ingest.Sink) erro
 	if err != nil {
 		return err
 	}
+	groups := newChannelGroups(f.Options)
 	req := map[string]int{}
 	for _, n := range []string{"event_date", "event_timestamp", "event_name", "user_pseudo_id"} {
 		if req[n], err = c.Require(n); err != nil {
@@ -100,7 +101,7 @@ func (f CSV) Parse(ctx context.Context, in *ingest.Input, sink ingest.Sink) erro
 			}
 			ev.PurchaseRevenue = &d
 		}
-		ev.finish(f.Options)
+		ev.finish(f.Options, groups)
 		if err := sink.Emit(ctx, 0, c.Line(), ev); err != nil {
 			return err
 		}

@@ -4,8 +4,8 @@
 package ga4
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -76,14 +76,10 @@ func (e *Event) AppendValues(dst []any) []any {
 // campaign parameters, the page referrer (organic search, social, other
 // sites). A referrer never makes a TikTok ad touch: an organic TikTok visit
 // is Organic Social, as in GA4.
-func (e *Event) finish(o Options) {
+func (e *Event) finish(o Options, groups *channelGroups) {
 	e.Page = attribution.FromURL(e.PageLocation)
 	e.Touch = e.Collected.Or(e.Page)
 	e.Class = o.Rules.Classify(e.Touch)
-	cats := o.Categories
-	if cats == nil {
-		cats = attribution.DefaultCategories()
-	}
 	switch {
 	case e.Class.Channel == attribution.ChannelNone:
 		if ref := attribution.FromReferrer(e.PageReferrer, e.PageLocation); ref.Source != "" {
@@ -91,15 +87,52 @@ func (e *Event) finish(o Options) {
 			e.Touch, e.Class.Channel = ref, attribution.ChannelOther
 			e.Touch.TTCLID = tt
 		}
-		e.ChannelGroup = cats.ChannelGroup(e.Touch.Source, e.Touch.Medium, e.Touch.Campaign)
+		e.ChannelGroup = groups.of(e.Touch)
 	case e.Class.Channel == attribution.ChannelTikTok && e.Touch.Source == "" && e.Touch.Medium == "":
 		e.ChannelGroup = attribution.GroupPaidSocial // a TikTok click id alone
 	default:
-		e.ChannelGroup = cats.ChannelGroup(e.Touch.Source, e.Touch.Medium, e.Touch.Campaign)
+		e.ChannelGroup = groups.of(e.Touch)
 	}
 	if e.Currency == "" {
 		e.Currency = o.Currency
 	}
+}
+
+// defaultCategories is attribution.DefaultCategories, built once and only
+// read.
+var defaultCategories = attribution.DefaultCategories()
+
+// channelGroups remembers the channel group of the touches a file repeats
+// (a few campaigns, sources and media over millions of events): GA4's rules
+// are regular expressions, costly per event.
+type channelGroups struct {
+	cats attribution.Categories
+	memo map[[3]string]string
+}
+
+// maxChannelGroups bounds the memo; a file with more distinct touches
+// starts it over.
+const maxChannelGroups = 1 << 14
+
+func newChannelGroups(o Options) *channelGroups {
+	cats := o.Categories
+	if cats == nil {
+		cats = defaultCategories
+	}
+	return &channelGroups{cats: cats, memo: map[[3]string]string{}}
+}
+
+func (g *channelGroups) of(t attribution.Touch) string {
+	k := [3]string{t.Source, t.Medium, t.Campaign}
+	if v, ok := g.memo[k]; ok {
+		return v
+	}
+	v := g.cats.ChannelGroup(t.Source, t.Medium, t.Campaign)
+	if len(g.memo) >= maxChannelGroups {
+		clear(g.memo)
+	}
+	g.memo[k] = v
+	return v
 }
 
 // Options configure the GA4 formats.
@@ -135,6 +168,8 @@ func (f NDJSON) Parse(ctx context.Context, in *ingest.Input, sink ingest.Sink) e
 		_, _ = br.Discard(3)
 	}
 	lr := ingest.NewLineReader(br)
+	groups := newChannelGroups(f.Options)
+	var j row
 	for {
 		line, err := lr.Next()
 		if err == io.EOF {
@@ -143,11 +178,11 @@ func (f NDJSON) Parse(ctx context.Context, in *ingest.Input, sink ingest.Sink) e
 		if err != nil {
 			return ingest.ReadErr(in.Name, lr.Line(), err)
 		}
-		if len(strings.TrimSpace(string(line))) == 0 {
+		if blank(line) {
 			continue
 		}
 		ev := new(Event)
-		if err := DecodeJSON(line, ev); err != nil {
+		if err := decodeEvent(line, &j, ev); err != nil {
 			var fe *ingest.Error
 			if errors.As(err, &fe) {
 				fe.File, fe.Line = in.Name, lr.Line()
@@ -155,160 +190,127 @@ func (f NDJSON) Parse(ctx context.Context, in *ingest.Input, sink ingest.Sink) e
 			}
 			return &ingest.Error{File: in.Name, Line: lr.Line(), Err: err}
 		}
-		ev.finish(f.Options)
+		ev.finish(f.Options, groups)
 		if err := sink.Emit(ctx, 0, lr.Line(), ev); err != nil {
 			return err
 		}
 	}
 }
 
-// bqString is a BigQuery JSON scalar: a string, a number or null, kept as text.
-type bqString struct {
-	s   string
-	set bool
-}
-
-func (b *bqString) UnmarshalJSON(data []byte) error {
-	if string(data) == "null" {
-		*b = bqString{}
-		return nil
-	}
-	if len(data) > 0 && data[0] == '"' {
-		var s string
-		if err := json.Unmarshal(data, &s); err != nil {
-			return err
-		}
-		*b = bqString{s: s, set: true}
-		return nil
-	}
-	if len(data) > 0 && (data[0] == '-' || (data[0] >= '0' && data[0] <= '9')) {
-		*b = bqString{s: string(data), set: true}
-		return nil
-	}
-	return fmt.Errorf("want a string or number, got %s", data)
-}
-
-type jsonSource struct {
-	ManualSource       bqString `json:"manual_source"`
-	ManualMedium       bqString `json:"manual_medium"`
-	ManualCampaignName bqString `json:"manual_campaign_name"`
-	ManualCampaignID   bqString `json:"manual_campaign_id"`
-	ManualContent      bqString `json:"manual_content"`
-	ManualTerm         bqString `json:"manual_term"`
-}
-
-type jsonEvent struct {
-	EventDate      bqString `json:"event_date"`
-	EventTimestamp bqString `json:"event_timestamp"`
-	EventName      bqString `json:"event_name"`
-	EventParams    []struct {
-		Key   string `json:"key"`
-		Value struct {
-			StringValue bqString `json:"string_value"`
-			IntValue    bqString `json:"int_value"`
-			DoubleValue bqString `json:"double_value"`
-			FloatValue  bqString `json:"float_value"`
-		} `json:"value"`
-	} `json:"event_params"`
-	UserID        bqString `json:"user_id"`
-	UserPseudoID  bqString `json:"user_pseudo_id"`
-	TrafficSource *struct {
-		Name   bqString `json:"name"`
-		Medium bqString `json:"medium"`
-		Source bqString `json:"source"`
-	} `json:"traffic_source"`
-	CollectedTrafficSource        *jsonSource `json:"collected_traffic_source"`
-	SessionTrafficSourceLastClick *struct {
-		ManualCampaign *struct {
-			CampaignID   bqString `json:"campaign_id"`
-			CampaignName bqString `json:"campaign_name"`
-			Source       bqString `json:"source"`
-			Medium       bqString `json:"medium"`
-		} `json:"manual_campaign"`
-	} `json:"session_traffic_source_last_click"`
-	Ecommerce *struct {
-		PurchaseRevenue bqString `json:"purchase_revenue"`
-		RefundValue     bqString `json:"refund_value"`
-		TransactionID   bqString `json:"transaction_id"`
-	} `json:"ecommerce"`
+// blank reports whether a line holds only white space (as strings.TrimSpace
+// sees it), without copying it.
+func blank(line []byte) bool {
+	return len(bytes.TrimSpace(line)) == 0
 }
 
 // DecodeJSON parses one BigQuery export row into ev (without the derived
 // touch). Errors name the field at fault as an *ingest.Error without file
 // and line.
 func DecodeJSON(line []byte, ev *Event) error {
+	var r row
+	return decodeEvent(line, &r, ev)
+}
+
+// decodeEvent is DecodeJSON with a row to reuse from line to line.
+func decodeEvent(line []byte, j *row, ev *Event) error {
 	if !utf8.Valid(line) {
 		return &ingest.Error{Err: ingest.ErrEncoding}
 	}
-	var j jsonEvent
-	if err := json.Unmarshal(line, &j); err != nil {
-		var te *json.UnmarshalTypeError
+	if err := decodeRow(line, j); err != nil {
+		var te *typeError
 		if errors.As(err, &te) {
-			return &ingest.Error{Column: te.Field, Value: te.Value, Err: fmt.Errorf("wrong JSON type: want %s", te.Type.Kind())}
+			return &ingest.Error{Column: te.path, Value: te.got, Err: fmt.Errorf("wrong JSON type: want %s", te.want)}
 		}
 		return &ingest.Error{Err: fmt.Errorf("not a JSON object: %w", err)}
 	}
 	var err error
-	if ev.Date, err = Date(j.EventDate.s); err != nil {
-		return &ingest.Error{Column: "event_date", Value: j.EventDate.s, Err: err}
+	if ev.Date, err = dateOf(j.date.raw); err != nil || j.date.esc {
+		s := j.date.text()
+		if ev.Date, err = Date(s); err != nil {
+			return &ingest.Error{Column: "event_date", Value: s, Err: err}
+		}
 	}
-	if ev.Timestamp, err = Micros(j.EventTimestamp.s); err != nil {
-		return &ingest.Error{Column: "event_timestamp", Value: j.EventTimestamp.s, Err: err}
+	if ev.Timestamp, err = Micros(j.timestamp.text()); err != nil {
+		return &ingest.Error{Column: "event_timestamp", Value: j.timestamp.text(), Err: err}
 	}
-	if ev.Name = j.EventName.s; ev.Name == "" {
+	if ev.Name = j.name.text(); ev.Name == "" {
 		return &ingest.Error{Column: "event_name", Err: errors.New("required")}
 	}
-	ev.UserPseudoID, ev.UserID = j.UserPseudoID.s, j.UserID.s
-	for _, p := range j.EventParams {
-		switch p.Key {
-		case "page_location":
-			ev.PageLocation = p.Value.StringValue.s
-		case "page_referrer":
-			ev.PageReferrer = p.Value.StringValue.s
-		case "currency":
-			if s := p.Value.StringValue.s; s != "" {
+	ev.UserPseudoID, ev.UserID = j.userPseudoID.text(), j.userID.text()
+	for i := range j.params {
+		p := &j.params[i]
+		str, integer := &p.v[0], &p.v[1]
+		switch {
+		case p.key.is("page_location"):
+			ev.PageLocation = str.text()
+		case p.key.is("page_referrer"):
+			ev.PageReferrer = str.text()
+		case p.key.is("currency"):
+			if s := str.text(); s != "" {
 				if ev.Currency, err = ingest.Currency(s); err != nil {
 					return &ingest.Error{Column: "event_params.currency", Value: s, Err: err}
 				}
 			}
-		case "ga_session_id":
-			if p.Value.IntValue.set {
-				if ev.SessionID, err = strconv.ParseInt(p.Value.IntValue.s, 10, 64); err != nil {
-					return &ingest.Error{Column: "event_params.ga_session_id", Value: p.Value.IntValue.s, Err: errors.New("not an integer")}
+		case p.key.is("ga_session_id"):
+			if integer.set {
+				if ev.SessionID, err = strconv.ParseInt(integer.text(), 10, 64); err != nil {
+					return &ingest.Error{Column: "event_params.ga_session_id", Value: integer.text(), Err: errors.New("not an integer")}
 				}
 			}
 		}
 	}
-	if t := j.TrafficSource; t != nil {
-		ev.TrafficSource = attribution.Touch{Source: t.Source.s, Medium: t.Medium.s, Campaign: t.Name.s}
+	if t := j.traffic; t != nil {
+		ev.TrafficSource = attribution.Touch{Source: t[2].text(), Medium: t[1].text(), Campaign: t[0].text()}
 	}
-	if c := j.CollectedTrafficSource; c != nil {
-		ev.Collected = attribution.Touch{Source: c.ManualSource.s, Medium: c.ManualMedium.s, Campaign: c.ManualCampaignName.s,
-			ID: c.ManualCampaignID.s, Content: c.ManualContent.s, Term: c.ManualTerm.s}
+	if c := j.collected; c != nil {
+		ev.Collected = attribution.Touch{Source: c[0].text(), Medium: c[1].text(), Campaign: c[2].text(),
+			ID: c[3].text(), Content: c[4].text(), Term: c[5].text()}
 	}
-	if s := j.SessionTrafficSourceLastClick; s != nil && s.ManualCampaign != nil {
-		m := s.ManualCampaign
-		ev.SessionLastClick = attribution.Touch{Source: m.Source.s, Medium: m.Medium.s, Campaign: m.CampaignName.s, ID: m.CampaignID.s}
+	if m := j.lastClick; m != nil {
+		ev.SessionLastClick = attribution.Touch{Source: m[2].text(), Medium: m[3].text(), Campaign: m[1].text(), ID: m[0].text()}
 	}
-	if e := j.Ecommerce; e != nil {
-		ev.TransactionID = e.TransactionID.s
-		if e.PurchaseRevenue.set {
-			d, err := Revenue(e.PurchaseRevenue.s)
+	if e := j.ecommerce; e != nil {
+		ev.TransactionID = e[2].text()
+		if e[0].set {
+			d, err := Revenue(e[0].text())
 			if err != nil {
-				return &ingest.Error{Column: "ecommerce.purchase_revenue", Value: e.PurchaseRevenue.s, Err: err}
+				return &ingest.Error{Column: "ecommerce.purchase_revenue", Value: e[0].text(), Err: err}
 			}
 			ev.PurchaseRevenue = &d
 		}
-		if e.RefundValue.set {
-			d, err := Revenue(e.RefundValue.s)
+		if e[1].set {
+			d, err := Revenue(e[1].text())
 			if err != nil {
-				return &ingest.Error{Column: "ecommerce.refund_value", Value: e.RefundValue.s, Err: err}
+				return &ingest.Error{Column: "ecommerce.refund_value", Value: e[1].text(), Err: err}
 			}
 			ev.RefundValue = &d
 		}
 	}
 	return nil
 }
+
+// dateOf is Date for the common case of eight plain digits, without
+// allocating; anything else goes through Date for its error.
+func dateOf(b []byte) (time.Time, error) {
+	if len(b) != 8 {
+		return time.Time{}, errBadDate
+	}
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return time.Time{}, errBadDate
+		}
+		n = n*10 + int(c-'0')
+	}
+	y, m, d := n/10000, time.Month(n/100%100), n%100
+	t := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	if m < 1 || m > 12 || d < 1 || t.Day() != d {
+		return time.Time{}, errBadDate
+	}
+	return t, nil
+}
+
+var errBadDate = errors.New("not a date in YYYYMMDD form")
 
 // Date parses event_date, YYYYMMDD in the property timezone.
 func Date(s string) (time.Time, error) {

@@ -28,6 +28,7 @@ import (
 	"github.com/adhouse/adhouse/etl/extract"
 	"github.com/adhouse/adhouse/etl/tiktok"
 	"github.com/adhouse/adhouse/etl/warehouse"
+	"github.com/adhouse/adhouse/queries"
 )
 
 // Entry is one scheduled job.
@@ -70,6 +71,9 @@ type Options struct {
 	// Limiter, when set, is the TikTok app's rate limiter, whose long
 	// pauses /metrics reports (adhouse_api_paused).
 	Limiter *tiktok.Limiter
+	// Materialised, when set, says at every scrape of /metrics what the
+	// materialised BI tables do not reflect yet (queries.Refresher.Pending).
+	Materialised func(ctx context.Context) ([]queries.Pending, error)
 }
 
 // Daemon runs the schedules and serves health and metrics.
@@ -150,6 +154,9 @@ func New(opts Options) (*Daemon, error) {
 	d.reg.MustRegister(d.runs, d.rows, d.calls, d.errs, d.duration, d.running, d.unbalancedDays, d.unbalancedSpend, lagCollector{d})
 	if opts.Limiter != nil {
 		d.reg.MustRegister(pauseCollector{opts.Limiter})
+	}
+	if opts.Materialised != nil {
+		d.reg.MustRegister(biCollector{d})
 	}
 	return d, nil
 }
@@ -414,6 +421,45 @@ func (c pauseCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(pauseUntilDesc, prometheus.GaugeValue, until)
 	ch <- prometheus.MustNewConstMetric(pausesTotalDesc, prometheus.CounterValue, float64(st.AppRetryPauses), "short")
 	ch <- prometheus.MustNewConstMetric(pausesTotalDesc, prometheus.CounterValue, float64(st.AppPauses), "long")
+}
+
+// biCollector reports, per materialised BI table, what it does not reflect
+// yet, computed at scrape time from the warehouse: 0 pending days and 0
+// seconds once the run that committed the data has refreshed it.
+type biCollector struct{ d *Daemon }
+
+var (
+	biUpDesc      = prometheus.NewDesc("adhouse_bi_check_up", "1 when the scrape could compare the materialised BI tables with the committed data, 0 when the warehouse did not answer.", nil, nil)
+	biPendingDesc = prometheus.NewDesc("adhouse_bi_pending_days", "Days (per advertiser) of committed data or entity names the materialised BI table does not reflect yet.", []string{"table", "reason"}, nil)
+	biStaleDesc   = prometheus.NewDesc("adhouse_bi_staleness_seconds", "Seconds since the oldest commit the materialised BI table does not reflect; 0 when it reflects every commit.", []string{"table"}, nil)
+)
+
+func (c biCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- biUpDesc
+	ch <- biPendingDesc
+	ch <- biStaleDesc
+}
+
+func (c biCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	pending, err := c.d.opts.Materialised(ctx)
+	if err != nil {
+		c.d.opts.Logger.Warn().Err(err).Msg("metrics: comparing the materialised BI tables with the committed data failed")
+		ch <- prometheus.MustNewConstMetric(biUpDesc, prometheus.GaugeValue, 0)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(biUpDesc, prometheus.GaugeValue, 1)
+	now := c.d.opts.Now()
+	for _, p := range pending {
+		ch <- prometheus.MustNewConstMetric(biPendingDesc, prometheus.GaugeValue, float64(p.Days-p.Renamed), p.Table, "data")
+		ch <- prometheus.MustNewConstMetric(biPendingDesc, prometheus.GaugeValue, float64(p.Renamed), p.Table, "names")
+		stale := 0.0
+		if !p.Oldest.IsZero() {
+			stale = max(now.Sub(p.Oldest).Seconds(), 0)
+		}
+		ch <- prometheus.MustNewConstMetric(biStaleDesc, prometheus.GaugeValue, stale, p.Table)
+	}
 }
 
 // cronLogger adapts zerolog to cron's logger.

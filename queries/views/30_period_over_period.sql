@@ -4,14 +4,19 @@
 -- row then) and the change (*_delta = this − previous; NULL when either is).
 -- Periods are of local days in the advertiser's timezone; the current period
 -- may be partial: days_with_data says how many days it holds.
+--
+-- They sum the materialised daily tables (bi_<level>_daily), which already
+-- carry the names: no version filter and no entity join on read.
 {{range $p := periods}}{{range $l := levels}}
 CREATE OR REPLACE VIEW {{$.DB}}.bi_{{$l.Name}}_{{$p.Name}}{{onCluster}}{{definer}} AS
 WITH p AS
 (
     SELECT
         advertiser_id,
-{{- range $l.IDs}}
-        {{.}},
+        any(advertiser_name) AS advertiser_name,
+{{- range entities $l}}
+        {{.ID}},
+        any({{.NameColumn}}) AS {{.NameColumn}},
 {{- end}}
         {{$p.Start}}(stat_date) AS period_start,
         {{$p.Add}}(period_start, 1) AS next_start,
@@ -21,15 +26,15 @@ WITH p AS
 {{- range $i, $c := sumColumns}}{{if $i}},{{end}}
         sum({{$c}}) AS {{$c}}
 {{- end}}
-    FROM {{$.DB}}.{{statsView $l.Name "daily"}}
+    FROM {{$.DB}}.bi_{{$l.Name}}_daily
     GROUP BY advertiser_id,{{range $l.IDs}} {{.}},{{end}} period_start, currency
 )
 SELECT
     cur.advertiser_id AS advertiser_id,
-    adv.advertiser_name AS advertiser_name,
+    cur.advertiser_name AS advertiser_name,
 {{- range entities $l}}
     cur.{{.ID}} AS {{.ID}},
-    {{.Alias}}.{{.NameColumn}} AS {{.NameColumn}},
+    cur.{{.NameColumn}} AS {{.NameColumn}},
 {{- end}}
     cur.period_start AS period_start,
     {{$p.Add}}(cur.period_start, 1) - 1 AS period_end,
@@ -55,11 +60,5 @@ FROM p AS cur
 LEFT JOIN p AS prev
     ON prev.advertiser_id = cur.advertiser_id{{range $l.IDs}} AND prev.{{.}} = cur.{{.}}{{end}}
     AND prev.currency = cur.currency AND prev.next_start = cur.period_start
-LEFT JOIN (SELECT advertiser_id, name AS advertiser_name FROM {{$.DB}}.advertisers FINAL) AS adv
-    ON adv.advertiser_id = cur.advertiser_id
-{{- range entities $l}}
-LEFT JOIN (SELECT advertiser_id, {{.ID}}, {{.NameColumn}} FROM {{$.DB}}.{{.Table}} FINAL) AS {{.Alias}}
-    ON {{.Alias}}.advertiser_id = cur.advertiser_id AND {{.Alias}}.{{.ID}} = cur.{{.ID}}
-{{- end}}
 COMMENT 'BI: {{$l.Name}} {{$p.Name}} over {{$p.Name}}: sums and metrics of the period, prev_* of the one before, *_delta the change';
 {{end}}{{end}}

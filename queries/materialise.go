@@ -1,0 +1,549 @@
+package queries
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/rs/zerolog"
+
+	"github.com/adhouse/adhouse/schema"
+)
+
+// Materialised is the performance of one level and grain kept as rows: the
+// table materialised_<level>_<grain> holds what the live definition (the view
+// live_bi_<level>_<grain>, from the "performance_rows" partial) computes,
+// without the metrics; the BI view bi_<level>_<grain> reads it and computes
+// each row's metrics on read (views/15_materialised.sql). A BI query so reads
+// one plain MergeTree table: no version filter, no join, no FINAL.
+//
+// A [Refresher] keeps the table exact: it compares, per advertiser and day,
+// the window each day was built from (its column window_version) with the
+// newest committed window in load_commits, and the names in each month with
+// the entity tables, and rebuilds what differs, a partition (a month of a
+// sixteenth of the advertisers) at a time and atomically (REPLACE PARTITION
+// from a staging copy in which the changed days were rebuilt). Every sync
+// ends with a refresh; a refresh that was killed leaves every partition
+// either as it was or as rebuilt, and the next
+// refresh finds what is still different, because the comparison reads the
+// data, not a record of what was done.
+type Materialised struct {
+	Level schema.Level
+	Grain string
+}
+
+// Name is the BI view over the table, bi_<level>_<grain>.
+func (m Materialised) Name() string { return "bi_" + m.Level.Name + "_" + m.Grain }
+
+// Table is the materialised table, materialised_<level>_<grain>.
+func (m Materialised) Table() string { return MaterialisedTable(m.Level.Name, m.Grain) }
+
+// Live is the view of its live definition.
+func (m Materialised) Live() string { return LiveView(m.Level.Name, m.Grain) }
+
+// LiveView names the view computing bi_<level>_<grain> on read. Its name does
+// not start with bi_, so the BI user cannot read it.
+func LiveView(level, grain string) string { return "live_bi_" + level + "_" + grain }
+
+// MaterialisedTable names the table holding the rows of bi_<level>_<grain>.
+// Its name does not start with bi_, so the BI user reads it only through the
+// BI view.
+func MaterialisedTable(level, grain string) string { return "materialised_" + level + "_" + grain }
+
+// MaterialisedTables lists the materialised performance tables: every level
+// at every grain.
+func MaterialisedTables() []Materialised {
+	var out []Materialised
+	for _, g := range schema.Granularities {
+		for _, l := range schema.Levels {
+			out = append(out, Materialised{Level: l, Grain: g})
+		}
+	}
+	return out
+}
+
+// perfData is the argument of the "performance" partial.
+type perfData struct {
+	DB    string
+	Level schema.Level
+	Grain string
+	// Build reads the versions of a refresh plan instead of the one-copy view.
+	Build bool
+	// Table is the materialised table whose plan Build reads.
+	Table string
+}
+
+// stepData is the argument of the steps of materialise/steps.sql.
+type stepData struct {
+	DB        string
+	Level     schema.Level
+	Grain     string
+	Table     string
+	Stage     string
+	Partition string
+	Perf      perfData
+}
+
+func (m Materialised) step(table string) stepData {
+	return stepData{
+		DB: "{{.DB}}", Level: m.Level, Grain: m.Grain, Table: table,
+		Perf: perfData{DB: "{{.DB}}", Level: m.Level, Grain: m.Grain, Build: true, Table: table},
+	}
+}
+
+// renderStep renders one named template of materialise/steps.sql.
+func renderStep(t schema.Target, name string, data stepData) (string, error) {
+	b, err := fs.ReadFile(files, "materialise/steps.sql")
+	if err != nil {
+		return "", fmt.Errorf("queries: %w", err)
+	}
+	return render(t, "steps.sql", string(b), name, data)
+}
+
+// tableDDL renders materialise/table.sql: the statements creating the table
+// under the given name.
+func (m Materialised) tableDDL(t schema.Target, name, comment string) ([]string, error) {
+	b, err := fs.ReadFile(files, "materialise/table.sql")
+	if err != nil {
+		return nil, fmt.Errorf("queries: %w", err)
+	}
+	data := struct {
+		DB, Name, Grain, Comment string
+		Level                    schema.Level
+		Perf                     perfData
+	}{"{{.DB}}", name, m.Grain, comment, m.Level, perfData{DB: "{{.DB}}", Level: m.Level, Grain: m.Grain}}
+	sql, err := render(t, "table.sql", string(b), "", data)
+	if err != nil {
+		return nil, err
+	}
+	return schema.SplitStatements(sql), nil
+}
+
+// definition identifies everything a materialised table's rows depend on:
+// its DDL and the SQL that builds its rows (the "performance" partial, so
+// every metric formula and column of the catalog). A table whose comment
+// names another definition is rebuilt whole by [Ensure].
+func (m Materialised) definition(t schema.Target) (string, error) {
+	ddl, err := m.tableDDL(t, m.Table(), "")
+	if err != nil {
+		return "", err
+	}
+	build, err := renderStep(t, "build", m.step(m.Table()))
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256([]byte(strings.Join(ddl, ";\n") + "\n" + build))
+	return hex.EncodeToString(sum[:8]), nil
+}
+
+func (m Materialised) comment(def string) string {
+	return fmt.Sprintf("The rows of %s without their metrics, materialised from %s and rebuilt by every sync for the days it committed; definition %s",
+		m.Name(), m.Live(), def)
+}
+
+// Ensure makes every materialised table exist with its current definition.
+// A table that is missing (a warehouse from before materialisation) or built
+// by another definition is built whole under a temporary name from the
+// committed data and then renamed or exchanged into place in one step, so BI
+// tools never see it missing, empty or half-built. On a cluster nothing is
+// materialised yet: bi_<level>_<grain> reads the live definition
+// (15_materialised.sql).
+func Ensure(ctx context.Context, conn driver.Conn, t schema.Target) error {
+	if t.Cluster != "" {
+		return nil
+	}
+	r := NewRefresher(conn, t, RefreshOptions{})
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, m := range MaterialisedTables() {
+		def, err := m.definition(t)
+		if err != nil {
+			return err
+		}
+		var engine, comment string
+		err = conn.QueryRow(ctx, "SELECT engine, comment FROM system.tables WHERE database = ? AND name = ?", t.Database, m.Table()).Scan(&engine, &comment)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("queries: %s: %w", m.Table(), err)
+		}
+		if engine == "MergeTree" && strings.HasSuffix(comment, "definition "+def) {
+			continue
+		}
+		if err := r.replaceWhole(ctx, m, engine != "", m.comment(def)); err != nil {
+			return fmt.Errorf("queries: materialising %s: %w", m.Table(), err)
+		}
+	}
+	return nil
+}
+
+// replaceWhole builds m under a temporary name and puts it in place.
+func (r *Refresher) replaceWhole(ctx context.Context, m Materialised, exists bool, comment string) error {
+	next := "materialise_next_" + m.Table()
+	db := r.t.Database
+	if err := r.conn.Exec(ctx, fmt.Sprintf("DROP TABLE IF EXISTS %s.%s SYNC", db, next)); err != nil {
+		return err
+	}
+	ddl, err := m.tableDDL(r.t, next, comment)
+	if err != nil {
+		return err
+	}
+	for _, stmt := range ddl {
+		if err := r.conn.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("%s: %w", stmt, err)
+		}
+	}
+	for pass := 0; pass < maxPasses; pass++ {
+		n, _, err := r.refreshTable(ctx, m, next)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			break
+		}
+	}
+	if !exists {
+		return r.conn.Exec(ctx, fmt.Sprintf("RENAME TABLE %[1]s.%[2]s TO %[1]s.%[3]s", db, next, m.Table()))
+	}
+	if err := r.conn.Exec(ctx, fmt.Sprintf("EXCHANGE TABLES %[1]s.%[2]s AND %[1]s.%[3]s", db, next, m.Table())); err != nil {
+		return err
+	}
+	return r.conn.Exec(ctx, fmt.Sprintf("DROP TABLE IF EXISTS %s.%s SYNC", db, next))
+}
+
+// RefreshOptions tunes a [Refresher].
+type RefreshOptions struct {
+	// Logger receives a line per rebuilt table; nil logs nothing.
+	Logger *zerolog.Logger
+	// beforeStep, when set, runs before each step of a partition's rebuild
+	// and ends the refresh with its error: tests kill a refresh there.
+	beforeStep func(step string) error
+}
+
+// Refresher brings the materialised BI tables up to date with the committed
+// data and the entity names. It is safe for concurrent use: refreshes of one
+// Refresher run one at a time; refreshes from two processes may overlap, and
+// the last to publish a partition also checks it afterwards.
+type Refresher struct {
+	conn driver.Conn
+	t    schema.Target
+	opts RefreshOptions
+	log  zerolog.Logger
+	mu   sync.Mutex
+}
+
+// NewRefresher returns a refresher of the warehouse t over conn.
+func NewRefresher(conn driver.Conn, t schema.Target, opts RefreshOptions) *Refresher {
+	r := &Refresher{conn: conn, t: t, opts: opts, log: zerolog.Nop()}
+	if opts.Logger != nil {
+		r.log = *opts.Logger
+	}
+	return r
+}
+
+// maxPasses bounds the rebuilds of one table in one refresh: the second pass
+// finds the days committed, or clobbered by another process, while the first
+// ran; a third is one more chance.
+const maxPasses = 3
+
+// RefreshResult says what a refresh rebuilt.
+type RefreshResult struct {
+	// Days is the number of (table, advertiser, day) rebuilt.
+	Days int
+	// Partitions is the number of partitions (months of an advertiser
+	// bucket) replaced.
+	Partitions int
+	// Took is the refresh's wall time.
+	Took time.Duration
+}
+
+// Refresh rebuilds, in every materialised table, the days whose committed
+// data or names differ from what the table holds, and returns when the
+// tables match what was committed when it started. A refresh cut short
+// leaves each partition as it was or as rebuilt; the next one completes it.
+func (r *Refresher) Refresh(ctx context.Context) (RefreshResult, error) {
+	var res RefreshResult
+	if r.t.Cluster != "" {
+		return res, nil
+	}
+	start := time.Now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.dropAbandoned(ctx); err != nil {
+		return res, err
+	}
+	for _, m := range MaterialisedTables() {
+		for pass := 0; pass < maxPasses; pass++ {
+			n, parts, err := r.refreshTable(ctx, m, m.Table())
+			res.Days += n
+			res.Partitions += parts
+			if err != nil {
+				return res, fmt.Errorf("refreshing %s: %w", m.Table(), err)
+			}
+			if n == 0 {
+				break
+			}
+			r.log.Debug().Str("table", m.Table()).Int("days", n).Int("pass", pass+1).Msg("materialised days rebuilt")
+		}
+	}
+	res.Took = time.Since(start)
+	return res, nil
+}
+
+// dropAbandoned drops the staging tables of refreshes that were killed more
+// than an hour ago (a running refresh's stage is younger).
+func (r *Refresher) dropAbandoned(ctx context.Context) error {
+	rows, err := r.conn.Query(ctx, `SELECT name FROM system.tables WHERE database = ?
+    AND (startsWith(name, 'materialise_stage_') OR startsWith(name, 'materialise_next_'))
+    AND metadata_modification_time < now() - INTERVAL 1 HOUR`, r.t.Database)
+	if err != nil {
+		return fmt.Errorf("queries: listing abandoned stages: %w", err)
+	}
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return err
+		}
+		names = append(names, n)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, n := range names {
+		if err := r.conn.Exec(ctx, fmt.Sprintf("DROP TABLE IF EXISTS %s.%s SYNC", r.t.Database, n)); err != nil {
+			return fmt.Errorf("queries: dropping abandoned %s: %w", n, err)
+		}
+	}
+	return nil
+}
+
+// advertiserBuckets is how many partitions share a month of a materialised
+// table, by a hash of the advertiser: a refresh rewrites the keys of a
+// partition, so it costs a sixteenth of a month's advertisers, while a
+// month's query reads sixteen parts.
+const advertiserBuckets = 16
+
+type partition struct {
+	month      uint32
+	bucket     uint8
+	from, to   time.Time
+	built, add bool
+	days       uint64
+}
+
+// id is the partition's id as ClickHouse names it.
+func (p partition) id() string { return fmt.Sprintf("%d-%d", p.month, p.bucket) }
+
+// refreshTable plans the dirty days of table (m's table, or the table being
+// built in its place) and rebuilds them, a partition at a time. It returns
+// the number of days planned and of partitions replaced.
+func (r *Refresher) refreshTable(ctx context.Context, m Materialised, table string) (days, partitions int, err error) {
+	id, err := refreshID()
+	if err != nil {
+		return 0, 0, err
+	}
+	pctx := clickhouse.Context(ctx, clickhouse.WithParameters(map[string]string{"refresh": id}))
+	data := m.step(table)
+	if err := r.exec(pctx, "plan", data); err != nil {
+		return 0, 0, err
+	}
+	q, err := renderStep(r.t, "partitions", data)
+	if err != nil {
+		return 0, 0, err
+	}
+	rows, err := r.conn.Query(pctx, q)
+	if err != nil {
+		return 0, 0, fmt.Errorf("partitions: %w", err)
+	}
+	var parts []partition
+	for rows.Next() {
+		var p partition
+		var built, add uint8
+		if err := rows.Scan(&p.month, &p.bucket, &p.from, &p.to, &built, &add, &p.days); err != nil {
+			rows.Close()
+			return 0, 0, err
+		}
+		p.built, p.add = built == 1, add == 1
+		parts = append(parts, p)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, 0, err
+	}
+	if len(parts) == 0 {
+		return 0, 0, nil
+	}
+	for _, p := range parts {
+		days += int(p.days)
+	}
+	slices.SortFunc(parts, func(a, b partition) int { return cmp.Compare(a.month, b.month) })
+	data.Stage = "materialise_stage_" + table + "_" + id
+	partitions, err = r.rebuild(ctx, id, data, parts)
+	return days, partitions, err
+}
+
+// rebuild replaces the planned partitions of a table, a month at a time:
+// into a staging table go hard-linked copies of the month's partitions, the
+// planned days are masked in them (one lightweight delete) and rebuilt (one
+// INSERT), then each partition is swapped in whole. Until its swap nothing
+// of a partition is visible; each swap is atomic. It returns the number of
+// partitions replaced.
+func (r *Refresher) rebuild(ctx context.Context, id string, data stepData, parts []partition) (replaced int, err error) {
+	defer func() {
+		// The stage holds nothing the table lacks: drop it whatever happened,
+		// even when ctx was cancelled.
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if derr := r.exec(dctx, "drop", data); derr != nil && err == nil {
+			err = derr
+		}
+	}()
+	if err := r.step(ctx, "drop", data); err != nil {
+		return 0, err
+	}
+	if err := r.step(ctx, "stage", data); err != nil {
+		return 0, err
+	}
+	for len(parts) > 0 {
+		n := 1
+		for n < len(parts) && parts[n].month == parts[0].month {
+			n++
+		}
+		month := parts[:n]
+		parts = parts[n:]
+		from, to := month[0].from, month[0].to
+		var built, add bool
+		for _, p := range month {
+			from, to = minTime(from, p.from), maxTime(to, p.to)
+			built, add = built || p.built, add || p.add
+		}
+		mctx := clickhouse.Context(ctx, clickhouse.WithParameters(map[string]string{
+			"refresh": id, "from": from.Format(time.DateOnly), "to": to.Format(time.DateOnly),
+		}))
+		for _, p := range month {
+			if p.built {
+				data.Partition = p.id()
+				if err := r.step(mctx, "copy", data); err != nil {
+					return replaced, fmt.Errorf("partition %s: %w", p.id(), err)
+				}
+			}
+		}
+		data.Partition = ""
+		if built {
+			if err := r.step(mctx, "forget", data); err != nil {
+				return replaced, fmt.Errorf("month %d: %w", month[0].month, err)
+			}
+		}
+		if add {
+			if err := r.step(mctx, "build", data); err != nil {
+				return replaced, fmt.Errorf("month %d: %w", month[0].month, err)
+			}
+		}
+		for _, p := range month {
+			data.Partition = p.id()
+			if err := r.step(mctx, "publish", data); err != nil {
+				return replaced, fmt.Errorf("partition %s: %w", p.id(), err)
+			}
+			replaced++
+		}
+	}
+	return replaced, nil
+}
+
+// step runs one step, after the test hook.
+func (r *Refresher) step(ctx context.Context, name string, data stepData) error {
+	if r.opts.beforeStep != nil {
+		if err := r.opts.beforeStep(name); err != nil {
+			return err
+		}
+	}
+	return r.exec(ctx, name, data)
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+func (r *Refresher) exec(ctx context.Context, step string, data stepData) error {
+	q, err := renderStep(r.t, step, data)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	if err := r.conn.Exec(ctx, q); err != nil {
+		return fmt.Errorf("%s: %w", step, err)
+	}
+	r.log.Trace().Str("table", data.Table).Str("partition", data.Partition).Str("step", step).Dur("took", time.Since(start)).Msg("refresh step")
+	return nil
+}
+
+func refreshID() (string, error) {
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// Pending is what a materialised table does not reflect yet.
+type Pending struct {
+	// Table is the BI view of the table, e.g. bi_campaign_daily.
+	Table string
+	// Days counts its (advertiser, day) that differ from the committed data
+	// or the entities' names; 0 when it is exact.
+	Days int
+	// Renamed counts those of them that differ only by names.
+	Renamed int
+	// Oldest is when the oldest commit it does not reflect was made; zero
+	// when none.
+	Oldest time.Time
+}
+
+// Pending compares every materialised table with the committed data and the
+// names, without changing anything: what a refresh would rebuild now.
+func (r *Refresher) Pending(ctx context.Context) ([]Pending, error) {
+	if r.t.Cluster != "" {
+		return nil, nil
+	}
+	var out []Pending
+	for _, m := range MaterialisedTables() {
+		q, err := renderStep(r.t, "pending", m.step(m.Table()))
+		if err != nil {
+			return nil, err
+		}
+		var days, renamed uint64
+		var oldest time.Time
+		if err := r.conn.QueryRow(ctx, q).Scan(&days, &renamed, &oldest); err != nil {
+			return nil, fmt.Errorf("queries: pending %s: %w", m.Table(), err)
+		}
+		p := Pending{Table: m.Name(), Days: int(days), Renamed: int(renamed)}
+		if days > renamed && oldest.Unix() > 0 {
+			p.Oldest = oldest
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}

@@ -1,0 +1,34 @@
+-- A materialised table: the rows of a BI view without their metrics (the
+-- "performance_rows" partial). Created under a temporary name, filled, then
+-- put in place of materialised_<level>_<grain> by a rename or an exchange
+-- (queries.Ensure), so BI tools never see it empty or half-built.
+--
+-- Partitions are months of a sixteenth of the advertisers: a refresh
+-- rebuilds a partition at once (REPLACE PARTITION from a staging copy), which
+-- is what makes it atomic, and the rows of a partition it does not change are
+-- carried over as they are (hard links, and a mask over the days it
+-- rebuilds), so its cost is the days re-loaded, plus a pass over the
+-- partition's keys: not the table, nor all advertisers' month.
+CREATE TABLE {{.DB}}.{{.Name}}
+ENGINE = MergeTree
+PARTITION BY (toYYYYMM(stat_date), {{bucket}})
+ORDER BY (advertiser_id, stat_date{{range .Level.IDs}}, {{.}}{{end}}{{if eq .Grain "hourly"}}, stat_time_utc{{end}})
+SETTINGS lightweight_mutation_projection_mode = 'rebuild'
+COMMENT '{{.Comment}}'
+EMPTY AS
+{{- template "performance_rows" .Perf}};
+
+-- window_version is the committed window (load_commits) the rows of a day
+-- were built from.
+ALTER TABLE {{.DB}}.{{.Name}}
+    ADD COLUMN window_version UInt64 COMMENT 'the committed window the day was built from (load_commits)';
+
+-- What a refresh compares with load_commits and the entity tables, kept
+-- small by ClickHouse itself: the built window of every advertiser and day,
+-- and the names of every entity in every month.
+ALTER TABLE {{.DB}}.{{.Name}}
+    ADD PROJECTION built_days (SELECT advertiser_id, stat_date, min(window_version), max(window_version) GROUP BY advertiser_id, stat_date);
+
+ALTER TABLE {{.DB}}.{{.Name}}
+    ADD PROJECTION built_names (SELECT advertiser_id, toYYYYMM(stat_date), advertiser_name{{range entities .Level}}, {{.ID}}, {{.NameColumn}}{{end}}, count()
+        GROUP BY advertiser_id, toYYYYMM(stat_date), advertiser_name{{range entities .Level}}, {{.ID}}, {{.NameColumn}}{{end}});

@@ -1,0 +1,207 @@
+package queries_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/stretchr/testify/require"
+
+	"github.com/adhouse/adhouse/etl/config"
+	"github.com/adhouse/adhouse/etl/warehouse/warehousetest"
+	"github.com/adhouse/adhouse/queries"
+	"github.com/adhouse/adhouse/schema"
+)
+
+// byPartition returns every row of a table or view as sorted text, by the
+// partition of the materialised tables it falls in: month and advertiser
+// bucket, as YYYYMMBB.
+func byPartition(t *testing.T, conn driver.Conn, db, table string) map[uint32][]string {
+	t.Helper()
+	rows, err := conn.Query(context.Background(), fmt.Sprintf(
+		"SELECT toUInt32(toYYYYMM(stat_date) * 100 + cityHash64(advertiser_id) %% 16) AS m, toString(tuple(*)) AS r FROM %s.%s ORDER BY m, r", db, table))
+	require.NoError(t, err)
+	defer rows.Close()
+	out := map[uint32][]string{}
+	for rows.Next() {
+		var m uint32
+		var r string
+		require.NoError(t, rows.Scan(&m, &r))
+		out[m] = append(out[m], r)
+	}
+	require.NoError(t, rows.Err())
+	return out
+}
+
+type snapshot map[string]map[uint32][]string // BI view → partition → rows
+
+func snap(t *testing.T, conn driver.Conn, db string, live bool) snapshot {
+	t.Helper()
+	s := snapshot{}
+	for _, m := range queries.MaterialisedTables() {
+		name := m.Name()
+		if live {
+			name = m.Live()
+		}
+		s[m.Name()] = byPartition(t, conn, db, name)
+	}
+	return s
+}
+
+// atomic requires every partition of every materialised table to be exactly
+// as it was before a refresh or exactly as rebuilt: never a mix.
+func atomic(t *testing.T, conn driver.Conn, db string, before, after snapshot) (rebuilt, kept int) {
+	t.Helper()
+	now := snap(t, conn, db, false)
+	for table, months := range now {
+		all := map[uint32]bool{}
+		for m := range months {
+			all[m] = true
+		}
+		for m := range before[table] {
+			all[m] = true
+		}
+		for m := range after[table] {
+			all[m] = true
+		}
+		for m := range all {
+			switch got := months[m]; {
+			case equalRows(got, after[table][m]):
+				if !equalRows(got, before[table][m]) {
+					rebuilt++
+				}
+			case equalRows(got, before[table][m]):
+				kept++
+			default:
+				t.Fatalf("%s partition %d is neither as it was nor as rebuilt", table, m)
+			}
+		}
+	}
+	return rebuilt, kept
+}
+
+func equalRows(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+var errKilled = errors.New("killed")
+
+// TestRefreshKilledAtEveryStep ends a refresh before each step of its
+// rebuild (the staging table, the copy of a partition, the masking of a
+// month's changed days, their rebuild, the swap of a partition), the first
+// time the step comes or a later time, after a re-load that changed two
+// months of four advertisers. Every partition of every table must
+// then be as it was or as rebuilt, no stage is left, and the next refresh must
+// make every table equal its live definition.
+func TestRefreshKilledAtEveryStep(t *testing.T) {
+	conn, cfg := setup(t, config.ProtocolNative)
+	db := cfg.ClickHouse.Database
+	ctx := context.Background()
+	advs := parityAdvertisers
+	versions := []*dataset{genDataset(20, advs, 2, 2, 2, day0, 12), genDataset(21, advs, 2, 2, 2, day0, 12)}
+	versions[1].dropAds(4)
+	versions[0].load(t, conn, cfg)
+	n := 1
+	// A refresh here stages 4 tables, copies about 20 partitions, masks and
+	// rebuilds 8 months and swaps the partitions back: the first of a
+	// step, and a later one after others of it completed.
+	for _, tc := range []struct {
+		step string
+		nth  int
+	}{{"stage", 1}, {"stage", 3}, {"copy", 2}, {"forget", 3}, {"build", 1}, {"build", 4}, {"publish", 1}, {"publish", 6}} {
+		step, nth := tc.step, tc.nth
+		t.Run(fmt.Sprintf("%s#%d", step, nth), func(t *testing.T) {
+			before := snap(t, conn, db, false)
+			versions[n%2].write(t, conn, cfg)
+			n++
+			after := snap(t, conn, db, true)
+			seen := 0
+			r := queries.NewRefresher(conn, schema.Target{Database: db}, queries.BeforeStep(queries.RefreshOptions{}, func(s string) error {
+				if s == step {
+					if seen++; seen == nth {
+						return errKilled
+					}
+				}
+				return nil
+			}))
+			_, err := r.Refresh(ctx)
+			require.ErrorIs(t, err, errKilled)
+			rebuilt, kept := atomic(t, conn, db, before, after)
+			require.Positive(t, kept, "the refresh stopped before some partition")
+			if nth > 1 && step == "publish" {
+				require.Positive(t, rebuilt, "partitions swapped in before the kill stay")
+			}
+			var stages uint64
+			require.NoError(t, conn.QueryRow(ctx, "SELECT count() FROM system.tables WHERE database = ? AND startsWith(name, 'materialise_stage_')", db).Scan(&stages))
+			require.Zero(t, stages, "a failed refresh drops its stage")
+
+			refresh(t, conn, db)
+			require.Equal(t, after, snap(t, conn, db, false))
+		})
+	}
+}
+
+// TestRefreshKilledProcess SIGKILLs `adhouse refresh` at random points of a
+// rebuild, five times, checking after each kill that every partition of every
+// table is as it was or as rebuilt; a refresh left running to the end then
+// makes every table equal its live definition, and a kill's leftover stage is
+// invisible to the BI user (its name does not start with bi_).
+func TestRefreshKilledProcess(t *testing.T) {
+	bin := warehousetest.Binary(t)
+	conn, cfg := setup(t, config.ProtocolHTTP)
+	db := cfg.ClickHouse.Database
+	advs := parityAdvertisers[:3]
+	first := genDataset(30, advs, 2, 3, 3, day0, 20).withHours(0, 12)
+	changed := genDataset(31, advs, 2, 3, 3, day0, 20).withHours(0, 12)
+	changed.dropAds(3)
+	first.load(t, conn, cfg)
+	before := snap(t, conn, db, false)
+	changed.write(t, conn, cfg)
+	after := snap(t, conn, db, true)
+	cfgPath := filepath.Join(t.TempDir(), "adhouse.yaml")
+	require.NoError(t, os.WriteFile(cfgPath, []byte(fmt.Sprintf("clickhouse:\n  database: %s\n  protocol: http\nwarehouse:\n  dir: %s\nlog:\n  level: warn\n",
+		db, cfg.Warehouse.Dir)), 0o600))
+
+	start := time.Now()
+	rng := rand.New(rand.NewPCG(7, 7))
+	kills := 0
+	for i := 0; i < 5; i++ {
+		cmd := commandOf(bin, cfgPath, "refresh")
+		require.NoError(t, cmd.Start())
+		time.Sleep(time.Duration(rng.Int64N(int64(1500 * time.Millisecond))))
+		if cmd.Process.Signal(syscall.SIGKILL) == nil {
+			kills++
+		}
+		_ = cmd.Wait()
+		rebuilt, kept := atomic(t, conn, db, before, after)
+		t.Logf("kill %d: %d partitions rebuilt, %d as before", i+1, rebuilt, kept)
+		if kept == 0 {
+			break // a refresh completed before its kill: nothing left to interrupt
+		}
+	}
+	require.Positive(t, kills)
+	out, err := commandOf(bin, cfgPath, "refresh").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	require.Equal(t, after, snap(t, conn, db, false))
+	t.Logf("%s(%s in all)", out, time.Since(start).Round(time.Millisecond))
+}
+
+func commandOf(bin, cfgPath string, args ...string) *exec.Cmd {
+	return exec.Command(bin, append([]string{"-c", cfgPath}, args...)...)
+}
