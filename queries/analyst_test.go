@@ -102,6 +102,7 @@ func TestAnalystQueries(t *testing.T) {
 		for level, rows := range analystData() {
 			loadLevel(t, l, level, "daily", time.Date(2024, 5, 6, 0, 0, 0, 0, time.UTC), time.Date(2024, 5, 19, 0, 0, 0, 0, time.UTC), rows)
 		}
+		refresh(t, conn, cfg.ClickHouse.Database) // as a sync's last step does
 		for _, tc := range cases {
 			t.Run(tc.file, func(t *testing.T) {
 				sql, err := queries.Analyst(tc.file)

@@ -134,8 +134,11 @@ func (m Materialised) tableDDL(t schema.Target, name, comment string) ([]string,
 // definition identifies everything a materialised table's rows depend on:
 // its DDL and the SQL that builds its rows (the "performance" partial, so
 // every metric formula and column of the catalog). A table whose comment
-// names another definition is rebuilt whole by [Ensure].
+// names another definition is rebuilt whole by [Ensure]. The database's
+// name is not part of it: the same definition has the same name in every
+// warehouse (and in docs/tables.md).
 func (m Materialised) definition(t schema.Target) (string, error) {
+	t.Database = "db"
 	ddl, err := m.tableDDL(t, m.Table(), "")
 	if err != nil {
 		return "", err
@@ -249,6 +252,16 @@ func NewRefresher(conn driver.Conn, t schema.Target, opts RefreshOptions) *Refre
 		r.log = *opts.Logger
 	}
 	return r
+}
+
+// AfterRun is Refresh in the shape a sync takes as its last step
+// (extract.Options.Refresh), saying in the log what it rebuilt.
+func (r *Refresher) AfterRun(ctx context.Context) error {
+	res, err := r.Refresh(ctx)
+	if res.Days > 0 {
+		r.log.Info().Int("days", res.Days).Int("months", res.Partitions).Str("took", res.Took.Round(time.Millisecond).String()).Msg("materialised BI tables refreshed")
+	}
+	return err
 }
 
 // maxPasses bounds the rebuilds of one table in one refresh: the second pass
@@ -433,12 +446,13 @@ func (r *Refresher) rebuild(ctx context.Context, id string, data stepData, parts
 		mctx := clickhouse.Context(ctx, clickhouse.WithParameters(map[string]string{
 			"refresh": id, "from": from.Format(time.DateOnly), "to": to.Format(time.DateOnly),
 		}))
+		// Every partition is copied, not only those whose planned days are
+		// built: a new day joins the partition's other days, which the swap
+		// would otherwise drop.
 		for _, p := range month {
-			if p.built {
-				data.Partition = p.id()
-				if err := r.step(mctx, "copy", data); err != nil {
-					return replaced, fmt.Errorf("partition %s: %w", p.id(), err)
-				}
+			data.Partition = p.id()
+			if err := r.step(mctx, "copy", data); err != nil {
+				return replaced, fmt.Errorf("partition %s: %w", p.id(), err)
 			}
 		}
 		data.Partition = ""

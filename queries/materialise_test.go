@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/adhouse/adhouse/etl/config"
+	"github.com/adhouse/adhouse/etl/load"
 	"github.com/adhouse/adhouse/etl/warehouse/warehousetest"
 	"github.com/adhouse/adhouse/queries"
 	"github.com/adhouse/adhouse/schema"
@@ -204,4 +205,35 @@ func TestRefreshKilledProcess(t *testing.T) {
 
 func commandOf(bin, cfgPath string, args ...string) *exec.Cmd {
 	return exec.Command(bin, append([]string{"-c", cfgPath}, args...)...)
+}
+
+// TestRefreshAddsDaysToABuiltMonth loads the first week of a month, then the
+// second: the refresh that adds the new days to the month's partitions must
+// keep the days already there (a partition is swapped in whole), whether or
+// not any of the planned days was built before.
+func TestRefreshAddsDaysToABuiltMonth(t *testing.T) {
+	conn, cfg := setup(t, config.ProtocolNative)
+	db := cfg.ClickHouse.Database
+	l := load.New(conn, load.Options{Target: schema.Target{Database: db}})
+	split := time.Date(2024, 5, 13, 0, 0, 0, 0, time.UTC)
+	for _, week := range []struct{ from, to time.Time }{
+		{time.Date(2024, 5, 6, 0, 0, 0, 0, time.UTC), split.AddDate(0, 0, -1)},
+		{split, time.Date(2024, 5, 19, 0, 0, 0, 0, time.UTC)},
+	} {
+		for level, rows := range analystData() {
+			var in []*load.StatRow
+			for _, r := range rows {
+				if !r.Date.Before(week.from) && !r.Date.After(week.to) {
+					in = append(in, r)
+				}
+			}
+			loadLevel(t, l, level, "daily", week.from, week.to, in)
+		}
+		res := refresh(t, conn, db)
+		require.Positive(t, res.Days)
+		require.Equal(t, snap(t, conn, db, true), snap(t, conn, db, false), "after the week from %s", week.from.Format(time.DateOnly))
+	}
+	var days uint64
+	require.NoError(t, conn.QueryRow(context.Background(), "SELECT uniqExact(stat_date) FROM "+db+".bi_campaign_daily").Scan(&days))
+	require.Equal(t, uint64(14), days, "both weeks are in the month")
 }

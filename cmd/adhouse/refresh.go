@@ -1,30 +1,15 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"text/tabwriter"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/spf13/cobra"
 
 	"github.com/adhouse/adhouse/etl/warehouse"
 	"github.com/adhouse/adhouse/queries"
 )
-
-// refresher is the end of every sync run: it rebuilds what the run changed in
-// the materialised BI tables.
-func refresher(conn driver.Conn, a *app) func(context.Context) error {
-	r := queries.NewRefresher(conn, a.target(), queries.RefreshOptions{Logger: &a.log})
-	return func(ctx context.Context) error {
-		res, err := r.Refresh(ctx)
-		if res.Days > 0 {
-			a.log.Info().Int("days", res.Days).Int("months", res.Partitions).Dur("took", res.Took.Round(time.Millisecond)).Msg("materialised BI tables refreshed")
-		}
-		return err
-	}
-}
 
 func newRefreshCmd(a *app) *cobra.Command {
 	var status bool

@@ -18,6 +18,7 @@ import (
 	"github.com/adhouse/adhouse/etl/load"
 	"github.com/adhouse/adhouse/etl/tiktok"
 	"github.com/adhouse/adhouse/etl/warehouse"
+	"github.com/adhouse/adhouse/queries"
 	"github.com/adhouse/adhouse/schema"
 )
 
@@ -80,7 +81,7 @@ func (a *app) newPipeline(ctx context.Context, now func() time.Time, progress *e
 		Now:               now,
 		Logger:            a.log,
 		Progress:          progress,
-		Refresh:           refresher(conn, a),
+		Refresh:           queries.NewRefresher(conn, a.target(), queries.RefreshOptions{Logger: &a.log}).AfterRun,
 	}
 	if opts.ReconcileTolerance, err = reconcileTolerance(cfg); err != nil {
 		conn.Close()

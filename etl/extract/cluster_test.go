@@ -148,6 +148,7 @@ func (s side) syncer(t *testing.T, srv *tiktoksim.Server, progress *extract.Prog
 	return extract.New(api, loader, s.conn, extract.Options{
 		Target: s.target, Levels: allLevels, Granularities: []tiktok.Granularity{tiktok.Daily, tiktok.Hourly},
 		LookbackDays: 3, InitialDays: 6, WindowDays: 30, Concurrency: 4, Now: srv.Now, Progress: progress,
+		Refresh: queries.NewRefresher(s.conn, s.target, queries.RefreshOptions{}).AfterRun,
 	})
 }
 

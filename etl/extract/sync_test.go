@@ -20,6 +20,7 @@ import (
 	"github.com/adhouse/adhouse/etl/tiktok/tiktoksim"
 	"github.com/adhouse/adhouse/etl/tiktok/tiktoksim/simtest"
 	"github.com/adhouse/adhouse/etl/warehouse/warehousetest"
+	"github.com/adhouse/adhouse/queries"
 	"github.com/adhouse/adhouse/schema"
 )
 
@@ -51,6 +52,7 @@ func newSyncerWith(t *testing.T, srv *tiktoksim.Server, conn driver.Conn, cfg co
 	return extract.New(api, loader, conn, extract.Options{
 		Target: schema.Target{Database: cfg.ClickHouse.Database}, Levels: allLevels, Granularities: grans,
 		LookbackDays: 7, InitialDays: initial, WindowDays: 30, Concurrency: 4, Now: srv.Now, Progress: progress,
+		Refresh: queries.NewRefresher(conn, schema.Target{Database: cfg.ClickHouse.Database}, queries.RefreshOptions{}).AfterRun,
 	})
 }
 
