@@ -330,6 +330,51 @@ type envelope struct {
 	Data      json.RawMessage `json:"data"`
 }
 
+// decodeEnvelope reads TikTok's wrapper as json.Unmarshal into an envelope
+// would, for a fraction of the work: the body is validated once and its
+// top-level members walked, so a report page's data (megabytes) is neither
+// decoded into a RawMessage nor copied.
+func decodeEnvelope(body []byte) (envelope, error) {
+	var env envelope
+	if !json.Valid(body) {
+		return env, json.Unmarshal(body, &env) // its error says where
+	}
+	members, err := walkObject(body, nil)
+	if err != nil {
+		return envelope{}, json.Unmarshal(body, &env) // a valid body that is not an object
+	}
+	for _, m := range members {
+		null := string(m.val) == "null"
+		switch {
+		case strings.EqualFold(m.key, "code"):
+			if null {
+				env.Code = nil
+				continue
+			}
+			var code int
+			if err := json.Unmarshal(m.val, &code); err != nil {
+				return envelope{}, err
+			}
+			env.Code = &code
+		case strings.EqualFold(m.key, "message"):
+			if !null {
+				if err := json.Unmarshal(m.val, &env.Message); err != nil {
+					return envelope{}, err
+				}
+			}
+		case strings.EqualFold(m.key, "request_id"):
+			if !null {
+				if err := json.Unmarshal(m.val, &env.RequestID); err != nil {
+					return envelope{}, err
+				}
+			}
+		case strings.EqualFold(m.key, "data"):
+			env.Data = m.val
+		}
+	}
+	return env, nil
+}
+
 // result is a successful call's data.
 type result struct {
 	data      json.RawMessage
@@ -519,8 +564,7 @@ func (c *Client) exchange(ctx context.Context, cl call, secrets []string) (resul
 	if len(raw) > maxBodyBytes {
 		return result{}, &malformedError{status: resp.StatusCode, err: fmt.Errorf("body larger than %d bytes", maxBodyBytes)}
 	}
-	var env envelope
-	decErr := json.Unmarshal(raw, &env)
+	env, decErr := decodeEnvelope(raw)
 	if resp.StatusCode != http.StatusOK {
 		apiErr := &APIError{HTTPStatus: resp.StatusCode, RequestID: resp.Header.Get("X-Tt-Logid")}
 		if decErr == nil && env.Code != nil {

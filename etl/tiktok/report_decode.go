@@ -142,8 +142,8 @@ type rawReportData struct {
 // bare JSON numbers or null; money and ratios become exact decimals, counts
 // uint64, "-" and null NULL, and unknown metrics land in Metrics.Extra.
 func DecodeReport(body []byte, opts DecodeOptions) (ReportPage, error) {
-	var env envelope
-	if err := json.Unmarshal(body, &env); err != nil {
+	env, err := decodeEnvelope(body)
+	if err != nil {
 		return ReportPage{}, &malformedError{status: http.StatusOK, err: err}
 	}
 	if env.Code == nil {
@@ -159,8 +159,8 @@ func DecodeReport(body []byte, opts DecodeOptions) (ReportPage, error) {
 
 // decodeReportData decodes the envelope's data object.
 func decodeReportData(data json.RawMessage, opts DecodeOptions) (ReportPage, error) {
-	// The envelope's json.Unmarshal has validated the whole body; the data
-	// object is walked rather than decoded a second time.
+	// decodeEnvelope has validated the whole body; the data object is
+	// walked, not decoded.
 	var d rawReportData
 	top, err := walkObject(data, nil)
 	if err != nil {
@@ -325,8 +325,16 @@ func walkList(b []byte) ([]rawRow, error) {
 		return rows, nil
 	}
 	for i < len(b) {
-		end := skipValue(b, i)
-		members, err := walkObject(b[i:end], buf[:0])
+		var members []field
+		var end int
+		var err error
+		if b[i] == '{' {
+			// Walked once, not skipped first: rows are most of a page.
+			members, end, err = walkMembers(b, i, buf[:0])
+		} else {
+			end = skipValue(b, i)
+			members, err = walkObject(b[i:end], buf[:0])
+		}
 		if err != nil {
 			return nil, fmt.Errorf("row %d: %w", len(rows), err)
 		}
@@ -357,9 +365,9 @@ func walkList(b []byte) ([]rawRow, error) {
 	return nil, errors.New("malformed array")
 }
 
-// walkObject appends the members of a JSON object (already validated by
-// encoding/json) to dst. null or an absent object gives none. A repeated key
-// keeps its last value, as map decoding did.
+// walkObject appends the members of a JSON object (already validated, by
+// decodeEnvelope) to dst. null or an absent object gives none. A repeated
+// key keeps its last value, as map decoding did.
 func walkObject(b []byte, dst []field) ([]field, error) {
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 || bytes.Equal(b, []byte("null")) {
@@ -368,9 +376,16 @@ func walkObject(b []byte, dst []field) ([]field, error) {
 	if b[0] != '{' {
 		return dst, fmt.Errorf("expected an object, got %s", truncateForError(string(b)))
 	}
-	i := skipSpace(b, 1)
+	dst, _, err := walkMembers(b, 0, dst)
+	return dst, err
+}
+
+// walkMembers appends the members of the JSON object that starts at b[i]
+// (a '{') to dst and returns the index after the object's '}'.
+func walkMembers(b []byte, i int, dst []field) ([]field, int, error) {
+	i = skipSpace(b, i+1)
 	if i < len(b) && b[i] == '}' {
-		return dst, nil
+		return dst, i + 1, nil
 	}
 	for i < len(b) {
 		end := skipValue(b, i)
@@ -383,11 +398,11 @@ func walkObject(b []byte, dst []field) ([]field, error) {
 				key = string(raw)
 			}
 		} else if err := json.Unmarshal(b[i:end], &key); err != nil {
-			return dst, err
+			return dst, end, err
 		}
 		i = skipSpace(b, end)
 		if i >= len(b) || b[i] != ':' {
-			return dst, errors.New("malformed object")
+			return dst, i, errors.New("malformed object")
 		}
 		i = skipSpace(b, i+1)
 		end = skipValue(b, i)
@@ -407,11 +422,11 @@ func walkObject(b []byte, dst []field) ([]field, error) {
 			continue
 		}
 		if i < len(b) && b[i] == '}' {
-			return dst, nil
+			return dst, i + 1, nil
 		}
-		return dst, errors.New("malformed object")
+		return dst, i, errors.New("malformed object")
 	}
-	return dst, errors.New("malformed object")
+	return dst, i, errors.New("malformed object")
 }
 
 // internedKeys holds the object keys TikTok sends on every row: metric names
