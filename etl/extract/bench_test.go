@@ -139,6 +139,9 @@ func BenchmarkBackfill(b *testing.B) {
 		// Baseline: the same rows with bare PrepareBatch/Append/Send.
 		conn, cfg := warehousetest.Migrated(b, config.ProtocolHTTP)
 		insert := "INSERT INTO " + cfg.ClickHouse.Database + "." + tbl.Name + " (" + strings.Join(append(append([]string(nil), tbl.Columns...), "load_version", "loaded_at"), ", ") + ")"
+		st, err := warehouse.Status(context.Background(), warehousetest.Dir(b))
+		require.NoError(b, err)
+		rawCPU := treeCPU(b, st.PID)
 		start := time.Now()
 		vals := make([]any, 0, 64)
 		for i := 0; i < len(rows); i += 100_000 {
@@ -152,6 +155,7 @@ func BenchmarkBackfill(b *testing.B) {
 			require.NoError(b, batch.Send())
 		}
 		rawRate := float64(len(rows)) / time.Since(start).Seconds()
+		rawCPU = treeCPU(b, st.PID) - rawCPU
 
 		b.ReportMetric(float64(full.rows), "ad_day_rows")
 		b.ReportMetric(full.rate, "backfill_rows/s")
@@ -172,6 +176,7 @@ func BenchmarkBackfill(b *testing.B) {
 		b.ReportMetric(full.cpuChild, "adhouse_cpu_s")
 		b.ReportMetric(full.cpuSelf, "simulator_cpu_s")
 		b.ReportMetric(full.cpuWarehouse, "clickhouse_cpu_s")
+		b.ReportMetric(rawCPU, "raw_insert_clickhouse_cpu_s")
 		b.ReportMetric(full.cpuChild*1e6/float64(full.rows), "adhouse_cpu_us/row")
 	}
 }
