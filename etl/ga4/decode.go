@@ -348,14 +348,6 @@ func (d *decoder) skip() error {
 	}
 }
 
-// null consumes a null if one comes next.
-func (d *decoder) null() (bool, error) {
-	if d.peek() != 'n' {
-		return false, nil
-	}
-	return true, d.literal("null")
-}
-
 // object walks an object's members, calling field with each key (lowercased
 // when it has upper-case letters, so fields match case-insensitively).
 func (d *decoder) object(field func(key string) error) error {
