@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"runtime/pprof"
+	"strings"
 	"syscall"
 
 	"github.com/rs/zerolog"
@@ -66,12 +67,17 @@ func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "adhouse",
 		Short:         "A ClickHouse reporting warehouse for TikTok Ads",
+		Version:       versionText(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := config.LoadFile(a.configPath)
 			if err != nil {
 				return err
+			}
+			// A ${VAR} left unset fails only the commands that use its key.
+			if err := cfg.Need(needs(cmd)...); err != nil {
+				return fmt.Errorf("config %s: %w", a.configPath, err)
 			}
 			a.cfg = cfg
 			a.log, err = newLogger(cfg.Log, os.Stderr)
@@ -94,6 +100,18 @@ func newRootCmd() *cobra.Command {
 		root.AddCommand(c(a))
 	}
 	return root
+}
+
+// needsKey annotates a command with the configuration keys it uses (comma
+// separated, see config.Need); without it a command uses them all.
+const needsKey = "adhouse/needs"
+
+// needs returns the keys cmd uses, from its annotation.
+func needs(cmd *cobra.Command) []string {
+	if v, ok := cmd.Annotations[needsKey]; ok {
+		return strings.Split(v, ",")
+	}
+	return nil
 }
 
 // commands lists subcommands that files of this package add in init, so a
