@@ -202,15 +202,21 @@ func newSyncCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if today && entitiesOnly {
+				// Both asked for, both done: the entities first, then
+				// today's statistics (not one silently dropped).
+				job.Name, job.Entities = "today+entities", true
+			}
 			return a.runJob(cmd, only, job)
 		},
 	}
 	cmd.Flags().StringSliceVar(&only, "advertiser", nil, "advertiser id to sync (repeatable; default: configured or discovered)")
-	cmd.Flags().BoolVar(&today, "today", false, "pull only today's statistics")
-	cmd.Flags().BoolVar(&entitiesOnly, "entities", false, "pull only advertisers, campaigns, ad groups and ads")
+	cmd.Flags().BoolVar(&today, "today", false, "pull only today's statistics (with --entities: the entities, then today's statistics)")
+	cmd.Flags().BoolVar(&entitiesOnly, "entities", false, "pull only advertisers, campaigns, ad groups and ads (with --today: and today's statistics)")
 	cmd.Flags().IntVar(&lookback, "lookback", 0, "re-pull N days before each checkpoint in this run (default: sync.lookback_days)")
 	cmd.Flags().StringVar(&from, "from", "", "re-pull every stream from this local day (YYYY-MM-DD) through today, whatever the checkpoints say")
-	cmd.MarkFlagsMutuallyExclusive("today", "entities", "from")
+	cmd.MarkFlagsMutuallyExclusive("today", "from")
+	cmd.MarkFlagsMutuallyExclusive("entities", "from")
 	cmd.MarkFlagsMutuallyExclusive("lookback", "from")
 	cmd.MarkFlagsMutuallyExclusive("lookback", "today")
 	return cmd
