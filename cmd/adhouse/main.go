@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -128,11 +129,16 @@ func newLogger(c config.Log, out *os.File) (zerolog.Logger, error) {
 		return zerolog.Logger{}, fmt.Errorf("log.level: %w", err)
 	}
 	console := c.Format == "console" || (c.Format == "auto" && term.IsTerminal(int(out.Fd())))
+	// On stderr, log lines go above the progress bar (progress.go).
+	var w io.Writer = out
+	if out == os.Stderr {
+		w = stderrBar
+	}
 	var l zerolog.Logger
 	if console {
-		l = zerolog.New(zerolog.ConsoleWriter{Out: out, TimeFormat: "15:04:05"})
+		l = zerolog.New(zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05"})
 	} else {
-		l = zerolog.New(out)
+		l = zerolog.New(w)
 	}
 	return l.Level(level).With().Timestamp().Logger(), nil
 }

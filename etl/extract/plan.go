@@ -26,8 +26,9 @@ const (
 	PhaseDone      Phase = "done"
 )
 
-// setPhase records the run's phase; Snapshot reads it.
-func (p *Progress) setPhase(ph Phase) { p.phase.Store(&ph) }
+// SetPhase records the run's phase: the Syncer sets it as the run goes;
+// progress displays read it with Phase (and their tests set it).
+func (p *Progress) SetPhase(ph Phase) { p.phase.Store(&ph) }
 
 // Phase returns the run's current phase ("" before the run starts).
 func (p *Progress) Phase() Phase {
@@ -53,7 +54,7 @@ type streamPlan struct {
 // stream's failure. It returns the plans and the windows an earlier run of
 // the same job completed.
 func (s *Syncer) planAll(ctx context.Context, streams []stream, infos map[string]*advertiser, job Job) (map[stream]*streamPlan, int) {
-	s.opts.Progress.setPhase(PhasePlan)
+	s.opts.Progress.SetPhase(PhasePlan)
 	plans := make(map[stream]*streamPlan, len(streams))
 	var mu sync.Mutex
 	var g errgroup.Group

@@ -308,8 +308,8 @@ func (s *Syncer) Run(ctx context.Context, advertiserIDs []string, job Job) (res 
 		ctx, calls = tiktok.CountCalls(ctx)
 	}
 	s.opts.Progress.calls.Store(calls)
-	s.opts.Progress.setPhase(PhaseStart)
-	defer s.opts.Progress.setPhase(PhaseDone)
+	s.opts.Progress.SetPhase(PhaseStart)
+	defer s.opts.Progress.SetPhase(PhaseDone)
 	var runErr error // a failure of the run's own calls
 	defer func() {
 		res.Calls = calls.Calls()
@@ -357,7 +357,7 @@ func (s *Syncer) Run(ctx context.Context, advertiserIDs []string, job Job) (res 
 	}
 
 	// Phase 1: entities, so statistics rows can carry their parents.
-	s.opts.Progress.setPhase(PhaseEntities)
+	s.opts.Progress.SetPhase(PhaseEntities)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.opts.Concurrency)
 	for _, id := range mine {
@@ -411,7 +411,7 @@ func (s *Syncer) Run(ctx context.Context, advertiserIDs []string, job Job) (res 
 	// Every window is planned before the first is pulled (plan.go).
 	plans, already := s.planAll(ctx, streams, infos, job)
 	res.AlreadyDone = already
-	s.opts.Progress.setPhase(PhasePull)
+	s.opts.Progress.SetPhase(PhasePull)
 	g, gctx = errgroup.WithContext(ctx)
 	g.SetLimit(s.opts.Concurrency)
 	for _, st := range streams {
@@ -433,7 +433,7 @@ func (s *Syncer) Run(ctx context.Context, advertiserIDs []string, job Job) (res 
 
 	// Superseded versions of the days this run re-pulled are garbage: reclaim
 	// them, one delete per table (answers never depended on it).
-	s.opts.Progress.setPhase(PhasePrune)
+	s.opts.Progress.SetPhase(PhasePrune)
 	for table, span := range touched.days {
 		if err := s.loader.PruneDays(ctx, table, span[0].Time(), span[1].Time()); err != nil {
 			log.Warn().Err(err).Str("table", table).Msg("pruning superseded versions failed; the next run retries")
@@ -444,7 +444,7 @@ func (s *Syncer) Run(ctx context.Context, advertiserIDs []string, job Job) (res 
 
 	// Reconciliation over what this run loaded, and a report of the levels
 	// that do not add up on the days it covered.
-	s.opts.Progress.setPhase(PhaseReconcile)
+	s.opts.Progress.SetPhase(PhaseReconcile)
 	var spanFrom, spanTo tiktok.Date
 	for _, id := range mine {
 		from, to := s.span(infos[id], job)
@@ -486,7 +486,7 @@ func (s *Syncer) refresh(ctx context.Context, log zerolog.Logger, res *Result) {
 	if s.opts.Refresh == nil || ctx.Err() != nil {
 		return
 	}
-	s.opts.Progress.setPhase(PhaseRefresh)
+	s.opts.Progress.SetPhase(PhaseRefresh)
 	start := time.Now()
 	if err := s.opts.Refresh(ctx); err != nil {
 		res.Failed = append(res.Failed, fmt.Sprintf("materialised BI tables: %v", err))
