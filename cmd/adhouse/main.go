@@ -100,6 +100,7 @@ func newRootCmd() *cobra.Command {
 	for _, c := range commands {
 		root.AddCommand(c(a))
 	}
+	applyHelp(root)
 	return root
 }
 
