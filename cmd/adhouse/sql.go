@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/shopspring/decimal"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -111,6 +113,13 @@ func (a *app) runSQL(cmd *cobra.Command, query, format string, bi bool, out io.W
 	names := make([]string, len(types))
 	for i, t := range types {
 		names[i] = t.Name()
+	}
+	if len(types) == 0 {
+		// Over HTTP an empty result carries no columns: ask for them, so
+		// that "no rows" still prints the header.
+		if names, err = resultColumns(ctx, conn, query); err != nil {
+			return sqlError(err, ep.Password)
+		}
 	}
 	var records [][]cell
 	for rows.Next() {
@@ -351,4 +360,27 @@ func writeTable(out io.Writer, names []string, records [][]cell) error {
 	fmt.Fprintf(&sb, "(%d %s)\n", len(records), noun)
 	_, err := io.WriteString(out, sb.String())
 	return err
+}
+
+// resultColumns names the columns a SELECT would return, from DESCRIBE; a
+// statement that returns nothing (INSERT, CREATE) has none.
+func resultColumns(ctx context.Context, conn driver.Conn, query string) ([]string, error) {
+	head := strings.ToUpper(strings.TrimSpace(query))
+	if !strings.HasPrefix(head, "SELECT") && !strings.HasPrefix(head, "WITH") && !strings.HasPrefix(head, "(") {
+		return nil, nil
+	}
+	rows, err := conn.Query(ctx, "DESCRIBE TABLE ("+query+")")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var name, typ, defType, defExpr, comment, codec, ttl string
+		if err := rows.Scan(&name, &typ, &defType, &defExpr, &comment, &codec, &ttl); err != nil {
+			return nil, err
+		}
+		names = append(names, name)
+	}
+	return names, rows.Err()
 }
