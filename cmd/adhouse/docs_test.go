@@ -160,7 +160,8 @@ func TestDocsCommandsRun(t *testing.T) {
 	// What the runs printed shows they did what the docs say.
 	text := all.String()
 	for _, want := range []string{
-		"campaign_name,currency,spend,impressions", // the sql after make demo
+		"campaign_name,currency,spend,impressions", // the sql after make demo (no rows here: its header)
+		"Sim Campaign 1-1",                         // the rows of the curl to the BI user
 		"Authorised for 2 advertiser(s)",           // auth, twice
 		"was already done",                         // the backfill run again
 		"stat_date,currency,spend",                 // sql --bi
