@@ -22,6 +22,7 @@ import (
 // of each sample (tests pass a fake one).
 type progressView struct {
 	start    time.Time
+	now      time.Time // of the last sample
 	last     time.Time
 	lastDone int64
 	rate     float64 // windows per second, smoothed; 0 until measured
@@ -40,11 +41,12 @@ func (v *progressView) update(now time.Time, phase extract.Phase, s extract.Prog
 	if v.start.IsZero() {
 		v.start, v.last, v.lastDone = now, now, s.WindowsDone
 	}
-	v.phase, v.snap, v.pause = phase, s, pause
-	if phase != extract.PhasePull {
+	v.phase, v.snap, v.pause, v.now = phase, s, pause, now
+	if phase != extract.PhasePull || pause.Active() {
 		// Only the pull's pace predicts the pull: planning and entities
 		// would make the first rate look slow, and windows an earlier run
-		// completed (counted done at once) fast.
+		// completed (counted done at once) fast. A rate-limit pause is
+		// not the pace either: the ETA adds what is left of it instead.
 		v.last, v.lastDone = now, s.WindowsDone
 		return
 	}
@@ -64,19 +66,27 @@ func (v *progressView) update(now time.Time, phase extract.Phase, s extract.Prog
 	v.last, v.lastDone = now, s.WindowsDone
 }
 
-// eta is the time left at the smoothed rate, and whether there is one yet.
+// eta is the time left at the smoothed rate, plus what is left of a
+// rate-limit pause holding the app, and whether there is one yet.
 func (v *progressView) eta() (time.Duration, bool) {
 	left := v.snap.Windows - v.snap.WindowsDone
 	if v.phase != extract.PhasePull || v.rate <= 0 || left <= 0 {
 		return 0, false
 	}
-	return time.Duration(float64(left) / v.rate * float64(time.Second)).Round(time.Second), true
+	eta := time.Duration(float64(left) / v.rate * float64(time.Second))
+	if v.pause.Active() && v.pause.Until.After(v.now) {
+		eta += v.pause.Until.Sub(v.now)
+	}
+	return eta.Round(time.Second), true
 }
 
 // line renders the bar in at most width columns (a terminal line).
 func (v *progressView) line(now time.Time, width int) string {
 	s := v.snap
 	head := string(v.phase)
+	if v.phase == extract.PhaseDone && s.WindowsDone < s.Windows {
+		head = "stopped" // cancelled, or a stream failed: not everything was pulled
+	}
 	var tail []string
 	if s.Windows > 0 {
 		tail = append(tail, fmt.Sprintf("%d%% %d/%d windows", sharePercent(s.WindowsDone, s.Windows), s.WindowsDone, s.Windows))

@@ -55,6 +55,10 @@ func TestProgressLine(t *testing.T) {
 			{0, extract.PhasePull, extract.ProgressSnapshot{Windows: 10}, tiktok.PauseState{}},
 			{90 * time.Second, extract.PhaseDone, extract.ProgressSnapshot{Windows: 10, WindowsDone: 10, Rows: 99, APICalls: 30, Failures: 1}, tiktok.PauseState{}},
 		}, 120, "done      [########################################] 100% 10/10 windows · 99 rows · 30 API calls · 1 failed · in 1m30s"},
+		{"stopped before the end", []sample{
+			{0, extract.PhasePull, extract.ProgressSnapshot{Windows: 10}, tiktok.PauseState{}},
+			{30 * time.Second, extract.PhaseDone, extract.ProgressSnapshot{Windows: 10, WindowsDone: 6, Rows: 50, APICalls: 12, Failures: 2}, tiktok.PauseState{}},
+		}, 120, "stopped   [########################----------------] 60% 6/10 windows · 50 rows · 12 API calls · 2 failed · in 30s"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var v progressView
@@ -108,6 +112,19 @@ func TestProgressETAFollowsTheMeasuredRate(t *testing.T) {
 	truth := time.Duration(1000-done) * time.Second / 2
 	if ratio := float64(eta) / float64(truth); ratio < 0.9 || ratio > 1.1 {
 		t.Errorf("after the slow-down: ETA %v, truth %v (ratio %.2f)", eta, truth, ratio)
+	}
+	// A two-minute rate-limit pause: nothing completes, the rate holds, and
+	// the ETA adds what is left of the pause.
+	rate := v.rate
+	pause := tiktok.PauseState{Until: now.Add(2 * time.Minute), Since: now, Reason: tiktok.ReasonMinuteLimit}
+	for range 30 {
+		now = now.Add(time.Second)
+		v.update(now, extract.PhasePull, extract.ProgressSnapshot{Windows: 1000, WindowsDone: done}, pause)
+	}
+	eta, _ = v.eta()
+	want := (time.Duration(float64(1000-done)/rate*float64(time.Second)) + 90*time.Second).Round(time.Second)
+	if v.rate != rate || eta != want {
+		t.Errorf("paused: rate %.3f (was %.3f), ETA %v, want %v", v.rate, rate, eta, want)
 	}
 }
 
