@@ -24,9 +24,10 @@ $(STATICCHECK):
 	GOBIN=$(CURDIR)/tools/bin $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+COMMIT    ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
 
 build:
-	$(GO) build -ldflags "-X github.com/adhouse/adhouse/etl/warehouse.Version=$(VERSION)" -o $(BIN) ./cmd/adhouse
+	$(GO) build -ldflags "-X github.com/adhouse/adhouse/etl/warehouse.Version=$(VERSION) -X main.buildCommit=$(COMMIT)" -o $(BIN) ./cmd/adhouse
 
 demo: $(LIBCHDB) build
 	$(BIN) demo

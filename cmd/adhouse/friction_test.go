@@ -91,6 +91,20 @@ func (c *cli) run(env []string, args ...string) binRun {
 	return r
 }
 
+// runStdin runs a command that has to succeed with stdin read from a file.
+func (c *cli) runStdin(stdinFile string, args ...string) string {
+	c.t.Helper()
+	f, err := os.Open(stdinFile)
+	require.NoError(c.t, err)
+	defer f.Close()
+	cmd := exec.Command(c.bin, append([]string{"-c", c.cfgPath}, args...)...)
+	cmd.Env, cmd.Stdin = c.env, f
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	require.NoError(c.t, cmd.Run(), "adhouse %v:\n%s", args, errOut.String())
+	return out.String()
+}
+
 // must runs a command that has to succeed.
 func (c *cli) must(env []string, args ...string) string {
 	c.t.Helper()

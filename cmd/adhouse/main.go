@@ -7,10 +7,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"runtime/debug"
 	"runtime/pprof"
+	"strings"
 	"syscall"
 
 	"github.com/rs/zerolog"
@@ -66,12 +68,17 @@ func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "adhouse",
 		Short:         "A ClickHouse reporting warehouse for TikTok Ads",
+		Version:       versionText(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := config.LoadFile(a.configPath)
 			if err != nil {
 				return err
+			}
+			// A ${VAR} left unset fails only the commands that use its key.
+			if err := cfg.Need(needs(cmd)...); err != nil {
+				return fmt.Errorf("config %s: %w", a.configPath, err)
 			}
 			a.cfg = cfg
 			a.log, err = newLogger(cfg.Log, os.Stderr)
@@ -93,7 +100,20 @@ func newRootCmd() *cobra.Command {
 	for _, c := range commands {
 		root.AddCommand(c(a))
 	}
+	applyHelp(root)
 	return root
+}
+
+// needsKey annotates a command with the configuration keys it uses (comma
+// separated, see config.Need); without it a command uses them all.
+const needsKey = "adhouse/needs"
+
+// needs returns the keys cmd uses, from its annotation.
+func needs(cmd *cobra.Command) []string {
+	if v, ok := cmd.Annotations[needsKey]; ok {
+		return strings.Split(v, ",")
+	}
+	return nil
 }
 
 // commands lists subcommands that files of this package add in init, so a
@@ -110,11 +130,16 @@ func newLogger(c config.Log, out *os.File) (zerolog.Logger, error) {
 		return zerolog.Logger{}, fmt.Errorf("log.level: %w", err)
 	}
 	console := c.Format == "console" || (c.Format == "auto" && term.IsTerminal(int(out.Fd())))
+	// On stderr, log lines go above the progress bar (progress.go).
+	var w io.Writer = out
+	if out == os.Stderr {
+		w = stderrBar
+	}
 	var l zerolog.Logger
 	if console {
-		l = zerolog.New(zerolog.ConsoleWriter{Out: out, TimeFormat: "15:04:05"})
+		l = zerolog.New(zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05"})
 	} else {
-		l = zerolog.New(out)
+		l = zerolog.New(w)
 	}
 	return l.Level(level).With().Timestamp().Logger(), nil
 }

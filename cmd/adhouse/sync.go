@@ -9,9 +9,7 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/adhouse/adhouse/etl/config"
 	"github.com/adhouse/adhouse/etl/extract"
@@ -203,15 +201,21 @@ func newSyncCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if today && entitiesOnly {
+				// Both asked for, both done: the entities first, then
+				// today's statistics (not one silently dropped).
+				job.Name, job.Entities = "today+entities", true
+			}
 			return a.runJob(cmd, only, job)
 		},
 	}
 	cmd.Flags().StringSliceVar(&only, "advertiser", nil, "advertiser id to sync (repeatable; default: configured or discovered)")
-	cmd.Flags().BoolVar(&today, "today", false, "pull only today's statistics")
-	cmd.Flags().BoolVar(&entitiesOnly, "entities", false, "pull only advertisers, campaigns, ad groups and ads")
+	cmd.Flags().BoolVar(&today, "today", false, "pull only today's statistics (with --entities: the entities, then today's statistics)")
+	cmd.Flags().BoolVar(&entitiesOnly, "entities", false, "pull only advertisers, campaigns, ad groups and ads (with --today: and today's statistics)")
 	cmd.Flags().IntVar(&lookback, "lookback", 0, "re-pull N days before each checkpoint in this run (default: sync.lookback_days)")
 	cmd.Flags().StringVar(&from, "from", "", "re-pull every stream from this local day (YYYY-MM-DD) through today, whatever the checkpoints say")
-	cmd.MarkFlagsMutuallyExclusive("today", "entities", "from")
+	cmd.MarkFlagsMutuallyExclusive("today", "from")
+	cmd.MarkFlagsMutuallyExclusive("entities", "from")
 	cmd.MarkFlagsMutuallyExclusive("lookback", "from")
 	cmd.MarkFlagsMutuallyExclusive("lookback", "today")
 	return cmd
@@ -275,73 +279,8 @@ func (a *app) runJob(cmd *cobra.Command, only []string, job extract.Job) error {
 		fmt.Fprintf(out, "  %s\n", res.Calls)
 	}
 	printRunReconciliation(out, job, res, a.cfg.Sync.ReconcileTolerance)
+	printAlreadyDone(out, job, res)
 	return err
-}
-
-// showProgress renders the run's progress until the returned stop is called:
-// a bar with rows, windows, API calls and ETA on a terminal, a log line every
-// ten seconds otherwise. Both say when the app is held by a long rate-limit
-// pause, and until when.
-func (a *app) showProgress(p *extract.Progress, lim *tiktok.Limiter) (stop func()) {
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	tty := term.IsTerminal(int(os.Stderr.Fd()))
-	go func() {
-		defer close(finished)
-		var bar *progressbar.ProgressBar
-		interval := 10 * time.Second
-		if tty {
-			interval = 200 * time.Millisecond
-			bar = progressbar.NewOptions64(-1, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSetPredictTime(true),
-				progressbar.OptionShowCount(), progressbar.OptionSetDescription("windows"), progressbar.OptionClearOnFinish())
-		}
-		start := time.Now()
-		tick := time.NewTicker(interval)
-		defer tick.Stop()
-		for {
-			select {
-			case <-done:
-				if bar != nil {
-					_ = bar.Finish()
-				}
-				return
-			case <-tick.C:
-				s := p.Snapshot()
-				pause := lim.Pause()
-				if bar != nil {
-					bar.ChangeMax64(max(s.Windows, 1))
-					bar.Describe(progressText(s, pause))
-					_ = bar.Set64(s.WindowsDone)
-					continue
-				}
-				ev := a.log.Info().Int64("windows_done", s.WindowsDone).Int64("windows", s.Windows).
-					Int64("rows", s.Rows).Int64("api_calls", s.APICalls).Int64("failures", s.Failures)
-				if s.WindowsDone > 0 && s.Windows > s.WindowsDone {
-					elapsed := time.Since(start)
-					eta := time.Duration(float64(elapsed) / float64(s.WindowsDone) * float64(s.Windows-s.WindowsDone))
-					ev = ev.Str("eta", eta.Round(time.Second).String())
-				}
-				if pause.Active() {
-					ev = ev.Str("paused_until", pause.Until.UTC().Format(time.RFC3339)).Str("pause_reason", pause.Reason)
-				}
-				ev.Msg("progress")
-			}
-		}
-	}()
-	return func() {
-		close(done)
-		<-finished
-	}
-}
-
-// progressText is the progress bar's description: rows and API calls so
-// far, and the long rate-limit pause while one holds the app.
-func progressText(s extract.ProgressSnapshot, pause tiktok.PauseState) string {
-	text := fmt.Sprintf("rows %d · API calls %d", s.Rows, s.APICalls)
-	if pause.Active() {
-		text += fmt.Sprintf(" · paused until %s: %s", pause.Until.Local().Format("15:04:05"), pause.Reason)
-	}
-	return text + " · windows"
 }
 
 // clockFromEnv pins "now" to ADHOUSE_NOW (RFC 3339) when it is set: tests use

@@ -5,6 +5,8 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
@@ -13,15 +15,47 @@ import (
 
 func newVersionCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the adhouse version",
+		Use:     "version",
+		Short:   "Print the adhouse version, its commit and the Go version it was built with",
+		Long:    "Prints the version (set by `make build` from git describe), the commit and the Go toolchain; `adhouse --version` prints the same.",
+		Example: "  adhouse version\n  adhouse --version",
+		Args:    cobra.NoArgs,
 		// The version needs no configuration.
 		PersistentPreRunE: func(*cobra.Command, []string) error { return nil },
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, err := fmt.Fprintln(cmd.OutOrStdout(), "adhouse", warehouse.Version)
+			_, err := fmt.Fprintln(cmd.OutOrStdout(), "adhouse", versionText())
 			return err
 		},
 	}
+}
+
+// buildCommit is the commit `make build` passes with -ldflags -X (the Go
+// toolchain's own VCS stamp is used when it has one).
+var buildCommit string
+
+// versionText is the version line: adhouse's version, the commit it was
+// built from (with "+dirty" for uncommitted changes) and the Go version.
+func versionText() string {
+	commit, dirty := buildCommit, ""
+	if commit == "" {
+		commit = "unknown"
+	}
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range info.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				commit = s.Value
+				if len(commit) > 12 {
+					commit = commit[:12]
+				}
+			case "vcs.modified":
+				if s.Value == "true" {
+					dirty = "+dirty"
+				}
+			}
+		}
+	}
+	return fmt.Sprintf("%s (commit %s%s, %s %s/%s)", warehouse.Version, commit, dirty, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
 
 func newWarehouseCmd(a *app) *cobra.Command {
@@ -31,8 +65,9 @@ func newWarehouseCmd(a *app) *cobra.Command {
 	}
 	cmd.AddCommand(
 		&cobra.Command{
-			Use:   "start",
-			Short: "Start the embedded warehouse on loopback and wait until it answers",
+			Use:         "start",
+			Short:       "Start the embedded warehouse on loopback and wait until it answers",
+			Annotations: map[string]string{needsKey: "warehouse,clickhouse.database,bi"},
 			RunE: func(cmd *cobra.Command, _ []string) error {
 				st, err := warehouse.Start(cmd.Context(), a.engineOptions())
 				if err != nil {
@@ -43,8 +78,9 @@ func newWarehouseCmd(a *app) *cobra.Command {
 			},
 		},
 		&cobra.Command{
-			Use:   "stop",
-			Short: "Stop the embedded warehouse",
+			Use:         "stop",
+			Short:       "Stop the embedded warehouse",
+			Annotations: map[string]string{needsKey: "warehouse.dir"},
 			RunE: func(cmd *cobra.Command, _ []string) error {
 				if err := warehouse.Stop(cmd.Context(), a.cfg.Warehouse.Dir); err != nil {
 					return err
@@ -54,8 +90,9 @@ func newWarehouseCmd(a *app) *cobra.Command {
 			},
 		},
 		&cobra.Command{
-			Use:   "status",
-			Short: "Say whether the embedded warehouse runs, and where",
+			Use:         "status",
+			Short:       "Say whether the embedded warehouse runs, and where",
+			Annotations: map[string]string{needsKey: "warehouse.dir"},
 			RunE: func(cmd *cobra.Command, _ []string) error {
 				st, err := warehouse.Status(cmd.Context(), a.cfg.Warehouse.Dir)
 				if err != nil {

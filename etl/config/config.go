@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -45,6 +46,43 @@ type Config struct {
 	Serve      Serve      `yaml:"serve"`
 	Log        Log        `yaml:"log"`
 	Imports    Imports    `yaml:"imports"`
+
+	// unset lists every key whose ${VAR} was not set, with its line and
+	// variable: a command fails on those it uses (see Need), not on all.
+	unset []unsetKey
+}
+
+// unsetKey is a key whose ${VAR} reference was not set in the environment.
+type unsetKey struct{ key, text string }
+
+// Need reports the keys among prefixes (a key or a section such as
+// "clickhouse"; none means every key outside the tiktok section, which
+// TikTok.Ready guards) whose ${VAR} was not set, naming each key, its line
+// and the variable. Commands call it with what they use, so `adhouse
+// warehouse stop` runs without CLICKHOUSE_PASSWORD.
+func (c Config) Need(prefixes ...string) error {
+	var msgs []string
+	for _, u := range c.unset {
+		if keyUnder(u.key, prefixes) {
+			msgs = append(msgs, u.text)
+		}
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	return errors.New(strings.Join(msgs, "; "))
+}
+
+func keyUnder(key string, prefixes []string) bool {
+	if len(prefixes) == 0 {
+		return key != "tiktok" && !strings.HasPrefix(key, "tiktok.")
+	}
+	for _, p := range prefixes {
+		if key == p || strings.HasPrefix(key, p+".") || strings.HasPrefix(key, p+"[") {
+			return true
+		}
+	}
+	return false
 }
 
 // TikTok says how to reach the Marketing API and with which developer app.
@@ -411,20 +449,82 @@ func LoadFile(path string) (Config, error) {
 		return Config{}, fmt.Errorf("config %s: %w", path, err)
 	}
 	cfg.resolvePaths(filepath.Dir(path))
+	// warehouse.dir, when the file sets it, is relative to the file's folder
+	// too: `adhouse -c /etc/adhouse/adhouse.yaml warehouse status` finds the
+	// same warehouse from any working folder. The default stays relative to
+	// the working folder, as without a file.
+	var probe struct {
+		Warehouse struct {
+			Dir *string `yaml:"dir"`
+		} `yaml:"warehouse"`
+	}
+	if yaml.Unmarshal(data, &probe) == nil && probe.Warehouse.Dir != nil {
+		cfg.Warehouse.Dir = resolvePath(filepath.Dir(path), cfg.Warehouse.Dir)
+	}
 	return cfg, nil
 }
 
+// goTypes maps the Go types of yaml's decoding errors to what the reader of
+// the file should write instead.
+var goTypes = []struct {
+	re  *regexp.Regexp
+	say string
+}{
+	{regexp.MustCompile(`into config\.[A-Za-z]+`), "where a section of keys (key: value lines) is expected"},
+	{regexp.MustCompile(`into \[\][A-Za-z.]+`), "where a list is expected"},
+	{regexp.MustCompile(`into map\[[^\]]+\][A-Za-z.]+`), "where a mapping is expected"},
+	{regexp.MustCompile(`into time\.Duration`), "where a duration such as 30s, 5m or 1h30m is expected"},
+	{regexp.MustCompile(`into (u?int(8|16|32|64)?)\b`), "where a whole number is expected"},
+	{regexp.MustCompile(`into float(32|64)\b`), "where a number is expected"},
+	{regexp.MustCompile(`into bool\b`), "where true or false is expected"},
+	{regexp.MustCompile(`into (string|config\.Secret|config\.Protocol)\b`), "where a single value is expected"},
+}
+
+var (
+	yamlFound    = regexp.MustCompile(`cannot unmarshal !!(\w+)`)
+	unknownField = regexp.MustCompile(`field (\S+) not found in type config\.\w+`)
+)
+
+// humanYAML rewrites a YAML decoding error without Go's type names (no
+// "config.Sync" or "time.Duration" for the person editing the file).
+func humanYAML(err error) error {
+	msg := err.Error()
+	for _, g := range goTypes {
+		msg = g.re.ReplaceAllString(msg, g.say)
+	}
+	msg = strings.ReplaceAll(msg, "yaml: unmarshal errors:\n  ", "")
+	msg = yamlFound.ReplaceAllStringFunc(msg, func(m string) string {
+		kind := yamlFound.FindStringSubmatch(m)[1]
+		switch kind {
+		case "seq":
+			return "found a list"
+		case "map":
+			return "found a section of keys"
+		}
+		return "found"
+	})
+	msg = unknownField.ReplaceAllString(msg, `unknown key "$1" (see configs/adhouse.example.yaml for every key)`)
+	return errors.New(strings.TrimSpace(msg))
+}
+
+func resolvePath(dir, p string) string {
+	if p != "" && !filepath.IsAbs(p) && dir != "" && dir != "." {
+		return filepath.Join(dir, p)
+	}
+	return p
+}
+
 // Parse decodes YAML over [Default], expanding ${VAR} in values through lookup.
-// Unknown keys and unset variables are errors.
+// Unknown keys are errors. A key whose variable is unset keeps its default
+// and is remembered: [Config.Need] and [TikTok.Ready] report it to the
+// commands that use it.
 func Parse(data []byte, lookup func(string) (string, bool)) (Config, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return Config{}, err
+		return Config{}, humanYAML(err)
 	}
-	var unset []string
-	if err := expandNode(&root, lookup, "", &unset); err != nil {
-		return Config{}, err
-	}
+	var unset []unsetKey
+	expandNode(&root, lookup, "", &unset)
 	expanded, err := yaml.Marshal(&root)
 	if err != nil {
 		return Config{}, err
@@ -433,55 +533,69 @@ func Parse(data []byte, lookup func(string) (string, bool)) (Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(expanded))
 	dec.KnownFields(true)
 	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		return Config{}, humanYAML(err)
+	}
+	cfg.unset = unset
+	for _, u := range unset {
+		if strings.HasPrefix(u.key, "tiktok.") {
+			cfg.TikTok.unset = append(cfg.TikTok.unset, u.text)
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		// A default standing in for an unset variable may be what fails.
+		if len(unset) > 0 {
+			texts := make([]string, len(unset))
+			for i, u := range unset {
+				texts[i] = u.text
+			}
+			return Config{}, fmt.Errorf("%w (note: %s)", err, strings.Join(texts, "; "))
+		}
 		return Config{}, err
 	}
-	cfg.TikTok.unset = unset
-	return cfg, cfg.Validate()
+	return cfg, nil
 }
 
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
 // expandNode replaces ${VAR} in scalar values only, so a comment or a key can
 // never pull in the environment, and a missing variable names itself. A key
-// of the tiktok section whose variable is missing is removed (its default
-// stays) and listed in unset: only commands that call TikTok need it.
-func expandNode(n *yaml.Node, lookup func(string) (string, bool), path string, unset *[]string) error {
-	if n.Kind == yaml.ScalarNode {
-		missing := expandScalar(n, lookup)
-		if len(missing) > 0 {
-			return fmt.Errorf("line %d: environment variable %s is not set", n.Line, strings.Join(missing, ", "))
+// whose variable is missing is removed (its default stays) and listed in
+// unset; an item of a list keeps the empty expansion and lists the list's
+// key.
+func expandNode(n *yaml.Node, lookup func(string) (string, bool), path string, unset *[]unsetKey) {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if missing := expandScalar(n, lookup); len(missing) > 0 {
+			*unset = append(*unset, unsetKey{path, fmt.Sprintf("%s (line %d): environment variable %s is not set", path, n.Line, strings.Join(missing, ", "))})
 		}
-		return nil
-	}
-	if n.Kind == yaml.MappingNode {
+	case yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); {
 			key, val := n.Content[i], n.Content[i+1]
 			p := key.Value
 			if path != "" {
 				p = path + "." + key.Value
 			}
-			if strings.HasPrefix(p, "tiktok.") && val.Kind == yaml.ScalarNode {
+			if val.Kind == yaml.ScalarNode {
 				if missing := expandScalar(val, lookup); len(missing) > 0 {
-					*unset = append(*unset, fmt.Sprintf("%s (line %d): environment variable %s is not set", p, val.Line, strings.Join(missing, ", ")))
+					*unset = append(*unset, unsetKey{p, fmt.Sprintf("%s (line %d): environment variable %s is not set", p, val.Line, strings.Join(missing, ", "))})
 					n.Content = append(n.Content[:i], n.Content[i+2:]...)
 					continue
 				}
 				i += 2
 				continue
 			}
-			if err := expandNode(val, lookup, p, unset); err != nil {
-				return err
-			}
+			expandNode(val, lookup, p, unset)
 			i += 2
 		}
-		return nil
-	}
-	for _, c := range n.Content {
-		if err := expandNode(c, lookup, path, unset); err != nil {
-			return err
+	default:
+		for i, c := range n.Content {
+			p := path
+			if n.Kind == yaml.SequenceNode {
+				p = fmt.Sprintf("%s[%d]", path, i)
+			}
+			expandNode(c, lookup, p, unset)
 		}
 	}
-	return nil
 }
 
 // expandScalar replaces the ${VAR} references of a scalar and returns the
@@ -745,7 +859,7 @@ func (c Config) validateSync() error {
 		if sc.Job == "" {
 			return fmt.Errorf("serve.schedules[%d] (%s): job is empty", i, sc.Name)
 		}
-		if _, err := cron.ParseStandard(sc.Cron); err != nil {
+		if _, err := StandardCron(sc.Cron); err != nil {
 			return fmt.Errorf("serve.schedules[%d] (%s): cron %q: %w", i, sc.Name, sc.Cron, err)
 		}
 	}
@@ -902,4 +1016,60 @@ func (im Imports) validate() error {
 		return errors.New("imports.orders: id, created and revenue columns must be named")
 	}
 	return nil
+}
+
+// cronFields are the five fields of a standard cron expression, in order.
+var cronFields = []struct {
+	name     string
+	min, max int
+}{{"minute", 0, 59}, {"hour", 0, 23}, {"day of month", 1, 31}, {"month", 1, 12}, {"day of week", 0, 7}}
+
+// StandardCron checks a cron expression and returns it in the form the
+// scheduler reads: a step larger than its field's range (*/61 in minutes,
+// which would fire only at minute 0) is refused, and Sunday written as 7, as
+// crontab allows, becomes 0. Descriptors (@daily, @every 10m) pass through.
+func StandardCron(expr string) (string, error) {
+	fields := strings.Fields(expr)
+	if len(fields) == 5 {
+		for i, f := range fields {
+			fd := cronFields[i]
+			var parts, sunday []string
+			for _, part := range strings.Split(f, ",") {
+				rng, step, hasStep := strings.Cut(part, "/")
+				if hasStep {
+					n, err := strconv.Atoi(step)
+					if err != nil || n < 1 {
+						return "", fmt.Errorf("%s field %q: the step %q is not a positive whole number", fd.name, f, step)
+					}
+					if n > fd.max {
+						return "", fmt.Errorf("%s field %q: the step %d is beyond the field's range %d-%d (it would fire only once)", fd.name, f, n, fd.min, fd.max)
+					}
+				}
+				if i == 4 {
+					switch {
+					case rng == "7":
+						rng = "0"
+					case strings.HasSuffix(rng, "-7") && !hasStep:
+						// 5-7 is Friday to Sunday: 5-6 and 0.
+						lo := strings.TrimSuffix(rng, "-7")
+						if lo == "7" {
+							rng = "0"
+						} else {
+							rng, sunday = lo+"-6", []string{"0"}
+						}
+					}
+				}
+				if hasStep {
+					rng += "/" + step
+				}
+				parts = append(parts, rng)
+			}
+			fields[i] = strings.Join(append(parts, sunday...), ",")
+		}
+		expr = strings.Join(fields, " ")
+	}
+	if _, err := cron.ParseStandard(expr); err != nil {
+		return "", err
+	}
+	return expr, nil
 }

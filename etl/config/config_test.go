@@ -31,7 +31,11 @@ func loadTestdata(t *testing.T, name string) (Config, error) {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("testdata", name))
 	require.NoError(t, err)
-	return Parse(data, testLookup)
+	cfg, err := Parse(data, testLookup)
+	if err == nil {
+		err = cfg.Need() // what every warehouse command needs
+	}
+	return cfg, err
 }
 
 func TestGoodFiles(t *testing.T) {
@@ -48,14 +52,15 @@ func TestGoodFiles(t *testing.T) {
 
 func TestBadFiles(t *testing.T) {
 	expected := map[string]string{
-		"unknown_key.bad.yml":            "field adress not found",
-		"missing_env.bad.yml":            "line 2: environment variable ADHOUSE_TEST_SURELY_UNSET is not set",
+		"unknown_key.bad.yml":            `line 2: unknown key "adress"`,
+		"missing_env.bad.yml":            "clickhouse.password (line 2): environment variable ADHOUSE_TEST_SURELY_UNSET is not set",
+		"cron_step.bad.yml":              `serve.schedules[0] (nightly): cron "*/61 * * * *": minute field "*/61": the step 61 is beyond the field's range 0-59`,
 		"bad_protocol.bad.yml":           `clickhouse.protocol: "grpc" is not native or http`,
 		"default_database.bad.yml":       `clickhouse.database: "default" is reserved`,
 		"no_addr.bad.yml":                "clickhouse.addr: required when clickhouse.embedded is false",
 		"bad_database.bad.yml":           "clickhouse.database: \"ads; DROP TABLE x\" is not a plain identifier",
 		"bad_batch.bad.yml":              "load.batch_size: must be at least 1",
-		"bad_duration.bad.yml":           "cannot unmarshal !!str `soon` into time.Duration",
+		"bad_duration.bad.yml":           "found `soon` where a duration such as 30s, 5m or 1h30m is expected",
 		"same_ports.bad.yml":             "warehouse.http_port: must differ from warehouse.tcp_port",
 		"bad_yaml.bad.yml":               "did not find expected",
 		"bad_log.bad.yml":                `log.format: "xml" is not auto, console or json`,
@@ -157,7 +162,9 @@ func TestExpansionOnlyInValues(t *testing.T) {
 	// A comment naming an unset variable must not fail the load.
 	_, err := Parse([]byte("# uses ${NOT_SET_ANYWHERE}\nlog:\n  level: info\n"), testLookup)
 	require.NoError(t, err)
-	_, err = Parse([]byte("log:\n  level: ${NOT_SET_ANYWHERE}\n"), testLookup)
+	cfg, err := Parse([]byte("log:\n  level: ${NOT_SET_ANYWHERE}\n"), testLookup)
+	require.NoError(t, err)
+	err = cfg.Need()
 	require.Error(t, err)
 	require.True(t, strings.Contains(err.Error(), "NOT_SET_ANYWHERE"))
 }
@@ -227,6 +234,98 @@ func TestTikTokVariablesNeededOnlyToCallTikTok(t *testing.T) {
 	require.NoError(t, cfg.TikTok.Ready())
 	require.Equal(t, "tt-TIKTOK_ACCESS_TOKEN", cfg.TikTok.AccessToken.Reveal())
 
-	_, err = Parse([]byte("clickhouse:\n  password: ${TOKEN_UNSET}\n"), testLookup)
-	require.ErrorContains(t, err, "line 2: environment variable TOKEN_UNSET is not set")
+	cfg, err = Parse([]byte("clickhouse:\n  password: ${TOKEN_UNSET}\n"), testLookup)
+	require.NoError(t, err)
+	require.ErrorContains(t, cfg.Need(), "clickhouse.password (line 2): environment variable TOKEN_UNSET is not set")
+}
+
+// TestVariablesNeededOnlyWhereUsed: a ${VAR} left unset fails only the
+// commands that use its key (Need names the key, its line and the
+// variable); `warehouse stop` needs only warehouse.dir.
+func TestVariablesNeededOnlyWhereUsed(t *testing.T) {
+	yml := `clickhouse:
+  password: ${CH_PW_UNSET}
+  user: ${CH_USER_UNSET}
+warehouse:
+  dir: /var/lib/adhouse
+sync:
+  advertisers: ["${ADV_UNSET}"]
+tiktok:
+  access_token: ${TOKEN_UNSET}
+`
+	cfg, err := Parse([]byte(yml), testLookup)
+	require.NoError(t, err)
+	require.NoError(t, cfg.Need("warehouse.dir"), "warehouse stop/status")
+	require.Equal(t, "/var/lib/adhouse", cfg.Warehouse.Dir)
+	err = cfg.Need()
+	require.ErrorContains(t, err, "clickhouse.password (line 2): environment variable CH_PW_UNSET is not set")
+	require.ErrorContains(t, err, "clickhouse.user (line 3): environment variable CH_USER_UNSET is not set")
+	require.ErrorContains(t, err, "sync.advertisers[0] (line 7): environment variable ADV_UNSET is not set")
+	require.NotContains(t, err.Error(), "TOKEN_UNSET", "the tiktok section is TikTok.Ready's")
+	require.ErrorContains(t, cfg.Need("sync"), "ADV_UNSET")
+	require.NotContains(t, cfg.Need("sync").Error(), "CH_PW_UNSET")
+	require.ErrorContains(t, cfg.TikTok.Ready(), "tiktok.access_token (line 9): environment variable TOKEN_UNSET is not set")
+}
+
+// TestYAMLErrorsSpeakYAML: a value of the wrong kind is described in the
+// file's terms, never with Go's type names.
+func TestYAMLErrorsSpeakYAML(t *testing.T) {
+	for _, tc := range []struct{ yml, want string }{
+		{"sync: foo\n", "line 1: found `foo` where a section of keys (key: value lines) is expected"},
+		{"sync:\n  lookback_days: abc\n", "line 2: found `abc` where a whole number is expected"},
+		{"sync:\n  levels: ad\n", "line 2: found `ad` where a list is expected"},
+		{"sync:\n  lookback_overrides: [1]\n", "line 2: found a list where a mapping is expected"},
+		{"clickhouse:\n  embedded: maybe\n", "line 2: found `maybe` where true or false is expected"},
+		{"tiktok:\n  timeout: soon\n", "line 2: found `soon` where a duration such as 30s, 5m or 1h30m is expected"},
+		{"clickhouse:\n  adress: x\n", `line 2: unknown key "adress"`},
+	} {
+		_, err := Parse([]byte(tc.yml), testLookup)
+		require.ErrorContains(t, err, tc.want, tc.yml)
+		for _, leak := range []string{"config.", "time.Duration", "!!", "[]string", "unmarshal"} {
+			require.NotContains(t, err.Error(), leak, tc.yml)
+		}
+	}
+}
+
+// TestStandardCron: crontab's Sunday-as-7 is accepted (also at the end of a
+// range), and a step beyond its field's range is refused by name.
+func TestStandardCron(t *testing.T) {
+	for _, tc := range []struct{ in, want, err string }{
+		{"0 3 * * 7", "0 3 * * 0", ""},
+		{"0 3 * * 5-7", "0 3 * * 5-6,0", ""},
+		{"0 3 * * 1,7", "0 3 * * 1,0", ""},
+		{"*/15 * * * *", "*/15 * * * *", ""},
+		{"@every 10m", "@every 10m", ""},
+		{"*/61 * * * *", "", `minute field "*/61": the step 61 is beyond the field's range 0-59`},
+		{"0 */25 * * *", "", `hour field "*/25": the step 25 is beyond the field's range 0-23`},
+		{"0 0 */0 * *", "", `day of month field "*/0": the step "0" is not a positive whole number`},
+		{"61 * * * *", "", "above maximum"},
+		{"0 3 * * 8", "", "above maximum"},
+	} {
+		got, err := StandardCron(tc.in)
+		if tc.err != "" {
+			require.ErrorContains(t, err, tc.err, tc.in)
+			continue
+		}
+		require.NoError(t, err, tc.in)
+		require.Equal(t, tc.want, got, tc.in)
+	}
+}
+
+// TestWarehouseDirRelativeToConfigFile: a relative warehouse.dir set in a
+// file is under the file's folder, whatever the working folder; the
+// default (no key) stays relative to the working folder.
+func TestWarehouseDirRelativeToConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	set := filepath.Join(dir, "set.yaml")
+	require.NoError(t, os.WriteFile(set, []byte("warehouse:\n  dir: data/wh\n"), 0o600))
+	cfg, err := LoadFile(set)
+	require.NoError(t, err)
+	require.Equal(t, filepath.Join(dir, "data/wh"), cfg.Warehouse.Dir)
+
+	unset := filepath.Join(dir, "unset.yaml")
+	require.NoError(t, os.WriteFile(unset, []byte("log:\n  level: warn\n"), 0o600))
+	cfg, err = LoadFile(unset)
+	require.NoError(t, err)
+	require.Equal(t, Default().Warehouse.Dir, cfg.Warehouse.Dir)
 }

@@ -214,6 +214,7 @@ func SyncFrom(from tiktok.Date, entities bool) Job {
 type Progress struct {
 	Windows, WindowsDone, Rows, Failures atomic.Int64
 	calls                                atomic.Pointer[tiktok.CallCounter] // the run's API requests, as they happen
+	phase                                atomic.Pointer[Phase]              // see plan.go
 }
 
 // ProgressSnapshot is a consistent-enough copy of [Progress]. APICalls
@@ -258,6 +259,9 @@ type Result struct {
 	// Reconciliation lists the levels that do not add up to the advertiser
 	// totals on some finished day the run covered.
 	Reconciliation []Imbalance
+	// AlreadyDone counts the windows of a backfill that an earlier run of
+	// the same range completed, skipped by this one (see Job.Force).
+	AlreadyDone int
 }
 
 // stream is one advertiser's statistics at one level and granularity.
@@ -304,6 +308,8 @@ func (s *Syncer) Run(ctx context.Context, advertiserIDs []string, job Job) (res 
 		ctx, calls = tiktok.CountCalls(ctx)
 	}
 	s.opts.Progress.calls.Store(calls)
+	s.opts.Progress.SetPhase(PhaseStart)
+	defer s.opts.Progress.SetPhase(PhaseDone)
 	var runErr error // a failure of the run's own calls
 	defer func() {
 		res.Calls = calls.Calls()
@@ -329,6 +335,10 @@ func (s *Syncer) Run(ctx context.Context, advertiserIDs []string, job Job) (res 
 		runErr = err
 		return res, err
 	}
+	if err := s.futureRange(infos, mine, job); err != nil {
+		runErr = err
+		return res, err
+	}
 
 	var mu sync.Mutex
 	failedAdv := map[string]bool{}
@@ -347,6 +357,7 @@ func (s *Syncer) Run(ctx context.Context, advertiserIDs []string, job Job) (res 
 	}
 
 	// Phase 1: entities, so statistics rows can carry their parents.
+	s.opts.Progress.SetPhase(PhaseEntities)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.opts.Concurrency)
 	for _, id := range mine {
@@ -397,11 +408,15 @@ func (s *Syncer) Run(ctx context.Context, advertiserIDs []string, job Job) (res 
 			}
 		}
 	}
+	// Every window is planned before the first is pulled (plan.go).
+	plans, already := s.planAll(ctx, streams, infos, job)
+	res.AlreadyDone = already
+	s.opts.Progress.SetPhase(PhasePull)
 	g, gctx = errgroup.WithContext(ctx)
 	g.SetLimit(s.opts.Concurrency)
 	for _, st := range streams {
 		g.Go(recovered(st.String(), func() error {
-			windows, rows, err := s.runStream(gctx, st, infos[st.advertiser], job, res.RunID, touched)
+			windows, rows, err := s.runStream(gctx, st, infos[st.advertiser], job, res.RunID, touched, plans[st])
 			add(windows, rows)
 			if err != nil {
 				if fatal(err) {
@@ -418,6 +433,7 @@ func (s *Syncer) Run(ctx context.Context, advertiserIDs []string, job Job) (res 
 
 	// Superseded versions of the days this run re-pulled are garbage: reclaim
 	// them, one delete per table (answers never depended on it).
+	s.opts.Progress.SetPhase(PhasePrune)
 	for table, span := range touched.days {
 		if err := s.loader.PruneDays(ctx, table, span[0].Time(), span[1].Time()); err != nil {
 			log.Warn().Err(err).Str("table", table).Msg("pruning superseded versions failed; the next run retries")
@@ -428,6 +444,7 @@ func (s *Syncer) Run(ctx context.Context, advertiserIDs []string, job Job) (res 
 
 	// Reconciliation over what this run loaded, and a report of the levels
 	// that do not add up on the days it covered.
+	s.opts.Progress.SetPhase(PhaseReconcile)
 	var spanFrom, spanTo tiktok.Date
 	for _, id := range mine {
 		from, to := s.span(infos[id], job)
@@ -469,6 +486,7 @@ func (s *Syncer) refresh(ctx context.Context, log zerolog.Logger, res *Result) {
 	if s.opts.Refresh == nil || ctx.Err() != nil {
 		return
 	}
+	s.opts.Progress.SetPhase(PhaseRefresh)
 	start := time.Now()
 	if err := s.opts.Refresh(ctx); err != nil {
 		res.Failed = append(res.Failed, fmt.Sprintf("materialised BI tables: %v", err))
@@ -600,18 +618,11 @@ func (s *Syncer) plan(ctx context.Context, st stream, a *advertiser, job Job) ([
 
 // runStream loads the windows of one stream in order and advances its
 // checkpoint after each committed window that extends it without a gap.
-func (s *Syncer) runStream(ctx context.Context, st stream, a *advertiser, job Job, runID string, touched *touchedDays) (windows, rows int, err error) {
-	plan, cp, err := s.plan(ctx, st, a, job)
-	if err != nil {
-		return 0, 0, err
+func (s *Syncer) runStream(ctx context.Context, st stream, a *advertiser, job Job, runID string, touched *touchedDays, planned *streamPlan) (windows, rows int, err error) {
+	if planned.err != nil {
+		return 0, 0, planned.err
 	}
-	var done map[tiktok.DateRange]bool
-	if !job.From.IsZero() && !job.Force {
-		if done, err = s.completedWindows(ctx, st, job.Name); err != nil {
-			return 0, 0, err
-		}
-	}
-	s.opts.Progress.Windows.Add(int64(len(plan)))
+	plan, cp, done := planned.windows, planned.cp, planned.done
 	table, ok := load.NewStatsTable(st.level.Name(), st.granularity.Name())
 	if !ok {
 		return 0, 0, errors.New("no warehouse table")

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -134,10 +135,13 @@ func New(opts Options) (*Daemon, error) {
 	if opts.Run == nil {
 		return nil, errors.New("schedule: no runner")
 	}
-	for _, e := range opts.Entries {
-		if _, err := cron.ParseStandard(e.Cron); err != nil {
+	opts.Entries = slices.Clone(opts.Entries)
+	for i, e := range opts.Entries {
+		std, err := config.StandardCron(e.Cron)
+		if err != nil {
 			return nil, fmt.Errorf("schedule %s: cron %q: %w", e.Name, e.Cron, err)
 		}
+		opts.Entries[i].Cron = std // Sunday as 7 reads as 0
 	}
 	d := &Daemon{opts: opts, reg: prometheus.NewRegistry(), lastSuccess: map[string]time.Time{}, lastRun: map[string]jobStatus{},
 		imbalances: []imbalanceStatus{}}

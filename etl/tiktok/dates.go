@@ -38,7 +38,8 @@ func DateOf(t time.Time) Date {
 func ParseDate(s string) (Date, error) {
 	t, err := time.Parse(DateLayout, s)
 	if err != nil {
-		return Date{}, fmt.Errorf("tiktok: invalid date %q: %w", s, err)
+		// Go's layout ("2006-01-02") means nothing to the person typing.
+		return Date{}, fmt.Errorf("%q is not a date: write YYYY-MM-DD, such as 2026-03-01", s)
 	}
 	return DateOf(t), nil
 }

@@ -59,8 +59,28 @@ const (
 	specFile       = "engine.json"
 )
 
-// ErrNotRunning is returned when the embedded warehouse has no live engine.
+// ErrNotRunning is returned when the embedded warehouse has no live engine;
+// the error returned names the folder checked (errors.Is matches it).
 var ErrNotRunning = errors.New("warehouse: the embedded warehouse is not running (start it with `adhouse warehouse start`)")
+
+// notRunning is [ErrNotRunning] for one folder: the message says which
+// folder was checked, since a relative warehouse.dir read from the wrong
+// working folder is the usual cause.
+type notRunning struct{ dir, why string }
+
+func (e notRunning) Error() string {
+	dir := e.dir
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	msg := "warehouse: the embedded warehouse in " + dir + " is not running"
+	if e.why != "" {
+		msg += " (" + e.why + ")"
+	}
+	return msg + "; start it with `adhouse warehouse start`, or point warehouse.dir at the running one"
+}
+
+func (e notRunning) Is(target error) bool { return target == ErrNotRunning }
 
 // EngineOptions says where the embedded engine lives and how to start it.
 type EngineOptions struct {
@@ -273,7 +293,7 @@ func Status(ctx context.Context, dir string) (State, error) {
 		return State{}, err
 	}
 	if !isEngine(st.PID, st.Dir) {
-		return State{}, fmt.Errorf("%w (stale state: process %d is gone)", ErrNotRunning, st.PID)
+		return State{}, notRunning{dir, fmt.Sprintf("stale state: process %d is gone", st.PID)}
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -288,7 +308,7 @@ func readState(dir string) (State, error) {
 	var st State
 	data, err := os.ReadFile(filepath.Join(dir, stateFile))
 	if errors.Is(err, os.ErrNotExist) {
-		return State{}, ErrNotRunning
+		return State{}, notRunning{dir: dir, why: "no " + stateFile}
 	}
 	if err != nil {
 		return State{}, fmt.Errorf("warehouse: %w", err)
