@@ -208,15 +208,7 @@ func Retryable(err error) bool {
 		_, ok := retryableCodes[ex.Code]
 		return ok
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return false
-	}
-	var netErr net.Error
-	return errors.As(err, &netErr) ||
-		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
-		errors.Is(err, syscall.EPIPE) || errors.Is(err, sqldriver.ErrBadConn) ||
-		errors.Is(err, clickhouse.ErrAcquireConnTimeout)
+	return Unreachable(err)
 }
 
 func jitter(d time.Duration) time.Duration {
@@ -243,4 +235,52 @@ func NewVersion() uint64 {
 
 func withParams(ctx context.Context, params map[string]string) context.Context {
 	return clickhouse.Context(ctx, clickhouse.WithParameters(params))
+}
+
+// exceptionNetworkError is ClickHouse's NETWORK_ERROR, which the embedded
+// warehouse's gateway also answers while its engine is down.
+const exceptionNetworkError = 210
+
+// Unreachable reports whether err is the warehouse not answering at all
+// (connection refused, reset or closed, no free connection, the gateway
+// saying the engine is down) rather than refusing a statement. Callers
+// treat it as an outage: every other statement would fail the same way.
+func Unreachable(err error) bool {
+	var ex *clickhouse.Exception
+	if errors.As(err, &ex) {
+		return ex.Code == exceptionNetworkError
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var netErr net.Error
+	return errors.As(err, &netErr) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, sqldriver.ErrBadConn) ||
+		errors.Is(err, clickhouse.ErrAcquireConnTimeout)
+}
+
+// UnreachableReason is a short cause of an Unreachable error for a person
+// ("connection refused"), without the driver's request details.
+func UnreachableReason(err error) string {
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return "connection reset"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, sqldriver.ErrBadConn):
+		return "connection closed"
+	case errors.Is(err, clickhouse.ErrAcquireConnTimeout):
+		return "no free connection"
+	}
+	var ex *clickhouse.Exception
+	if errors.As(err, &ex) {
+		return fmt.Sprintf("code %d: %s", ex.Code, ex.Message)
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) && netErr.Timeout() {
+		return "timed out"
+	}
+	return "no answer"
 }
