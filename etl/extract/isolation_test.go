@@ -10,6 +10,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -179,4 +181,67 @@ WHERE advertiser_id = ? AND level = ? AND granularity = 'daily'`, db), adv, l.Na
 	require.Equal(t, 0, exitCode(t, err), "%s", out)
 	require.NotContains(t, string(out), "failed")
 	requireWarehouseEqualsTruth(t, srv, conn, db, []tiktok.Granularity{tiktok.Daily}, 12)
+}
+
+// TestFailureHintsSendPeopleTheRightWay runs the binary into the failures
+// an operator meets first and checks that the error says what to do about
+// that failure, not another one, and that the run stops at once: a base_url
+// nothing listens on (3 attempts, not minutes of retries), with and without
+// discovery, and a revoked token (40105).
+func TestFailureHintsSendPeopleTheRightWay(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns processes")
+	}
+	bin := warehousetest.Binary(t)
+	_, cfg := warehousetest.Migrated(t, config.ProtocolHTTP)
+	srv := tiktoksim.New(simConfig())
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	base := tiktoksim.BaseURLFor(ts.URL)
+	closed := fmt.Sprintf("http://127.0.0.1:%d/open_api/v1.3/", freePort(t))
+	for _, tc := range []struct {
+		name     string
+		edit     func(y string) string
+		want     []string
+		dontWant []string
+	}{
+		{"unreachable base_url, listed advertisers",
+			func(y string) string { return strings.Replace(y, base, closed, 1) },
+			[]string{"sync failed: 3 advertisers (0 complete)", "after 3 attempt(s)", "connection refused", "check tiktok.base_url and the network"},
+			[]string{"sync.advertisers"}},
+		{"unreachable base_url, discovery",
+			func(y string) string {
+				y = strings.Replace(y, base, closed, 1)
+				return regexp.MustCompile(`(?m)^  advertisers: .*\n`).ReplaceAllString(y, "")
+			},
+			[]string{"discovering advertisers", "after 3 attempt(s)", "connection refused", "check tiktok.base_url and the network"},
+			[]string{"set sync.advertisers to skip this"}},
+		{"revoked token",
+			func(y string) string { return strings.Replace(y, srv.AccessToken(), "revoked-token-0000", 1) },
+			[]string{"sync failed", "code 40105", "run `adhouse auth` again"},
+			[]string{"sync.advertisers", "revoked-token-0000"}},
+		{"revoked token, discovery",
+			func(y string) string {
+				y = strings.Replace(y, srv.AccessToken(), "revoked-token-0000", 1)
+				return regexp.MustCompile(`(?m)^  advertisers: .*\n`).ReplaceAllString(y, "")
+			},
+			[]string{"discovering advertisers", "code 40105", "run `adhouse auth` again"},
+			[]string{"set sync.advertisers to skip this", "revoked-token-0000"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeCLIConfig(t, srv, base, cfg, "daily")
+			y, err := os.ReadFile(path)
+			require.NoError(t, err)
+			require.NoError(t, os.WriteFile(path, []byte(tc.edit(string(y))), 0o600))
+			out, err := runCLI(context.Background(), bin, path, srv.Now(), "sync").CombinedOutput()
+			t.Logf("%s", out)
+			require.Equal(t, 1, exitCode(t, err))
+			for _, w := range tc.want {
+				require.Contains(t, string(out), w)
+			}
+			for _, w := range tc.dontWant {
+				require.NotContains(t, string(out), w)
+			}
+		})
+	}
 }
