@@ -264,6 +264,7 @@ func Unreachable(err error) bool {
 func FromTikTok(err error) bool {
 	var re *redactedError
 	var de *DecodeError
-	return errors.As(err, &re) || errors.As(err, &de) || errors.Is(err, ErrPaginationDrift) ||
+	var api *APIError
+	return errors.As(err, &re) || errors.As(err, &api) || errors.As(err, &de) || errors.Is(err, ErrPaginationDrift) ||
 		errors.Is(err, ErrMalformedResponse)
 }
