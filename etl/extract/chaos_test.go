@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -257,8 +258,13 @@ func TestServeDaemonEndToEnd(t *testing.T) {
 	go func() { done <- cmd.Wait() }()
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	require.Eventually(t, func() bool {
+		// The series exist before the first run ends.
 		body, err := httpGet(base + "/metrics")
-		return err == nil && strings.Contains(body, `adhouse_runs_total{job="often",outcome="ok"}`)
+		return err == nil && strings.Contains(body, `adhouse_runs_total{job="often",outcome="failed"} 0`)
+	}, 60*time.Second, 50*time.Millisecond, "no zero series on /metrics")
+	require.Eventually(t, func() bool {
+		body, err := httpGet(base + "/metrics")
+		return err == nil && regexp.MustCompile(`adhouse_runs_total\{job="often",outcome="ok"\} [1-9]`).MatchString(body)
 	}, 60*time.Second, 200*time.Millisecond, "no successful run on /metrics")
 	body, err := httpGet(base + "/metrics")
 	require.NoError(t, err)
@@ -278,6 +284,7 @@ func TestServeDaemonEndToEnd(t *testing.T) {
 		t.Fatalf("serve did not stop on SIGTERM:\n%s", &out)
 	}
 	require.NotContains(t, body+health+out.String(), srv.AccessToken(), "the token never reaches logs or metrics")
+	require.NotContains(t, out.String(), `"level":"error"`, "a planned shutdown logs no error:\n%s", &out)
 	requireWarehouseEqualsTruth(t, srv, conn, cfg.ClickHouse.Database, []tiktok.Granularity{tiktok.Daily}, 12)
 }
 

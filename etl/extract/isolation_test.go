@@ -18,9 +18,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/adhouse/adhouse/etl/config"
+	"github.com/adhouse/adhouse/etl/extract"
 	"github.com/adhouse/adhouse/etl/tiktok"
 	"github.com/adhouse/adhouse/etl/tiktok/tiktoksim"
 	"github.com/adhouse/adhouse/etl/warehouse/warehousetest"
+	"github.com/adhouse/adhouse/schema"
 )
 
 // jsonLines parses log output as a log shipper reads it: one JSON object
@@ -175,12 +177,36 @@ WHERE advertiser_id = ? AND level = ? AND granularity = 'daily'`, db), adv, l.Na
 		}
 	}
 
+	// The run log says which advertisers last succeeded fully, and when
+	// (what the daemon's lag gauges start from).
+	target := schema.Target{Database: db}
+	last, err := extract.LastSuccesses(ctx, conn, target)
+	require.NoError(t, err)
+	require.ElementsMatch(t, ids[1:], keys(last), "the failing advertiser never succeeded fully")
+	for _, at := range last {
+		require.WithinDuration(t, time.Now(), at, 2*time.Minute)
+	}
+
 	// TikTok heals; the next run retries the gap.
 	srv.SetFaults(tiktoksim.Faults{})
 	out, err := runCLI(ctx, bin, cfgPath, srv.Now(), "sync").CombinedOutput()
 	require.Equal(t, 0, exitCode(t, err), "%s", out)
 	require.NotContains(t, string(out), "failed")
 	requireWarehouseEqualsTruth(t, srv, conn, db, []tiktok.Granularity{tiktok.Daily}, 12)
+	again, err := extract.LastSuccesses(ctx, conn, target)
+	require.NoError(t, err)
+	require.ElementsMatch(t, ids, keys(again))
+	for _, id := range ids[1:] {
+		require.True(t, again[id].After(last[id]), "%s: the newer success wins", id)
+	}
+}
+
+func keys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
 }
 
 // TestFailureHintsSendPeopleTheRightWay runs the binary into the failures
