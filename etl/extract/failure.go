@@ -104,7 +104,7 @@ func fatal(err error) bool {
 	if errors.Is(err, tiktok.ErrAuth) {
 		return !tiktok.AdvertiserRefused(err)
 	}
-	return !tiktok.FromTikTok(err) && load.Unreachable(err)
+	return warehouseDown(err)
 }
 
 // WarehouseDownError is a run stopped because the warehouse stopped

@@ -327,6 +327,10 @@ func (s *Syncer) Run(ctx context.Context, advertiserIDs []string, job Job) (res 
 	defer func() {
 		res.Calls = calls.Calls()
 		res.APICalls, res.Retries = res.Calls.Total(), res.Calls.Retries
+		var down *WarehouseDownError
+		if errors.As(err, &down) {
+			return // the warehouse that would keep the line does not answer
+		}
 		s.logRunCalls(ctx, res.RunID, job, started, calls.Own(), runErr)
 	}()
 	var mine []string
@@ -354,7 +358,7 @@ func (s *Syncer) Run(ctx context.Context, advertiserIDs []string, job Job) (res 
 	}
 	// stop ends the run on a failure no advertiser can get past.
 	stop := func(err error) (Result, error) {
-		if !tiktok.FromTikTok(err) && load.Unreachable(err) {
+		if warehouseDown(err) {
 			err = &WarehouseDownError{Err: err}
 		}
 		res.Errors = append(res.Errors, err)
@@ -537,6 +541,12 @@ func recovered(what string, fn func() error) func() error {
 		}()
 		return fn()
 	}
+}
+
+// warehouseDown tells a failure of the warehouse to answer at all from
+// TikTok's network failures (both can be net errors).
+func warehouseDown(err error) bool {
+	return err != nil && !tiktok.FromTikTok(err) && load.Unreachable(err)
 }
 
 // PartsFailedError is a run that went to its end with some parts failed:
@@ -782,17 +792,22 @@ func (s *Syncer) loadWindow(ctx context.Context, st stream, a *advertiser, table
 		if ctx.Err() != nil {
 			rec.Outcome = "abandoned"
 		}
-		// The run log must record the failure even when ctx is cancelled.
-		logCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		s.logRun(logCtx, rec)
-		cancel()
-		src, code := Classify(err)
-		ev := log.Error()
-		if ctx.Err() != nil {
-			ev = log.Warn() // a shutdown or a run stopped for another part's failure
+		// The run log must record the failure even when ctx is cancelled,
+		// unless the failure is the warehouse that keeps the log not answering.
+		if !warehouseDown(err) && !warehouseDown(context.Cause(ctx)) {
+			logCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			s.logRun(logCtx, rec)
+			cancel()
 		}
-		ev.Err(err).Str("source", src).Str("code", code).Str("hint", Hint(err)).
-			Str("path", how.path).Str("reason", how.reason).Msg("window failed")
+		if ctx.Err() != nil {
+			// A shutdown, or the run stopped for another part's failure: the
+			// run's own line says which; this window is pulled next time.
+			log.Debug().Err(err).Msg("window abandoned")
+		} else {
+			src, code := Classify(err)
+			log.Error().Err(err).Str("source", src).Str("code", code).Str("hint", Hint(err)).
+				Str("path", how.path).Str("reason", how.reason).Msg("window failed")
+		}
 		return n, fmt.Errorf("window %s..%s: %w", w.Start, w.End, err)
 	}
 	s.opts.Progress.Rows.Add(int64(n))

@@ -142,7 +142,13 @@ func (l *Loader) send(ctx context.Context, t Table, rows []Row, offset int) (uin
 		if !Retryable(err) || attempt >= l.opts.MaxRetries {
 			break
 		}
-		l.log.Warn().Err(err).Str("table", t.Name).Int("attempt", attempt+1).Dur("backoff", backoff).Msg("batch failed; retrying on a fresh batch")
+		if Unreachable(err) {
+			// The driver's request details say nothing more than the reason.
+			l.log.Warn().Str("error", "the warehouse did not answer ("+UnreachableReason(err)+")").Str("table", t.Name).
+				Int("attempt", attempt+1).Dur("backoff", backoff).Msg("batch failed; retrying on a fresh batch")
+		} else {
+			l.log.Warn().Err(err).Str("table", t.Name).Int("attempt", attempt+1).Dur("backoff", backoff).Msg("batch failed; retrying on a fresh batch")
+		}
 		select {
 		case <-ctx.Done():
 			return 0, fmt.Errorf("load %s.%s: %w", l.opts.Target.Database, t.Name, ctx.Err())
