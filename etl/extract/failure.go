@@ -12,10 +12,15 @@ import (
 	"github.com/adhouse/adhouse/etl/tiktok"
 )
 
+// errNotReturned is an advertiser advertiser/info answered for without
+// listing it: TikTok's quiet way of not showing it to the token.
+var errNotReturned = errors.New("advertiser info: not returned by advertiser/info (is the token authorised for it?)")
+
 // Classify names where a failure came from and its code, as /metrics
 // (adhouse_errors_total), log lines and run summaries show them:
 //
 //   - tiktok and TikTok's code (40001, 40105…) for an answer with a code;
+//     tiktok and not_returned for an advertiser advertiser/info left out;
 //     tiktok and unreachable, timeout, transport, malformed,
 //     pagination_drift or decode for a request or an answer that failed
 //     otherwise;
@@ -33,6 +38,8 @@ func Classify(err error) (source, code string) {
 		return "tiktok", strconv.Itoa(api.Code)
 	case errors.Is(err, context.Canceled):
 		return "other", "cancelled"
+	case errors.Is(err, errNotReturned):
+		return "tiktok", "not_returned"
 	case tiktok.FromTikTok(err):
 		switch {
 		case tiktok.Unreachable(err):
@@ -70,7 +77,7 @@ func Hint(err error) string {
 		return "the run was stopped; the next run pulls what it did not finish"
 	case tiktok.TokenRejected(err):
 		return "TikTok rejected the access token (expired, revoked or wrong): run `adhouse auth` again and update tiktok.access_token"
-	case tiktok.AdvertiserRefused(err):
+	case tiktok.AdvertiserRefused(err), errors.Is(err, errNotReturned):
 		return "the token is not authorised for this advertiser: remove it from --advertiser or sync.advertisers, or have its owner authorise the app (`adhouse auth`)"
 	case errors.Is(err, tiktok.ErrAuth):
 		return "TikTok refused the app or its permissions: check tiktok.app_id and the app's scopes in TikTok's developer portal, then `adhouse auth` again"

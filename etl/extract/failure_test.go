@@ -28,6 +28,7 @@ func TestClassifyAndHint(t *testing.T) {
 	}{
 		{"revoked token", fmt.Errorf("x: %w", &tiktok.APIError{Code: 40105}), "tiktok", "40105", "run `adhouse auth` again"},
 		{"refused advertiser", &tiktok.APIError{Code: 40001}, "tiktok", "40001", "remove it from --advertiser or sync.advertisers"},
+		{"left out of advertiser/info", fmt.Errorf("advertiser 9: %w", extract.ErrNotReturned), "tiktok", "not_returned", "remove it from --advertiser or sync.advertisers"},
 		{"app blocked", &tiktok.APIError{Code: 40113}, "tiktok", "40113", "check tiktok.app_id"},
 		{"HTTP 503", &tiktok.APIError{HTTPStatus: 503}, "tiktok", "http_503", "TikTok failed on its side"},
 		{"rate limited", &tiktok.APIError{Code: 40100}, "tiktok", "40100", "lower sync.concurrency"},

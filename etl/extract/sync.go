@@ -615,8 +615,7 @@ func (s *Syncer) advertisers(ctx context.Context, ids []string, job Job, runID s
 	}
 	for _, id := range ids {
 		if out[id] == nil && refused[id] == nil {
-			refused[id] = &tiktok.APIError{Code: tiktok.CodeNoPermission,
-				Message: "not returned by advertiser/info: the token is not authorised for it"}
+			refused[id] = errNotReturned
 		}
 	}
 	if len(rows) > 0 {
