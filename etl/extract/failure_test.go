@@ -49,3 +49,11 @@ func TestClassifyAndHint(t *testing.T) {
 		})
 	}
 }
+
+// TestWarehouseDownIsOneLine: a distributed insert's exception lists every
+// shard's status on further lines; the run's error keeps only the first.
+func TestWarehouseDownIsOneLine(t *testing.T) {
+	err := &extract.WarehouseDownError{Err: fmt.Errorf("window: %w", &clickhouse.Exception{Code: 210,
+		Message: "Connection refused (127.0.0.1:37109): Insertion status:\nWrote 0 blocks and 0 rows on shard 0 replica 0\nWrote 0 blocks on shard 1"})}
+	require.Equal(t, "the warehouse stopped answering (code 210: Connection refused (127.0.0.1:37109): Insertion status); nothing half-loaded is visible and checkpoints stay where they were: start it (`adhouse warehouse start`, or check clickhouse.*) and run again", err.Error())
+}

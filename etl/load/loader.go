@@ -282,7 +282,9 @@ func UnreachableReason(err error) string {
 	}
 	var ex *clickhouse.Exception
 	if errors.As(err, &ex) {
-		return fmt.Sprintf("code %d: %s", ex.Code, ex.Message)
+		// Its first line: a distributed insert appends every shard's status.
+		msg, _, _ := strings.Cut(ex.Message, "\n")
+		return fmt.Sprintf("code %d: %s", ex.Code, strings.TrimSuffix(strings.TrimSpace(msg), ":"))
 	}
 	var netErr net.Error
 	if errors.As(err, &netErr) && netErr.Timeout() {
