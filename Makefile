@@ -8,7 +8,7 @@ STATICCHECK := tools/bin/staticcheck
 BIN       := bin/adhouse
 GOTEST_FLAGS ?= -race -count=1 -timeout 40m
 
-.PHONY: all tools build demo test lint vet fmt-check tidy-check unit bench chaos clean warehouse-start warehouse-stop
+.PHONY: all tools build demo test lint vet fmt-check tidy-check unit bench chaos alerts clean warehouse-start warehouse-stop
 
 all: build
 
@@ -60,6 +60,13 @@ bench: tools build
 # figures: faults injected, kills survived, rows compared, rows lost.
 chaos: tools build
 	CI=$${CI:-true} scripts/with-warehouse scripts/chaos
+
+# The example alert rules (docs/alerts.yml) against their promtool unit
+# tests; the same promtool is pinned in etl/schedule/alerts_test.go, whose
+# tests also run the rules on a real daemon's /metrics.
+PROMTOOL := github.com/prometheus/prometheus/cmd/promtool@v0.316.0
+alerts:
+	cd docs && $(GO) run $(PROMTOOL) check rules alerts.yml && $(GO) run $(PROMTOOL) test rules alerts.test.yml
 
 warehouse-start: $(LIBCHDB) build
 	$(BIN) warehouse start

@@ -50,17 +50,22 @@ func main() {
 	pprof.StopCPUProfile()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "adhouse:", err)
-		if errors.Is(err, context.Canceled) {
-			os.Exit(130)
-		}
-		// A command whose error is a finding, not a failure (reconcile's
-		// differences), says which status it exits with.
-		var coded interface{ ExitCode() int }
-		if errors.As(err, &coded) {
-			os.Exit(coded.ExitCode())
-		}
-		os.Exit(1)
+		os.Exit(exitStatus(err))
 	}
+}
+
+// exitStatus is the process status for a command's error: 130 when
+// interrupted; the status a command's error names (reconcile's differences
+// and a sync's partial failure exit 2); 1 otherwise.
+func exitStatus(err error) int {
+	if errors.Is(err, context.Canceled) {
+		return 130
+	}
+	var coded interface{ ExitCode() int }
+	if errors.As(err, &coded) {
+		return coded.ExitCode()
+	}
+	return 1
 }
 
 func newRootCmd() *cobra.Command {

@@ -50,6 +50,9 @@ func newServeCmd(a *app) *cobra.Command {
 				Reconciliation: recon,
 				// Its own refresher: a scrape never waits for a run's refresh.
 				Materialised: queries.NewRefresher(p.conn, a.target(), queries.RefreshOptions{}).Pending,
+				LastSuccess: func(ctx context.Context) (map[string]time.Time, error) {
+					return extract.LastSuccesses(ctx, p.conn, a.target())
+				},
 			})
 			if err != nil {
 				return err

@@ -157,13 +157,31 @@ func (p *pipeline) advertisers(ctx context.Context, only []string) ([]string, er
 	}
 	found, err := p.api.AuthorizedAdvertisers(ctx, p.cfg.TikTok.AppID, p.cfg.TikTok.Secret.Reveal())
 	if err != nil {
-		return nil, fmt.Errorf("discovering advertisers (set sync.advertisers to skip this): %w", err)
+		return nil, discoveryError(err)
 	}
 	ids := make([]string, len(found))
 	for i, f := range found {
 		ids[i] = f.ID
 	}
 	return ids, nil
+}
+
+// discoveryError says what to do when listing the token's advertisers
+// failed: skipping discovery (sync.advertisers) helps only when the listing
+// itself is the problem, not when TikTok cannot be reached or refuses the
+// token, which every later call would meet too.
+func discoveryError(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	if tiktok.AdvertiserRefused(err) {
+		// The listing is the app's, not an advertiser's: 40001 here is its id or secret.
+		return fmt.Errorf("discovering advertisers: %w\n  → TikTok refused the app: check tiktok.app_id and tiktok.secret (or list the advertisers in sync.advertisers)", err)
+	}
+	if tiktok.Unreachable(err) || errors.Is(err, tiktok.ErrAuth) {
+		return fmt.Errorf("discovering advertisers: %w\n  → %s", err, extract.Hint(err))
+	}
+	return fmt.Errorf("discovering advertisers (set sync.advertisers to skip this): %w", err)
 }
 
 func newSyncCmd(a *app) *cobra.Command {
@@ -272,15 +290,7 @@ func (a *app) runJob(cmd *cobra.Command, only []string, job extract.Job) error {
 	stop := a.showProgress(progress, p.api.Limiter())
 	res, err := p.syncer.Run(ctx, ids, job)
 	stop()
-	out := cmd.OutOrStdout()
-	fmt.Fprintf(out, "%s: %d advertisers, %d windows, %d rows, %d API calls (%d retries)\n",
-		job.Name, res.Advertisers, res.Windows, res.Rows, res.APICalls, res.Retries)
-	if res.APICalls > 0 {
-		fmt.Fprintf(out, "  %s\n", res.Calls)
-	}
-	printRunReconciliation(out, job, res, a.cfg.Sync.ReconcileTolerance)
-	printAlreadyDone(out, job, res)
-	return err
+	return reportRun(cmd.OutOrStdout(), job, res, err, a.cfg.Sync.ReconcileTolerance)
 }
 
 // clockFromEnv pins "now" to ADHOUSE_NOW (RFC 3339) when it is set: tests use

@@ -2,11 +2,15 @@ package extract
 
 import (
 	"context"
+	_ "embed"
 	"fmt"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
 	"github.com/adhouse/adhouse/etl/load"
 	"github.com/adhouse/adhouse/etl/tiktok"
+	"github.com/adhouse/adhouse/schema"
 )
 
 // checkpoint returns the last local day durably loaded for a stream, or a
@@ -138,4 +142,29 @@ WHERE job = ? AND advertiser_id = ? AND level = ? AND granularity = ? AND outcom
 		done[tiktok.DateRange{Start: tiktok.DateOf(from), End: tiktok.DateOf(to)}] = true
 	}
 	return done, rows.Err()
+}
+
+//go:embed sql/last_success.sql
+var lastSuccessSQL string
+
+// LastSuccesses reads from the run log (sync_runs) when each advertiser's
+// last fully successful run ended: the daemon seeds its lag gauges with it
+// at start-up, so a daemon that restarts and keeps failing still shows the
+// lag growing.
+func LastSuccesses(ctx context.Context, conn driver.Conn, target schema.Target) (map[string]time.Time, error) {
+	rows, err := conn.Query(ctx, fmt.Sprintf(lastSuccessSQL, target.Database))
+	if err != nil {
+		return nil, fmt.Errorf("reading the last successful runs from sync_runs: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var adv string
+		var t time.Time
+		if err := rows.Scan(&adv, &t); err != nil {
+			return nil, fmt.Errorf("reading the last successful runs from sync_runs: %w", err)
+		}
+		out[adv] = t
+	}
+	return out, rows.Err()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -101,5 +102,66 @@ FULL JOIN (
 USING (advertiser_id, stat_date)
 WHERE d.spend != h.spend OR d.impressions != h.impressions`, db, l.Name())).Scan(&off))
 		require.Zero(t, off, "%s: days whose hours do not add up", l.Name())
+	}
+}
+
+// TestHourlySyncThroughDaylightSavingChanges runs the scheduled job (sync
+// from the checkpoint, not a backfill) for a Europe/Berlin advertiser the
+// day before each clock change, two days after it, and once more at the
+// same time: every run succeeds, the hourly checkpoint moves past the
+// change (the repeated 02:00 of autumn is no pagination drift, the missing
+// 02:00 of spring no gap), and the hours equal TikTok's truth with their
+// instants.
+func TestHourlySyncThroughDaylightSavingChanges(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		day   tiktok.Date // the change, Berlin time
+		hours uint64
+	}{
+		{"spring forward", tiktok.NewDate(2026, 3, 29), 23},
+		{"fall back", tiktok.NewDate(2026, 10, 25), 25},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			srv := simtest.Start(t, tiktoksim.Config{
+				Seed: 42, Advertisers: 4, CampaignsPerAdvertiser: 2, AdGroupsPerCampaign: 2, AdsPerAdGroup: 2,
+				StartDate: tiktok.NewDate(2026, 3, 1), Days: 250, RestatementDays: 5,
+			})
+			berlin := srv.AdvertiserIDs()[2]
+			info, _ := srv.Advertiser(berlin)
+			require.Equal(t, "Europe/Berlin", info.Timezone)
+			conn, cfg := warehousetest.Migrated(t, config.ProtocolHTTP)
+			db := cfg.ClickHouse.Database
+			grans := []tiktok.Granularity{tiktok.Daily, tiktok.Hourly}
+			s := newSyncer(t, srv, conn, cfg, grans, 3)
+			job, err := extract.NamedJob("sync", true)
+			require.NoError(t, err)
+			for i, now := range []time.Time{
+				tc.day.AddDays(-1).Time().Add(12 * time.Hour), // before the change
+				tc.day.AddDays(2).Time().Add(12 * time.Hour),  // after it
+				tc.day.AddDays(2).Time().Add(13 * time.Hour),  // and again
+			} {
+				srv.SetNow(now)
+				res, err := s.Run(ctx, []string{berlin}, job)
+				require.NoError(t, err, "run %d at %s", i+1, now)
+				require.Equal(t, []string{berlin}, res.Succeeded)
+			}
+			for _, l := range allLevels {
+				var through time.Time
+				require.NoError(t, conn.QueryRow(ctx, fmt.Sprintf(`SELECT argMax(through_date, version) FROM %s.sync_checkpoints
+WHERE advertiser_id = ? AND level = ? AND granularity = 'hourly'`, db), berlin, l.Name()).Scan(&through))
+				require.Equal(t, tc.day.AddDays(1), tiktok.DateOf(through), "%s hourly checkpoint past the change", l.Name())
+				for _, g := range grans {
+					from, to := tc.day.AddDays(-3), tc.day.AddDays(2)
+					require.Equal(t, truthRows(t, srv, berlin, l, g, from, to), warehouseRows(t, conn, db, berlin, l, g, from, to),
+						"%s %s %s..%s", l.Name(), g.Name(), from, to)
+				}
+			}
+			var hours, instants uint64
+			require.NoError(t, conn.QueryRow(ctx, fmt.Sprintf(`SELECT count(), uniqExact(stat_time_utc)
+FROM %s.advertiser_stats_hourly WHERE advertiser_id = ? AND stat_date = ?`, db), berlin, tc.day.Time()).Scan(&hours, &instants))
+			require.Equal(t, tc.hours, hours, "hours on %s", tc.day)
+			require.Equal(t, hours, instants, "every hour its own instant")
+		})
 	}
 }

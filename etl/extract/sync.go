@@ -264,6 +264,25 @@ type Result struct {
 	AlreadyDone int
 }
 
+// Outcome sums up a finished run in a word: ok (nothing failed), partial
+// (some advertisers completed, some parts failed) or failed (no advertiser
+// completed, or the run stopped).
+func (r Result) Outcome(err error) string {
+	switch {
+	case err == nil && len(r.Failed) == 0:
+		return "ok"
+	case len(r.Succeeded) > 0 && !stopped(err):
+		return "partial"
+	}
+	return "failed"
+}
+
+// stopped tells a run that ended early (fatal) from one whose parts failed.
+func stopped(err error) bool {
+	var pf *PartsFailedError
+	return err != nil && !errors.As(err, &pf)
+}
+
 // stream is one advertiser's statistics at one level and granularity.
 type stream struct {
 	advertiser  string
@@ -314,6 +333,10 @@ func (s *Syncer) Run(ctx context.Context, advertiserIDs []string, job Job) (res 
 	defer func() {
 		res.Calls = calls.Calls()
 		res.APICalls, res.Retries = res.Calls.Total(), res.Calls.Retries
+		var down *WarehouseDownError
+		if errors.As(err, &down) {
+			return // the warehouse that would keep the line does not answer
+		}
 		s.logRunCalls(ctx, res.RunID, job, started, calls.Own(), runErr)
 	}()
 	var mine []string
@@ -330,16 +353,6 @@ func (s *Syncer) Run(ctx context.Context, advertiserIDs []string, job Job) (res 
 		return res, nil
 	}
 
-	infos, err := s.advertisers(ctx, mine, job, res.RunID)
-	if err != nil {
-		runErr = err
-		return res, err
-	}
-	if err := s.futureRange(infos, mine, job); err != nil {
-		runErr = err
-		return res, err
-	}
-
 	var mu sync.Mutex
 	failedAdv := map[string]bool{}
 	fail := func(adv, what string, err error) {
@@ -348,6 +361,42 @@ func (s *Syncer) Run(ctx context.Context, advertiserIDs []string, job Job) (res 
 		res.Failed = append(res.Failed, fmt.Sprintf("%s: %v", what, err))
 		res.Errors = append(res.Errors, err)
 		failedAdv[adv] = true
+	}
+	// stop ends the run on a failure no advertiser can get past.
+	stop := func(err error) (Result, error) {
+		if warehouseDown(err) {
+			err = &WarehouseDownError{Err: err}
+		}
+		res.Errors = append(res.Errors, err)
+		return res, err
+	}
+
+	infos, refused, err := s.advertisers(ctx, mine, job, res.RunID)
+	if err != nil {
+		runErr = err
+		return stop(err)
+	}
+	// An advertiser TikTok refuses to this token (40001) fails alone: the
+	// others are pulled as if it had not been asked for.
+	if len(refused) > 0 {
+		kept := mine[:0:0]
+		for _, id := range mine {
+			if err, ok := refused[id]; ok {
+				fail(id, "advertiser "+id, err)
+				src, code := Classify(err)
+				log.Error().Err(err).Str("advertiser", id).Str("source", src).Str("code", code).Str("hint", Hint(err)).Msg("advertiser refused")
+				continue
+			}
+			kept = append(kept, id)
+		}
+		mine = kept
+		if len(mine) == 0 {
+			return res, joinFailures(res.Failed)
+		}
+	}
+	if err := s.futureRange(infos, mine, job); err != nil {
+		runErr = err
+		return res, err
 	}
 	add := func(windows, rows int) {
 		mu.Lock()
@@ -374,13 +423,14 @@ func (s *Syncer) Run(ctx context.Context, advertiserIDs []string, job Job) (res 
 					return err
 				}
 				fail(id, "advertiser "+id+" entities", err)
-				log.Error().Err(err).Str("advertiser", id).Msg("entities failed")
+				src, code := Classify(err)
+				log.Error().Err(err).Str("advertiser", id).Str("source", src).Str("code", code).Str("hint", Hint(err)).Msg("entities failed")
 			}
 			return nil
 		}))
 	}
 	if err := g.Wait(); err != nil {
-		return res, err
+		return stop(err)
 	}
 	succeeded := func() {
 		for _, id := range mine {
@@ -416,7 +466,8 @@ func (s *Syncer) Run(ctx context.Context, advertiserIDs []string, job Job) (res 
 	g.SetLimit(s.opts.Concurrency)
 	for _, st := range streams {
 		g.Go(recovered(st.String(), func() error {
-			windows, rows, err := s.runStream(gctx, st, infos[st.advertiser], job, res.RunID, touched, plans[st])
+			windows, rows, err := s.runStream(gctx, st, infos[st.advertiser], job, res.RunID, touched, plans[st],
+				func(err error) { fail(st.advertiser, st.String(), err) })
 			add(windows, rows)
 			if err != nil {
 				if fatal(err) {
@@ -428,7 +479,7 @@ func (s *Syncer) Run(ctx context.Context, advertiserIDs []string, job Job) (res 
 		}))
 	}
 	if err := g.Wait(); err != nil {
-		return res, err
+		return stop(err)
 	}
 
 	// Superseded versions of the days this run re-pulled are garbage: reclaim
@@ -468,7 +519,7 @@ func (s *Syncer) Run(ctx context.Context, advertiserIDs []string, job Job) (res 
 		log.Warn().Err(err).Msg("reading the reconciliation failed")
 	}
 	for _, im := range res.Reconciliation {
-		log.Warn().Str("advertiser", im.AdvertiserID).Str("level", im.Level).Str("granularity", im.Granularity).
+		log.Warn().Str("advertiser", im.AdvertiserID).Str("report_level", im.Level).Str("granularity", im.Granularity).
 			Int("days", im.Days).Str("from", im.From.String()).Str("to", im.To.String()).
 			Str("spend_difference", im.Spend.String()).Str("currency", im.Currency).
 			Int64("impressions_difference", im.Impressions).Int64("clicks_difference", im.Clicks).
@@ -494,7 +545,7 @@ func (s *Syncer) refresh(ctx context.Context, log zerolog.Logger, res *Result) {
 		log.Error().Err(err).Msg("refreshing the materialised BI tables failed; the next run rebuilds what is left")
 		return
 	}
-	log.Debug().Dur("took", time.Since(start)).Msg("materialised BI tables refreshed")
+	log.Debug().Str("took", time.Since(start).Round(time.Millisecond).String()).Msg("materialised BI tables refreshed")
 }
 
 // recovered turns a panic in a worker into an error of the run: the daemon's
@@ -510,9 +561,23 @@ func recovered(what string, fn func() error) func() error {
 	}
 }
 
-// fatal errors stop the whole run: no advertiser can succeed after them.
-func fatal(err error) bool {
-	return errors.Is(err, tiktok.ErrAuth) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+// warehouseDown tells a failure of the warehouse to answer at all from
+// TikTok's network failures (both can be net errors).
+func warehouseDown(err error) bool {
+	return err != nil && !tiktok.FromTikTok(err) && load.Unreachable(err)
+}
+
+// PartsFailedError is a run that went to its end with some parts failed:
+// the others were loaded and their checkpoints advanced.
+type PartsFailedError struct {
+	// Parts says what failed and why, one line each, sorted.
+	Parts []string
+}
+
+// Error lists the failed parts.
+func (e *PartsFailedError) Error() string {
+	return fmt.Sprintf("%d of the run's parts failed (checkpoints stay where they were; the next run retries them):\n  %s",
+		len(e.Parts), strings.Join(e.Parts, "\n  "))
 }
 
 func joinFailures(failed []string) error {
@@ -520,43 +585,63 @@ func joinFailures(failed []string) error {
 		return nil
 	}
 	sort.Strings(failed)
-	return fmt.Errorf("%d of the run's parts failed (checkpoints stay where they were; the next run retries them):\n  %s",
-		len(failed), strings.Join(failed, "\n  "))
+	return &PartsFailedError{Parts: failed}
 }
 
 // advertisers reads advertiser info in batches of 100, loads it, and returns
-// each advertiser's currency and timezone.
-func (s *Syncer) advertisers(ctx context.Context, ids []string, job Job, runID string) (map[string]*advertiser, error) {
+// each advertiser's currency and timezone, and the advertisers TikTok
+// refuses to show the token (40001…), each with its error.
+func (s *Syncer) advertisers(ctx context.Context, ids []string, job Job, runID string) (map[string]*advertiser, map[string]error, error) {
 	out := make(map[string]*advertiser, len(ids))
+	refused := map[string]error{}
 	var rows []load.Row
 	for start := 0; start < len(ids); start += 100 {
 		batch := ids[start:min(start+100, len(ids))]
 		infos, err := s.api.AdvertiserInfo(ctx, batch)
-		if err != nil {
-			return nil, fmt.Errorf("advertiser info: %w", err)
+		if tiktok.AdvertiserRefused(err) && len(batch) > 1 {
+			// TikTok refuses the whole batch for one id it will not show
+			// this token: ask for each alone to find which.
+			infos = nil
+			for _, id := range batch {
+				one, err := s.api.AdvertiserInfo(ctx, []string{id})
+				if tiktok.AdvertiserRefused(err) {
+					refused[id] = fmt.Errorf("advertiser info: %w", err)
+					continue
+				}
+				if err != nil {
+					return nil, nil, fmt.Errorf("advertiser info: %w", err)
+				}
+				infos = append(infos, one...)
+			}
+		} else if tiktok.AdvertiserRefused(err) {
+			refused[batch[0]] = fmt.Errorf("advertiser info: %w", err)
+		} else if err != nil {
+			return nil, nil, fmt.Errorf("advertiser info: %w", err)
 		}
 		for i := range infos {
 			a := &infos[i]
 			loc, err := a.Location()
 			if err != nil {
-				return nil, fmt.Errorf("advertiser %s: timezone %q: %w", a.ID, a.Timezone, err)
+				return nil, nil, fmt.Errorf("advertiser %s: timezone %q: %w", a.ID, a.Timezone, err)
 			}
 			if a.Currency == "" {
-				return nil, fmt.Errorf("advertiser %s: advertiser/info returned no currency", a.ID)
+				return nil, nil, fmt.Errorf("advertiser %s: advertiser/info returned no currency", a.ID)
 			}
 			out[a.ID] = &advertiser{id: a.ID, currency: a.Currency, loc: loc}
 			rows = append(rows, advertiserRow{a})
 		}
 	}
 	for _, id := range ids {
-		if out[id] == nil {
-			return nil, fmt.Errorf("advertiser %s: not returned by advertiser/info (is the token authorised for it?)", id)
+		if out[id] == nil && refused[id] == nil {
+			refused[id] = errNotReturned
 		}
 	}
-	if err := s.loader.Insert(ctx, advertisersTable, rows); err != nil {
-		return nil, err
+	if len(rows) > 0 {
+		if err := s.loader.Insert(ctx, advertisersTable, rows); err != nil {
+			return nil, nil, err
+		}
 	}
-	return out, nil
+	return out, refused, nil
 }
 
 // span is the range of days a job covers for an advertiser (for reconciliation).
@@ -617,8 +702,12 @@ func (s *Syncer) plan(ctx context.Context, st stream, a *advertiser, job Job) ([
 }
 
 // runStream loads the windows of one stream in order and advances its
-// checkpoint after each committed window that extends it without a gap.
-func (s *Syncer) runStream(ctx context.Context, st stream, a *advertiser, job Job, runID string, touched *touchedDays, planned *streamPlan) (windows, rows int, err error) {
+// checkpoint after each committed window that extends it without a gap. A
+// failed window is reported to failed and the later ones still load, but
+// the checkpoint stays before the gap, so the next run pulls it again. It
+// returns an error only for what stops the stream: a failure no later
+// window can get past (fatal, a refused advertiser), or its plan.
+func (s *Syncer) runStream(ctx context.Context, st stream, a *advertiser, job Job, runID string, touched *touchedDays, planned *streamPlan, failed func(error)) (windows, rows int, err error) {
 	if planned.err != nil {
 		return 0, 0, planned.err
 	}
@@ -630,6 +719,7 @@ func (s *Syncer) runStream(ctx context.Context, st stream, a *advertiser, job Jo
 	if len(plan) > 0 {
 		touched.add(table.Name, plan[0].Start, plan[len(plan)-1].End)
 	}
+	gap := false
 	for _, w := range plan {
 		if done[w] {
 			s.opts.Progress.WindowsDone.Add(1)
@@ -641,7 +731,15 @@ func (s *Syncer) runStream(ctx context.Context, st stream, a *advertiser, job Jo
 		s.opts.Progress.WindowsDone.Add(1)
 		if err != nil {
 			s.opts.Progress.Failures.Add(1)
-			return windows, rows, err
+			if fatal(err) || tiktok.AdvertiserRefused(err) {
+				return windows, rows, err // the windows left would fail the same way
+			}
+			failed(err)
+			gap = true
+			continue
+		}
+		if gap {
+			continue // never claim days past a window that failed
 		}
 		// The checkpoint claims only finished days: today is still changing
 		// and is pulled again by every run. It advances only without a gap,
@@ -670,7 +768,8 @@ func (s *Syncer) runStream(ctx context.Context, st stream, a *advertiser, job Jo
 // Its sync_runs row counts the API requests made for it.
 func (s *Syncer) loadWindow(ctx context.Context, st stream, a *advertiser, table load.StatsTable, w tiktok.DateRange, job Job, runID string) (int, error) {
 	started := time.Now().UTC()
-	log := s.log.With().Str("advertiser", st.advertiser).Str("level", st.level.Name()).
+	// report_level, not level: zerolog's own level key must stay the only one.
+	log := s.log.With().Str("advertiser", st.advertiser).Str("report_level", st.level.Name()).
 		Str("granularity", st.granularity.Name()).Str("window", w.Start.String()+".."+w.End.String()).Logger()
 	outer := ctx
 	ctx, calls := tiktok.CountCalls(ctx)
@@ -703,11 +802,22 @@ func (s *Syncer) loadWindow(ctx context.Context, st stream, a *advertiser, table
 		if ctx.Err() != nil {
 			rec.Outcome = "abandoned"
 		}
-		// The run log must record the failure even when ctx is cancelled.
-		logCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		s.logRun(logCtx, rec)
-		cancel()
-		log.Error().Err(err).Str("path", how.path).Str("reason", how.reason).Msg("window failed")
+		// The run log must record the failure even when ctx is cancelled,
+		// unless the failure is the warehouse that keeps the log not answering.
+		if !warehouseDown(err) && !warehouseDown(context.Cause(ctx)) {
+			logCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			s.logRun(logCtx, rec)
+			cancel()
+		}
+		if ctx.Err() != nil {
+			// A shutdown, or the run stopped for another part's failure: the
+			// run's own line says which; this window is pulled next time.
+			log.Debug().Err(err).Msg("window abandoned")
+		} else {
+			src, code := Classify(err)
+			log.Error().Err(err).Str("source", src).Str("code", code).Str("hint", Hint(err)).
+				Str("path", how.path).Str("reason", how.reason).Msg("window failed")
+		}
 		return n, fmt.Errorf("window %s..%s: %w", w.Start, w.End, err)
 	}
 	s.opts.Progress.Rows.Add(int64(n))

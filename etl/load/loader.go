@@ -142,7 +142,13 @@ func (l *Loader) send(ctx context.Context, t Table, rows []Row, offset int) (uin
 		if !Retryable(err) || attempt >= l.opts.MaxRetries {
 			break
 		}
-		l.log.Warn().Err(err).Str("table", t.Name).Int("attempt", attempt+1).Dur("backoff", backoff).Msg("batch failed; retrying on a fresh batch")
+		if Unreachable(err) {
+			// The driver's request details say nothing more than the reason.
+			l.log.Warn().Str("error", "the warehouse did not answer ("+UnreachableReason(err)+")").Str("table", t.Name).
+				Int("attempt", attempt+1).Dur("backoff", backoff).Msg("batch failed; retrying on a fresh batch")
+		} else {
+			l.log.Warn().Err(err).Str("table", t.Name).Int("attempt", attempt+1).Dur("backoff", backoff).Msg("batch failed; retrying on a fresh batch")
+		}
 		select {
 		case <-ctx.Done():
 			return 0, fmt.Errorf("load %s.%s: %w", l.opts.Target.Database, t.Name, ctx.Err())
@@ -208,15 +214,7 @@ func Retryable(err error) bool {
 		_, ok := retryableCodes[ex.Code]
 		return ok
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return false
-	}
-	var netErr net.Error
-	return errors.As(err, &netErr) ||
-		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
-		errors.Is(err, syscall.EPIPE) || errors.Is(err, sqldriver.ErrBadConn) ||
-		errors.Is(err, clickhouse.ErrAcquireConnTimeout)
+	return Unreachable(err)
 }
 
 func jitter(d time.Duration) time.Duration {
@@ -243,4 +241,54 @@ func NewVersion() uint64 {
 
 func withParams(ctx context.Context, params map[string]string) context.Context {
 	return clickhouse.Context(ctx, clickhouse.WithParameters(params))
+}
+
+// exceptionNetworkError is ClickHouse's NETWORK_ERROR, which the embedded
+// warehouse's gateway also answers while its engine is down.
+const exceptionNetworkError = 210
+
+// Unreachable reports whether err is the warehouse not answering at all
+// (connection refused, reset or closed, no free connection, the gateway
+// saying the engine is down) rather than refusing a statement. Callers
+// treat it as an outage: every other statement would fail the same way.
+func Unreachable(err error) bool {
+	var ex *clickhouse.Exception
+	if errors.As(err, &ex) {
+		return ex.Code == exceptionNetworkError
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var netErr net.Error
+	return errors.As(err, &netErr) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, sqldriver.ErrBadConn) ||
+		errors.Is(err, clickhouse.ErrAcquireConnTimeout)
+}
+
+// UnreachableReason is a short cause of an Unreachable error for a person
+// ("connection refused"), without the driver's request details.
+func UnreachableReason(err error) string {
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return "connection reset"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, sqldriver.ErrBadConn):
+		return "connection closed"
+	case errors.Is(err, clickhouse.ErrAcquireConnTimeout):
+		return "no free connection"
+	}
+	var ex *clickhouse.Exception
+	if errors.As(err, &ex) {
+		// Its first line: a distributed insert appends every shard's status.
+		msg, _, _ := strings.Cut(ex.Message, "\n")
+		return fmt.Sprintf("code %d: %s", ex.Code, strings.TrimSuffix(strings.TrimSpace(msg), ":"))
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) && netErr.Timeout() {
+		return "timed out"
+	}
+	return "no answer"
 }

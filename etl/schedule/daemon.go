@@ -16,7 +16,6 @@ import (
 	"net"
 	"net/http"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -28,7 +27,6 @@ import (
 	"github.com/adhouse/adhouse/etl/config"
 	"github.com/adhouse/adhouse/etl/extract"
 	"github.com/adhouse/adhouse/etl/tiktok"
-	"github.com/adhouse/adhouse/etl/warehouse"
 	"github.com/adhouse/adhouse/queries"
 )
 
@@ -75,7 +73,18 @@ type Options struct {
 	// Materialised, when set, says at every scrape of /metrics what the
 	// materialised BI tables do not reflect yet (queries.Refresher.Pending).
 	Materialised func(ctx context.Context) ([]queries.Pending, error)
+	// LastSuccess, when set, reads when each advertiser's last fully
+	// successful run ended (extract.LastSuccesses over the run log): the
+	// lag gauges start from it, so a daemon that restarts and keeps failing
+	// still shows the lag growing. Read at start, and before each run until
+	// a read succeeds.
+	LastSuccess func(ctx context.Context) (map[string]time.Time, error)
 }
+
+// Outcomes are the values of adhouse_runs_total's outcome label: ok,
+// partial (some advertisers completed, some parts failed), failed,
+// interrupted (a shutdown cancelled the run), panic and skipped.
+var Outcomes = []string{"ok", "partial", "failed", "interrupted", "panic", "skipped"}
 
 // Daemon runs the schedules and serves health and metrics.
 type Daemon struct {
@@ -92,6 +101,7 @@ type Daemon struct {
 	unbalancedSpend *prometheus.GaugeVec
 
 	mu          sync.Mutex
+	seeded      bool                 // lastSuccess holds the run log's figures
 	lastSuccess map[string]time.Time // advertiser → end of its last fully successful run
 	lastRun     map[string]jobStatus // job → last outcome
 	imbalances  []imbalanceStatus    // as last read
@@ -145,10 +155,10 @@ func New(opts Options) (*Daemon, error) {
 	}
 	d := &Daemon{opts: opts, reg: prometheus.NewRegistry(), lastSuccess: map[string]time.Time{}, lastRun: map[string]jobStatus{},
 		imbalances: []imbalanceStatus{}}
-	d.runs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "adhouse_runs_total", Help: "Job runs by outcome (ok, failed, panic, skipped)."}, []string{"job", "outcome"})
+	d.runs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "adhouse_runs_total", Help: "Job runs by outcome (ok, partial, failed, interrupted, panic, skipped)."}, []string{"job", "outcome"})
 	d.rows = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "adhouse_rows_loaded_total", Help: "Statistics rows loaded."}, []string{"job"})
 	d.calls = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "adhouse_api_calls_total", Help: "TikTok API requests, retries included, by endpoint and outcome (ok, rate_limited, advertiser_limited, server_error, timeout, transport_error, malformed, api_error, cancelled)."}, []string{"job", "endpoint", "outcome"})
-	d.errs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "adhouse_errors_total", Help: "Failed run parts by source and code (tiktok code, clickhouse exception code, or other)."}, []string{"job", "source", "code"})
+	d.errs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "adhouse_errors_total", Help: "Failed run parts by source (tiktok, clickhouse, other) and code (TikTok's code, the ClickHouse exception code, unreachable…)."}, []string{"job", "source", "code"})
 	d.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "adhouse_run_duration_seconds", Help: "Job run durations.", Buckets: prometheus.ExponentialBuckets(1, 2, 14)}, []string{"job"})
 	d.running = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "adhouse_job_running", Help: "1 while a job runs."}, []string{"job"})
 	d.unbalancedDays = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "adhouse_reconciliation_days_out_of_balance",
@@ -156,6 +166,15 @@ func New(opts Options) (*Daemon, error) {
 	d.unbalancedSpend = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "adhouse_reconciliation_spend_difference",
 		Help: "Level minus advertiser spend over those days, in the account currency (approximate: exact figures in `adhouse reconcile`)."}, []string{"advertiser", "level", "granularity", "currency"})
 	d.reg.MustRegister(d.runs, d.rows, d.calls, d.errs, d.duration, d.running, d.unbalancedDays, d.unbalancedSpend, lagCollector{d})
+	// Every schedule's series exist from start-up, at 0: an alert on an
+	// increase or a rate sees the first failure, not a series appearing.
+	for _, e := range opts.Entries {
+		for _, o := range Outcomes {
+			d.runs.WithLabelValues(e.Name, o)
+		}
+		d.rows.WithLabelValues(e.Name)
+		d.running.WithLabelValues(e.Name).Set(0)
+	}
 	if opts.Limiter != nil {
 		d.reg.MustRegister(pauseCollector{opts.Limiter})
 	}
@@ -209,6 +228,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			return fmt.Errorf("schedule %s: %w", e.Name, err)
 		}
 	}
+	d.seedLastSuccess(ctx)
 	d.refreshReconciliation(ctx)
 	c.Start()
 	d.opts.Logger.Info().Str("listen", d.Addr()).Int("schedules", len(d.opts.Entries)).Msg("daemon running")
@@ -256,6 +276,7 @@ func (d *Daemon) runOnce(ctx context.Context, e Entry) {
 	log := d.opts.Logger.With().Str("schedule", e.Name).Str("job", e.Job).Logger()
 	d.running.WithLabelValues(e.Name).Set(1)
 	defer d.running.WithLabelValues(e.Name).Set(0)
+	d.seedLastSuccess(ctx)
 	start := time.Now()
 	res, err := d.opts.Run(ctx, e.Job)
 	d.duration.WithLabelValues(e.Name).Observe(time.Since(start).Seconds())
@@ -268,27 +289,46 @@ func (d *Daemon) runOnce(ctx context.Context, e Entry) {
 	for _, adv := range res.Succeeded {
 		d.lastSuccess[adv] = now
 	}
-	st := jobStatus{Outcome: "ok", Finished: now}
+	outcome := res.Outcome(err)
+	// A shutdown cancels the running job on purpose: not a failure.
+	interrupted := err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled)
+	if interrupted {
+		outcome = "interrupted"
+	}
+	st := jobStatus{Outcome: outcome, Finished: now}
 	if err != nil {
-		st.Outcome, st.Error = "failed", err.Error()
+		st.Error = err.Error()
 	}
 	d.lastRun[e.Name] = st
 	d.mu.Unlock()
+	d.runs.WithLabelValues(e.Name, outcome).Inc()
+	if interrupted {
+		log.Warn().Int("rows", res.Rows).Msg("run interrupted by shutdown; the next run pulls what it did not finish")
+		return
+	}
 	d.refreshReconciliation(ctx)
 	errs := res.Errors
 	if err != nil && len(errs) == 0 {
 		errs = []error{err}
 	}
 	for _, e2 := range errs {
-		source, code := classify(e2)
+		source, code := extract.Classify(e2)
 		d.errs.WithLabelValues(e.Name, source, code).Inc()
 	}
 	if err != nil {
-		d.runs.WithLabelValues(e.Name, "failed").Inc()
-		log.Error().Err(err).Msg("run failed")
+		ev := log.Error().Err(err).Str("outcome", outcome).Int("failed_parts", len(res.Failed)).
+			Int("advertisers_complete", len(res.Succeeded)).Int("advertisers", res.Advertisers)
+		if len(errs) > 0 {
+			source, code := extract.Classify(errs[0])
+			ev = ev.Str("source", source).Str("code", code).Str("hint", extract.Hint(errs[0]))
+		}
+		if outcome == "partial" {
+			ev.Msg("run partly failed")
+		} else {
+			ev.Msg("run failed")
+		}
 		return
 	}
-	d.runs.WithLabelValues(e.Name, "ok").Inc()
 	log.Info().Int("rows", res.Rows).Uint64("api_calls", res.APICalls).Str("calls", res.Calls.String()).
 		Str("took", time.Since(start).Round(time.Millisecond).String()).Msg("run ok")
 }
@@ -324,19 +364,31 @@ func (d *Daemon) refreshReconciliation(ctx context.Context) {
 	}
 }
 
-// classify names where an error came from and its code, for the metrics.
-func classify(err error) (source, code string) {
-	var api *tiktok.APIError
-	if errors.As(err, &api) {
-		return "tiktok", strconv.Itoa(api.Code)
+// seedLastSuccess fills the lag gauges from the run log, once: a run that
+// ended in this process since is newer and wins.
+func (d *Daemon) seedLastSuccess(ctx context.Context) {
+	if d.opts.LastSuccess == nil {
+		return
 	}
-	if c, ok := warehouse.ExceptionCode(err); ok {
-		return "clickhouse", strconv.Itoa(int(c))
+	d.mu.Lock()
+	seeded := d.seeded
+	d.mu.Unlock()
+	if seeded {
+		return
 	}
-	if errors.Is(err, context.Canceled) {
-		return "other", "cancelled"
+	last, err := d.opts.LastSuccess(ctx)
+	if err != nil {
+		d.opts.Logger.Warn().Err(err).Msg("reading the last successful runs failed; the lag gauges start at the next run's end (retried before it)")
+		return
 	}
-	return "other", "unknown"
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for adv, t := range last {
+		if t.After(d.lastSuccess[adv]) {
+			d.lastSuccess[adv] = t
+		}
+	}
+	d.seeded = true
 }
 
 // Handler serves /healthz and /metrics.

@@ -90,6 +90,10 @@ type Options struct {
 	UserAgent string
 }
 
+// UnreachableRetries caps the retries of a request that could not connect
+// (connection refused, unknown host), whatever Options.MaxRetries says.
+const UnreachableRetries = 2
+
 // DefaultOptions returns Options with every default filled in and no
 // credentials.
 func DefaultOptions() Options {
@@ -419,7 +423,14 @@ func (c *Client) do(ctx context.Context, cl call) (result, error) {
 			return c.fail(cl, st, err, ctx.Err(), secrets)
 		}
 		retry, pauseApp, pauseAdv := c.classify(err, &st)
-		if !retry || attempt >= c.opts.MaxRetries {
+		limit := c.opts.MaxRetries
+		if Unreachable(err) {
+			// A refused connection or an unknown host is a wrong base_url or
+			// a network outage: a couple of quick retries ride out a blip,
+			// minutes of them only delay the hint.
+			limit = min(limit, UnreachableRetries)
+		}
+		if !retry || attempt >= limit {
 			return c.fail(cl, st, nil, err, secrets)
 		}
 		// The real wait before the next attempt: a rate-limit answer holds

@@ -3,7 +3,9 @@ package tiktok
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"syscall"
 )
 
 // TikTok return codes the client acts on. TikTok reports them in the JSON
@@ -206,3 +208,63 @@ func (e *malformedError) Error() string {
 }
 func (e *malformedError) Unwrap() error        { return e.err }
 func (e *malformedError) Is(target error) bool { return target == ErrMalformedResponse }
+
+// TokenRejected reports whether err is TikTok refusing the access token
+// itself (expired 40102, empty 40104, invalid or revoked 40105, invalid core
+// user 40106, HTTP 401): no advertiser can be pulled with it, and the cure
+// is a new authorisation (`adhouse auth`).
+func TokenRejected(err error) bool {
+	var api *APIError
+	if !errors.As(err, &api) {
+		return false
+	}
+	switch api.Code {
+	case CodeTokenExpired, CodeTokenEmpty, CodeTokenInvalid, CodeInvalidCoreUser:
+		return true
+	case 0:
+		return api.HTTPStatus == http.StatusUnauthorized
+	}
+	return false
+}
+
+// AdvertiserRefused reports whether err is TikTok refusing one advertiser
+// to a token that is otherwise fine: no permission for it (40001), not the
+// developer's company (40119), or an advertiser that does not exist or does
+// not match (40300, 40301). Other advertisers of the same run are unaffected.
+func AdvertiserRefused(err error) bool {
+	var api *APIError
+	if !errors.As(err, &api) {
+		return false
+	}
+	switch api.Code {
+	case CodeNoPermission, CodeNotSameCompany, CodeAdvertiserNotExist, CodeAdvertiserNotMatched:
+		return true
+	}
+	return false
+}
+
+// Unreachable reports whether err is a request that never reached TikTok's
+// API: the connection was refused, or the host name does not resolve. A
+// wrong tiktok.base_url or a network outage, not a busy API: retrying
+// longer does not help.
+func Unreachable(err error) bool {
+	var te *transportError
+	if !errors.As(err, &te) || te.timeout {
+		return false
+	}
+	var dns *net.DNSError
+	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EHOSTUNREACH) ||
+		errors.Is(err, syscall.ENETUNREACH) || (errors.As(err, &dns) && dns.IsNotFound)
+}
+
+// FromTikTok reports whether err is a failure of a call to TikTok or of its
+// answer: a code or HTTP status, a request that timed out or did not
+// connect, a malformed or undecodable body, pages that drifted. Callers use
+// it to tell TikTok's failures from the warehouse's.
+func FromTikTok(err error) bool {
+	var re *redactedError
+	var de *DecodeError
+	var api *APIError
+	return errors.As(err, &re) || errors.As(err, &api) || errors.As(err, &de) || errors.Is(err, ErrPaginationDrift) ||
+		errors.Is(err, ErrMalformedResponse)
+}

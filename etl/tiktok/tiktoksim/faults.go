@@ -4,6 +4,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/adhouse/adhouse/etl/tiktok"
 )
 
 // Faults configures injected failures. Rates are probabilities per request
@@ -43,6 +45,14 @@ type Faults struct {
 	// QueryTooLargeDays answers 40067 to report windows longer than this many
 	// days (0 never).
 	QueryTooLargeDays int
+	// FailingDays answers 50002 ("processing error, retry later", a
+	// documented server code) to every synchronous report request, at every
+	// level and granularity, whose date range includes one of these days:
+	// an outage of one part of TikTok's data that outlasts the client's
+	// retries, for tests of what a run does with one failed window.
+	FailingDays []tiktok.Date
+	// FailingAdvertisers limits FailingDays to these advertisers (empty: all).
+	FailingAdvertisers []string
 	// SecondLimitRate starts a per-second limit episode at a request with
 	// this probability: it and every request of the app until the next whole
 	// second are answered 40100, as after a QPS hit ("retry in the next

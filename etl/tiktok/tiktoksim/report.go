@@ -291,6 +291,12 @@ func (s *Server) handleReport(r *request) ([]byte, *apiError) {
 		s.faults.tooLarge.Add(1)
 		return nil, &apiError{code: tiktok.CodeQueryTooLarge, msg: "Query too large. Please reduce the time range or the number of objects."}
 	}
+	f := s.Faults()
+	for _, d := range f.FailingDays {
+		if !d.Before(p.start) && !d.After(p.end) && (len(f.FailingAdvertisers) == 0 || slices.Contains(f.FailingAdvertisers, p.adv.id)) {
+			return nil, &apiError{code: tiktok.CodeProcessingError, msg: "Processing error. Please retry later."}
+		}
+	}
 	maxAds := 0
 	// The advertiser level has no status filter and covers deleted ads too.
 	if m := s.cfg.SyncMaxAds; m > 0 && s.adCount(p.adv, r.now, p.withDeleted || p.level == tiktok.LevelAdvertiser, m) >= m {

@@ -654,3 +654,28 @@ func TestLimitEpisodes(t *testing.T) {
 		})
 	}
 }
+
+// TestFailingDays: a report whose range covers a failing day answers 50002
+// in TikTok's envelope (HTTP 200) every time, for the listed advertisers
+// only; other ranges and advertisers answer as usual.
+func TestFailingDays(t *testing.T) {
+	s := New(Config{Seed: 1, Advertisers: 2, StartDate: tiktok.NewDate(2026, 8, 1), Days: 30})
+	a, b := s.AdvertiserIDs()[0], s.AdvertiserIDs()[1]
+	s.SetFaults(Faults{FailingDays: []tiktok.Date{tiktok.NewDate(2026, 8, 10)}, FailingAdvertisers: []string{a}})
+	for _, tc := range []struct {
+		adv, from, to string
+		code          int
+	}{
+		{a, "2026-08-09", "2026-08-11", tiktok.CodeProcessingError},
+		{a, "2026-08-10", "2026-08-10", tiktok.CodeProcessingError},
+		{a, "2026-08-11", "2026-08-12", 0},
+		{b, "2026-08-09", "2026-08-11", 0},
+	} {
+		for range 2 {
+			code, msg, _, status := apiGet(t, s, BasePath+"report/integrated/get/", reportQuery(tc.adv, tiktok.LevelCampaign, tiktok.Daily, tc.from, tc.to), s.AccessToken())
+			if code != tc.code || status != http.StatusOK {
+				t.Errorf("%s %s..%s: code %d (%s), HTTP %d; want %d", tc.adv, tc.from, tc.to, code, msg, status, tc.code)
+			}
+		}
+	}
+}
