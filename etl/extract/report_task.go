@@ -126,14 +126,7 @@ func (s *Syncer) pullWindowAsync(ctx context.Context, st stream, a *advertiser, 
 		if err != nil {
 			return 0, err
 		}
-		_, err = s.tasks.Download(ctx, task, func(page tiktok.ReportPage) error {
-			for i := range page.Rows {
-				if err := lw.Append(ctx, statRow(table, &page.Rows[i], a.currency, a.parents)); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+		_, err = s.tasks.Download(ctx, task, appendRows(ctx, lw, table, a))
 		if err != nil {
 			lw.Abort()
 			if errors.Is(err, tiktok.ErrReportFileIncomplete) && attempt < maxFileAttempts && ctx.Err() == nil {

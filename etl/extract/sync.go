@@ -826,6 +826,19 @@ func (s *Syncer) loadWindow(ctx context.Context, st stream, a *advertiser, table
 	return n, nil
 }
 
+// appendRows is the page callback of both report paths (synchronous pages
+// and task files): every row of the page into the load window.
+func appendRows(ctx context.Context, lw *load.Window, table load.StatsTable, a *advertiser) func(tiktok.ReportPage) error {
+	return func(page tiktok.ReportPage) error {
+		for i := range page.Rows {
+			if err := lw.Append(ctx, statRow(table, &page.Rows[i], a.currency, a.parents)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
 // pullWindow streams the report pages into a load window and commits it.
 func (s *Syncer) pullWindow(ctx context.Context, st stream, a *advertiser, table load.StatsTable, w tiktok.DateRange, runID string) (int, error) {
 	lw, err := s.loader.Begin(load.WindowSpec{Table: table.Table, AdvertiserID: st.advertiser, From: w.Start.Time(), To: w.End.Time(), RunID: runID})
@@ -836,14 +849,7 @@ func (s *Syncer) pullWindow(ctx context.Context, st stream, a *advertiser, table
 		AdvertiserID: st.advertiser, Level: st.level, Granularity: st.granularity,
 		Start: w.Start, End: w.End, Metrics: s.opts.Metrics, Location: a.loc,
 	}
-	_, err = s.api.StreamReport(ctx, q, func(page tiktok.ReportPage) error {
-		for i := range page.Rows {
-			if err := lw.Append(ctx, statRow(table, &page.Rows[i], a.currency, a.parents)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	_, err = s.api.StreamReport(ctx, q, appendRows(ctx, lw, table, a))
 	if err != nil {
 		lw.Abort()
 		return lw.Rows(), err
