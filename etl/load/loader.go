@@ -27,6 +27,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/rs/zerolog"
+	"github.com/shopspring/decimal"
 
 	"github.com/adhouse/adhouse/schema"
 )
@@ -177,6 +178,7 @@ func (l *Loader) sendOnce(ctx context.Context, query string, versioned bool, row
 	vals := make([]any, 0, 64)
 	for _, r := range rows {
 		vals = r.AppendValues(vals[:0])
+		fastDecimals(vals)
 		if versioned {
 			vals = append(vals, version, loadedAt)
 		}
@@ -186,6 +188,27 @@ func (l *Loader) sendOnce(ctx context.Context, query string, versioned bool, row
 	}
 	return batch.Send()
 }
+
+// fastDecimals replaces each non-nil *decimal.Decimal in vals by a value
+// clickhouse-go appends without text. clickhouse-go asks a Nullable column's
+// value whether it is NULL through driver.Valuer, and decimal's Valuer
+// formats the number as text that the Decimal column then parses back: that
+// round trip was a sixth of a backfill's CPU.
+func fastDecimals(vals []any) {
+	for i, v := range vals {
+		if d, ok := v.(*decimal.Decimal); ok && d != nil {
+			vals[i] = decimalValue{d}
+		}
+	}
+}
+
+// decimalValue answers driver.Valuer with the decimal itself, which
+// clickhouse-go's Decimal column takes as it is. It holds a pointer, so
+// boxing it allocates nothing.
+type decimalValue struct{ d *decimal.Decimal }
+
+// Value implements driver.Valuer.
+func (v decimalValue) Value() (sqldriver.Value, error) { return *v.d, nil }
 
 // retryableCodes are ClickHouse exception codes after which the same INSERT can
 // succeed: overload, timeouts, network trouble and replica states.

@@ -335,3 +335,53 @@ func TestNewVersionIncreases(t *testing.T) {
 	}
 	require.True(t, strings.HasPrefix(fmt.Sprint(time.UnixMicro(int64(prev>>8)).Year()), "20"))
 }
+
+// decimalRow is a row of decimal_check: one nullable and one plain decimal.
+type decimalRow struct {
+	id           uint64
+	nullable     *decimal.Decimal
+	plain        *decimal.Decimal
+	plainByValue decimal.Decimal
+}
+
+func (r decimalRow) AppendValues(dst []any) []any {
+	return append(dst, r.id, r.nullable, r.plain, r.plainByValue)
+}
+
+// TestDecimalsLandExactly: the loader hands decimals to clickhouse-go
+// without their text form; every value, at the edges of the scale and of
+// Decimal(18, 6), and NULL, lands as written over both protocols.
+func TestDecimalsLandExactly(t *testing.T) {
+	warehousetest.ForEachProtocol(t, func(t *testing.T, proto config.Protocol) {
+		conn, cfg := warehousetest.Migrated(t, proto)
+		ctx := context.Background()
+		db := cfg.ClickHouse.Database
+		require.NoError(t, conn.Exec(ctx, "CREATE TABLE "+db+".decimal_check (id UInt64, nullable Nullable(Decimal(38, 6)), plain Decimal(18, 6), by_value Decimal(38, 6)) ENGINE = MergeTree ORDER BY id"))
+		values := []string{"0", "0.000001", "-0.000001", "19.99", "-123.456789", "999999999999.999999", "-999999999999.999999", "1.5"}
+		var rows []load.Row
+		var want []string
+		for i, s := range values {
+			d := decimal.RequireFromString(s)
+			r := decimalRow{id: uint64(i), nullable: &d, plain: &d, plainByValue: d}
+			wantNullable := d.String()
+			if i%3 == 2 {
+				r.nullable, wantNullable = nil, "NULL"
+			}
+			rows = append(rows, r)
+			want = append(want, fmt.Sprintf("%d %s %s %s", i, wantNullable, d, d))
+		}
+		l := load.New(conn, load.Options{Target: schema.Target{Database: db}})
+		require.NoError(t, l.Insert(ctx, load.Table{Name: "decimal_check", Columns: []string{"id", "nullable", "plain", "by_value"}}, rows))
+		got, err := conn.Query(ctx, "SELECT concat(toString(id), ' ', ifNull(toString(nullable), 'NULL'), ' ', toString(plain), ' ', toString(by_value)) FROM "+db+".decimal_check ORDER BY id")
+		require.NoError(t, err)
+		defer got.Close()
+		var lines []string
+		for got.Next() {
+			var s string
+			require.NoError(t, got.Scan(&s))
+			lines = append(lines, s)
+		}
+		require.NoError(t, got.Err())
+		require.Equal(t, want, lines)
+	})
+}
