@@ -43,11 +43,15 @@ type StatColumn struct {
 // Type is the column's ClickHouse type: every metric is nullable, because
 // TikTok sends "-" for a metric it has no value for, which loads as NULL.
 func (c StatColumn) Type() string {
-	if c.Kind == StatMoney || c.Kind == StatReported {
+	if c.Decimal() {
 		return "Nullable(Decimal(18, 6))"
 	}
 	return "Nullable(UInt64)"
 }
+
+// Decimal reports whether the column holds decimals (money and reported
+// ratios) rather than counts.
+func (c StatColumn) Decimal() bool { return c.Kind == StatMoney || c.Kind == StatReported }
 
 // StatColumns is the catalog of statistics columns, in table order. The
 // DDL (migrations), the loader's rows, the TikTok metrics requested and

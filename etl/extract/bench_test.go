@@ -88,7 +88,7 @@ func BenchmarkBackfill(b *testing.B) {
 			}
 			st, err := warehouse.Status(context.Background(), warehousetest.Dir(b))
 			require.NoError(b, err)
-			whBefore := treeCPU(b, st.PID)
+			whBefore := warehousetest.TreeCPU(b, st.PID)
 			var before syscall.Rusage
 			_ = syscall.Getrusage(syscall.RUSAGE_SELF, &before)
 			start := time.Now()
@@ -96,7 +96,7 @@ func BenchmarkBackfill(b *testing.B) {
 			elapsed := time.Since(start)
 			var after syscall.Rusage
 			_ = syscall.Getrusage(syscall.RUSAGE_SELF, &after)
-			whCPU := treeCPU(b, st.PID) - whBefore
+			whCPU := warehousetest.TreeCPU(b, st.PID) - whBefore
 			require.NoError(b, err, "%s", out)
 			m := resultLine.FindStringSubmatch(string(out))
 			require.NotNil(b, m, "%s", out)
@@ -141,7 +141,7 @@ func BenchmarkBackfill(b *testing.B) {
 		insert := "INSERT INTO " + cfg.ClickHouse.Database + "." + tbl.Name + " (" + strings.Join(append(append([]string(nil), tbl.Columns...), "load_version", "loaded_at"), ", ") + ")"
 		st, err := warehouse.Status(context.Background(), warehousetest.Dir(b))
 		require.NoError(b, err)
-		rawCPU := treeCPU(b, st.PID)
+		rawCPU := warehousetest.TreeCPU(b, st.PID)
 		start := time.Now()
 		vals := make([]any, 0, 64)
 		for i := 0; i < len(rows); i += 100_000 {
@@ -155,7 +155,7 @@ func BenchmarkBackfill(b *testing.B) {
 			require.NoError(b, batch.Send())
 		}
 		rawRate := float64(len(rows)) / time.Since(start).Seconds()
-		rawCPU = treeCPU(b, st.PID) - rawCPU
+		rawCPU = warehousetest.TreeCPU(b, st.PID) - rawCPU
 
 		b.ReportMetric(float64(full.rows), "ad_day_rows")
 		b.ReportMetric(full.rate, "backfill_rows/s")
@@ -183,43 +183,4 @@ func BenchmarkBackfill(b *testing.B) {
 
 func cpuSeconds(ru *syscall.Rusage) float64 {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
-}
-
-// treeCPU is the CPU time, in seconds, that pid and its descendants have
-// used so far, from /proc (clock ticks of 1/100 s, Linux's USER_HZ).
-func treeCPU(tb testing.TB, pid int) float64 {
-	tb.Helper()
-	entries, err := os.ReadDir("/proc")
-	require.NoError(tb, err)
-	type proc struct {
-		parent int
-		ticks  uint64
-	}
-	procs := map[int]proc{}
-	for _, e := range entries {
-		n, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue // gone since the listing
-		}
-		// The command name, in parentheses, may hold spaces: fields start after it.
-		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
-		parent, _ := strconv.Atoi(f[1])
-		user, _ := strconv.ParseUint(f[11], 10, 64)
-		sys, _ := strconv.ParseUint(f[12], 10, 64)
-		procs[n] = proc{parent, user + sys}
-	}
-	var ticks uint64
-	for n, p := range procs {
-		for q := n; q > 1; q = procs[q].parent {
-			if q == pid {
-				ticks += p.ticks
-				break
-			}
-		}
-	}
-	return float64(ticks) / 100
 }

@@ -132,9 +132,12 @@ func BenchmarkImportGA4(b *testing.B) {
 	})
 	b.Run("import", func(b *testing.B) {
 		conn, cfg := warehousetest.Migrated(b, config.ProtocolNative)
-		im := ingest.New(conn, ingest.Options{Target: schema.Target{Database: cfg.ClickHouse.Database}, BatchSize: 50_000})
+		im := ingest.New(conn, ingest.Options{Target: schema.Target{Database: cfg.ClickHouse.Database}, BatchSize: benchBatch()})
 		f := ga4.NDJSON{Options: ga4.Options{Rules: attribution.Rules{TikTokSources: []string{"tiktok"}, CampaignParam: "utm_campaign", AdParam: "utm_content"}, Currency: "USD"}}
 		i := 0
+		var before syscall.Rusage
+		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &before)
+		chBefore := warehousetest.CPU(b)
 		for b.Loop() {
 			i++
 			res, err := im.Import(context.Background(), path, f, fmt.Sprintf("bench-%d", i))
@@ -145,9 +148,19 @@ func BenchmarkImportGA4(b *testing.B) {
 				b.Fatalf("%d rows, want %d", res.Rows, lines)
 			}
 		}
-		b.ReportMetric(float64(lines)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		var after syscall.Rusage
+		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &after)
+		rows := float64(lines) * float64(b.N)
+		b.ReportMetric(rows/b.Elapsed().Seconds(), "rows/s")
 		b.ReportMetric(float64(peakRSS())/(1<<20), "peakRSS_MB")
+		// Where the 2 cores went: the importer runs in this process.
+		b.ReportMetric((cpuSeconds(&after)-cpuSeconds(&before))*1e6/rows, "adhouse_cpu_us/row")
+		b.ReportMetric((warehousetest.CPU(b)-chBefore)*1e6/rows, "clickhouse_cpu_us/row")
 	})
+}
+
+func cpuSeconds(ru *syscall.Rusage) float64 {
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
 type countSink struct{ n *int64 }
@@ -155,4 +168,9 @@ type countSink struct{ n *int64 }
 func (c countSink) Emit(_ context.Context, _ int, _ int64, _ load.Row) error {
 	*c.n++
 	return nil
+}
+
+func benchBatch() int {
+	n, _ := strconv.Atoi(os.Getenv("BB"))
+	return max(n, 1)
 }

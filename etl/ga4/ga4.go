@@ -70,6 +70,60 @@ func (e *Event) AppendValues(dst []any) []any {
 		e.PurchaseRevenue, e.RefundValue, e.Currency, e.TransactionID)
 }
 
+// NewColumns implements load.ColumnRow: a file's events load column by
+// column, several times cheaper than value by value.
+func (e *Event) NewColumns(n int) load.ColumnBuffer {
+	c := &eventColumns{
+		date: make([]time.Time, 0, n), timestamp: make([]time.Time, 0, n), session: make([]int64, 0, n),
+		revenue: make([]*decimal.Decimal, 0, n), refund: make([]*decimal.Decimal, 0, n),
+	}
+	for i := range c.str {
+		c.str[i] = make([]string, 0, n)
+	}
+	return c
+}
+
+// eventColumns holds events as the columns of Columns.
+type eventColumns struct {
+	date, timestamp []time.Time
+	session         []int64
+	revenue, refund []*decimal.Decimal
+	// str are the string columns, in the order of Columns.
+	str [34][]string
+}
+
+// Add implements load.ColumnBuffer.
+func (c *eventColumns) Add(r load.Row) {
+	e := r.(*Event)
+	c.date = append(c.date, e.Date)
+	c.timestamp = append(c.timestamp, e.Timestamp)
+	c.session = append(c.session, e.SessionID)
+	c.revenue = append(c.revenue, e.PurchaseRevenue)
+	c.refund = append(c.refund, e.RefundValue)
+	p, cs, s, ts := &e.Page, &e.Collected, &e.SessionLastClick, &e.TrafficSource
+	for i, v := range [len(c.str)]string{e.Name, e.UserPseudoID, e.UserID, e.PageLocation, e.PageReferrer,
+		p.Source, p.Medium, p.Campaign, p.ID, p.Content, p.Term, e.Touch.TTCLID,
+		cs.Source, cs.Medium, cs.Campaign, cs.ID, cs.Content, cs.Term,
+		s.Source, s.Medium, s.Campaign, s.ID,
+		ts.Source, ts.Medium, ts.Campaign,
+		string(e.Class.Channel), e.ChannelGroup, e.Touch.Source, e.Touch.Medium, e.Class.CampaignRef, e.Class.AdGroupRef, e.Class.AdRef,
+		e.Currency, e.TransactionID} {
+		c.str[i] = append(c.str[i], v)
+	}
+}
+
+// Len implements load.Columns.
+func (c *eventColumns) Len() int { return len(c.date) }
+
+// Slices implements load.Columns, in the order of Columns.
+func (c *eventColumns) Slices() []any {
+	out := []any{c.date, c.timestamp, c.str[0], c.str[1], c.str[2], c.session}
+	for _, s := range c.str[3:32] {
+		out = append(out, s)
+	}
+	return append(out, c.revenue, c.refund, c.str[32], c.str[33])
+}
+
 // finish derives the event's touch, channel and channel group: the
 // event-scoped collected traffic source first, then the UTM parameters of
 // page_location (which also gives the ttclid), then, for a visit without

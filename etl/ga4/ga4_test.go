@@ -3,11 +3,15 @@ package ga4_test
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 
+	"github.com/adhouse/adhouse/etl/attribution"
 	"github.com/adhouse/adhouse/etl/ga4"
 )
 
@@ -68,4 +72,39 @@ func FuzzDecodeJSON(f *testing.F) {
 			t.Fatal("decoded an event without a name")
 		}
 	})
+}
+
+// TestColumnsMatchRows: events held column by column give, row by row, the
+// values AppendValues gives, in the order of Columns.
+func TestColumnsMatchRows(t *testing.T) {
+	revenue := decimal.RequireFromString("19.99")
+	events := []*ga4.Event{
+		{Date: time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC), Timestamp: time.UnixMicro(1714521600123456).UTC(), Name: "purchase",
+			UserPseudoID: "u1", UserID: "id1", SessionID: 42, PageLocation: "https://shop.example/?utm_source=tiktok", PageReferrer: "https://r.example/",
+			Page:             attribution.Touch{Source: "ps", Medium: "pm", Campaign: "pc", ID: "pi", Content: "pco", Term: "pt", TTCLID: "pttclid"},
+			Collected:        attribution.Touch{Source: "cs", Medium: "cm", Campaign: "cc", ID: "ci", Content: "cco", Term: "ct"},
+			SessionLastClick: attribution.Touch{Source: "ss", Medium: "sm", Campaign: "sc", ID: "si"},
+			TrafficSource:    attribution.Touch{Source: "ts", Medium: "tm", Campaign: "tc"},
+			Class:            attribution.Classified{Channel: attribution.ChannelTikTok, CampaignRef: "cr", AdGroupRef: "gr", AdRef: "ar"},
+			Touch:            attribution.Touch{Source: "tos", Medium: "tom", TTCLID: "ttclid"},
+			ChannelGroup:     "Paid Social", PurchaseRevenue: &revenue, Currency: "EUR", TransactionID: "T1"},
+		{Date: time.Date(2024, 5, 2, 0, 0, 0, 0, time.UTC), Name: "page_view", Currency: "USD", RefundValue: &revenue},
+	}
+	cols := events[0].NewColumns(len(events))
+	for _, e := range events {
+		cols.Add(e)
+	}
+	slices := cols.Slices()
+	if len(slices) != len(ga4.Columns) || cols.Len() != len(events) {
+		t.Fatalf("%d columns of %d rows, want %d of %d", len(slices), cols.Len(), len(ga4.Columns), len(events))
+	}
+	for i, e := range events {
+		want := e.AppendValues(nil)
+		for c, s := range slices {
+			got := reflect.ValueOf(s).Index(i).Interface()
+			if !reflect.DeepEqual(got, want[c]) {
+				t.Errorf("row %d column %s: %v from the columns, %v from AppendValues", i, ga4.Columns[c], got, want[c])
+			}
+		}
+	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -252,6 +254,7 @@ type stage struct {
 	version uint64
 	tables  []load.Table
 	bufs    [][]load.Row
+	cols    []*stagedColumns // per table, once its rows turn out to be load.ColumnRows
 	counts  []int64
 	sent    int
 	jobs    chan job
@@ -259,9 +262,29 @@ type stage struct {
 	failed  error
 }
 
+// senders is how many batches of one import are inserted at once.
+const senders = 2
+
 type job struct {
 	t    load.Table
 	rows []load.Row
+	cols *stagedColumns
+}
+
+// stagedColumns are rows held column by column, behind the importer's own
+// columns file_key, load_version and line.
+type stagedColumns struct {
+	key     string
+	version uint64
+	lines   []uint64
+	rows    load.ColumnBuffer
+}
+
+func (c *stagedColumns) Len() int { return len(c.lines) }
+
+func (c *stagedColumns) Slices() []any {
+	n := len(c.lines)
+	return append([]any{slices.Repeat([]string{c.key}, n), slices.Repeat([]uint64{c.version}, n), c.lines}, c.rows.Slices()...)
 }
 
 func (im *Importer) newStage(ctx context.Context, f Format, key string) *stage {
@@ -275,18 +298,37 @@ func (im *Importer) newStage(ctx context.Context, f Format, key string) *stage {
 		})
 	}
 	st.bufs = make([][]load.Row, len(st.tables))
+	st.cols = make([]*stagedColumns, len(st.tables))
 	st.counts = make([]int64, len(st.tables))
-	go func() {
-		var err error
-		for j := range st.jobs {
-			if err == nil {
-				err = im.loader.Insert(ctx, j.t, j.rows)
-				if err != nil {
-					cancel()
+	// Two INSERTs in flight: while ClickHouse writes one batch, the driver
+	// encodes the next, and the engine writes both on separate threads. One
+	// at a time, an import spent most of its time waiting on that one insert.
+	var wg sync.WaitGroup
+	errs := make(chan error, senders)
+	for range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var err error
+			for j := range st.jobs {
+				if err == nil && ctx.Err() == nil {
+					if j.cols != nil {
+						err = im.loader.InsertColumns(ctx, j.t, j.cols)
+					} else {
+						err = im.loader.Insert(ctx, j.t, j.rows)
+					}
+					if err != nil {
+						errs <- err // before cancel: the other sender's "canceled" comes second
+						cancel()
+					}
 				}
 			}
-		}
-		st.done <- err
+		}()
+	}
+	go func() {
+		wg.Wait()
+		close(errs)
+		st.done <- <-errs // the first failure; nil when none
 	}()
 	return st
 }
@@ -307,10 +349,24 @@ func (st *stage) Emit(ctx context.Context, table int, line int64, row load.Row) 
 	if st.ctx.Err() != nil {
 		return st.stopped()
 	}
-	b := append(st.bufs[table], stagedRow{key: st.key, version: st.version, line: line, row: row})
 	st.counts[table]++
+	c := st.cols[table]
+	if cr, ok := row.(load.ColumnRow); ok && c == nil {
+		c = &stagedColumns{key: st.key, version: st.version, rows: cr.NewColumns(st.im.opts.BatchSize)}
+		st.cols[table] = c
+	}
+	if c != nil {
+		c.lines = append(c.lines, uint64(line))
+		c.rows.Add(row)
+		if c.Len() < st.im.opts.BatchSize {
+			return nil
+		}
+		st.cols[table] = nil
+		return st.send(job{t: st.tables[table], cols: c})
+	}
+	b := append(st.bufs[table], stagedRow{key: st.key, version: st.version, line: line, row: row})
 	if len(b) >= st.im.opts.BatchSize {
-		if err := st.send(table, b); err != nil {
+		if err := st.send(job{t: st.tables[table], rows: b}); err != nil {
 			return err
 		}
 		b = make([]load.Row, 0, st.im.opts.BatchSize)
@@ -319,9 +375,9 @@ func (st *stage) Emit(ctx context.Context, table int, line int64, row load.Row) 
 	return nil
 }
 
-func (st *stage) send(table int, rows []load.Row) error {
+func (st *stage) send(j job) error {
 	select {
-	case st.jobs <- job{t: st.tables[table], rows: rows}:
+	case st.jobs <- j:
 		st.sent++
 		return nil
 	case <-st.ctx.Done():
@@ -349,11 +405,17 @@ func (st *stage) finish() error {
 	}
 	for i, b := range st.bufs {
 		if len(b) > 0 {
-			if err := st.send(i, b); err != nil {
+			if err := st.send(job{t: st.tables[i], rows: b}); err != nil {
 				return err
 			}
 		}
 		st.bufs[i] = nil
+		if c := st.cols[i]; c != nil && c.Len() > 0 {
+			if err := st.send(job{t: st.tables[i], cols: c}); err != nil {
+				return err
+			}
+		}
+		st.cols[i] = nil
 	}
 	if st.rows() == 0 {
 		close(st.jobs)
@@ -374,7 +436,7 @@ func (st *stage) abandon() {
 		<-st.done
 		st.jobs = nil
 	}
-	st.bufs = nil
+	st.bufs, st.cols = nil, nil
 }
 
 func (st *stage) rows() int64 {

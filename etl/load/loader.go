@@ -19,6 +19,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -127,18 +128,61 @@ func (l *Loader) Insert(ctx context.Context, t Table, rows []Row) error {
 // send writes one batch, retrying on a new batch with a new version after a
 // retryable failure, and returns the version of the attempt that landed.
 func (l *Loader) send(ctx context.Context, t Table, rows []Row, offset int) (uint64, error) {
+	return l.sendBatch(ctx, t, len(rows), offset, func(batch driver.Batch, version uint64, loadedAt time.Time) error {
+		vals := make([]any, 0, 64)
+		for _, r := range rows {
+			vals = r.AppendValues(vals[:0])
+			fastDecimals(vals)
+			if t.Versioned {
+				vals = append(vals, version, loadedAt)
+			}
+			if err := batch.Append(vals...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// InsertColumns writes rows held column by column as one batch, with the
+// retries of [Loader.Insert].
+func (l *Loader) InsertColumns(ctx context.Context, t Table, cols Columns) error {
+	_, err := l.sendColumns(ctx, t, cols, 0)
+	return err
+}
+
+// sendColumns is send for rows held column by column.
+func (l *Loader) sendColumns(ctx context.Context, t Table, cols Columns, offset int) (uint64, error) {
+	return l.sendBatch(ctx, t, cols.Len(), offset, func(batch driver.Batch, version uint64, loadedAt time.Time) error {
+		all := cols.Slices()
+		if t.Versioned {
+			all = append(all, slices.Repeat([]uint64{version}, cols.Len()), slices.Repeat([]time.Time{loadedAt}, cols.Len()))
+		}
+		for i, s := range all {
+			if err := batch.Column(i).Append(s); err != nil {
+				return fmt.Errorf("column %d of %s: %w", i+1, t.Name, err)
+			}
+		}
+		return nil
+	})
+}
+
+// sendBatch writes the n rows that fill appends to a batch, retrying on a new
+// batch with a new version after a retryable failure, and returns the
+// version of the attempt that landed. offset numbers the rows in messages.
+func (l *Loader) sendBatch(ctx context.Context, t Table, n, offset int, fill func(batch driver.Batch, version uint64, loadedAt time.Time) error) (uint64, error) {
 	query := t.insertSQL(l.opts.Target.Database)
 	backoff := l.opts.RetryBackoff
 	var lastErr error
 	for attempt := 0; ; attempt++ {
 		version := NewVersion()
-		err := l.sendOnce(ctx, query, t.Versioned, rows, version)
+		err := l.sendOnce(ctx, query, fill, version)
 		if err == nil {
 			return version, nil
 		}
 		lastErr = err
 		if ctx.Err() != nil {
-			return 0, fmt.Errorf("load %s.%s rows %d-%d: %w", l.opts.Target.Database, t.Name, offset+1, offset+len(rows), ctx.Err())
+			return 0, fmt.Errorf("load %s.%s rows %d-%d: %w", l.opts.Target.Database, t.Name, offset+1, offset+n, ctx.Err())
 		}
 		if !Retryable(err) || attempt >= l.opts.MaxRetries {
 			break
@@ -161,10 +205,10 @@ func (l *Loader) send(ctx context.Context, t Table, rows []Row, offset int) (uin
 	if Retryable(lastErr) {
 		what = fmt.Sprintf("failed after %d attempts", l.opts.MaxRetries+1)
 	}
-	return 0, fmt.Errorf("load %s.%s rows %d-%d %s: %w", l.opts.Target.Database, t.Name, offset+1, offset+len(rows), what, lastErr)
+	return 0, fmt.Errorf("load %s.%s rows %d-%d %s: %w", l.opts.Target.Database, t.Name, offset+1, offset+n, what, lastErr)
 }
 
-func (l *Loader) sendOnce(ctx context.Context, query string, versioned bool, rows []Row, version uint64) (err error) {
+func (l *Loader) sendOnce(ctx context.Context, query string, fill func(driver.Batch, uint64, time.Time) error, version uint64) (err error) {
 	batch, err := l.conn.PrepareBatch(ctx, query)
 	if err != nil {
 		return err
@@ -174,17 +218,8 @@ func (l *Loader) sendOnce(ctx context.Context, query string, versioned bool, row
 			_ = batch.Abort()
 		}
 	}()
-	loadedAt := time.Now().UTC()
-	vals := make([]any, 0, 64)
-	for _, r := range rows {
-		vals = r.AppendValues(vals[:0])
-		fastDecimals(vals)
-		if versioned {
-			vals = append(vals, version, loadedAt)
-		}
-		if err := batch.Append(vals...); err != nil {
-			return err
-		}
+	if err := fill(batch, version, time.Now().UTC()); err != nil {
+		return err
 	}
 	return batch.Send()
 }

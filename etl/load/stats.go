@@ -1,6 +1,7 @@
 package load
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -160,4 +161,96 @@ func (r *StatRow) AppendValues(dst []any) []any {
 		dst = append(dst, nil)
 	}
 	return append(dst, extra)
+}
+
+// NewColumns implements [ColumnRow]: statistics load column by column.
+func (r *StatRow) NewColumns(n int) ColumnBuffer {
+	c := &statColumns{level: r.level, hourly: r.hourly, metrics: make([]any, len(schema.StatColumns))}
+	for i := range c.ids[:r.level+1] {
+		c.ids[i] = make([]string, 0, n)
+	}
+	c.date, c.timezone, c.currency, c.extra = make([]time.Time, 0, n), make([]string, 0, n), make([]string, 0, n), make([]map[string]string, 0, n)
+	if r.hourly {
+		c.hour, c.timeUTC = make([]uint8, 0, n), make([]time.Time, 0, n)
+	}
+	for i, col := range schema.StatColumns {
+		if col.Decimal() {
+			c.metrics[i] = make([]*decimal.Decimal, 0, n)
+		} else {
+			c.metrics[i] = make([]*uint64, 0, n)
+		}
+	}
+	return c
+}
+
+// statColumns holds statistics rows of one table as its columns.
+type statColumns struct {
+	level         int8
+	hourly        bool
+	ids           [4][]string // advertiser, campaign, ad group and ad, as deep as the level
+	date, timeUTC []time.Time
+	hour          []uint8
+	timezone      []string
+	currency      []string
+	// metrics are the catalog's columns: a []*uint64 or a []*decimal.Decimal each.
+	metrics []any
+	extra   []map[string]string
+}
+
+// Add implements [ColumnBuffer]; r is a *StatRow of the same table.
+func (c *statColumns) Add(row Row) {
+	r := row.(*StatRow)
+	ids := [4]string{r.AdvertiserID, r.CampaignID, r.AdGroupID, r.AdID}
+	for i, id := range ids[:c.level+1] {
+		c.ids[i] = append(c.ids[i], id)
+	}
+	c.date = append(c.date, r.Date)
+	if c.hourly {
+		c.hour, c.timeUTC = append(c.hour, r.Hour), append(c.timeUTC, r.TimeUTC)
+	}
+	c.timezone, c.currency = append(c.timezone, r.Timezone), append(c.currency, r.Currency)
+	for i, m := range c.metrics {
+		var v any
+		if i < len(r.Metrics) {
+			v = r.Metrics[i]
+		}
+		switch m := m.(type) {
+		case []*decimal.Decimal:
+			d, ok := v.(*decimal.Decimal)
+			if !ok && v != nil {
+				panic(fmt.Sprintf("load: statistics column %s holds a %T, not a *decimal.Decimal", schema.StatColumns[i].Name, v))
+			}
+			c.metrics[i] = append(m, d)
+		case []*uint64:
+			n, ok := v.(*uint64)
+			if !ok && v != nil {
+				panic(fmt.Sprintf("load: statistics column %s holds a %T, not a *uint64", schema.StatColumns[i].Name, v))
+			}
+			c.metrics[i] = append(m, n)
+		}
+	}
+	extra := r.Extra
+	if extra == nil {
+		extra = noExtra
+	}
+	c.extra = append(c.extra, extra)
+}
+
+// Len implements [Columns].
+func (c *statColumns) Len() int { return len(c.date) }
+
+// Slices implements [Columns], in the column order of the [StatsTable].
+func (c *statColumns) Slices() []any {
+	out := make([]any, 0, len(c.metrics)+10)
+	for _, ids := range c.ids[:c.level+1] {
+		out = append(out, ids)
+	}
+	if c.hourly {
+		out = append(out, c.date, c.hour, c.timeUTC, c.timezone)
+	} else {
+		out = append(out, c.date, c.timezone)
+	}
+	out = append(out, c.currency)
+	out = append(out, c.metrics...)
+	return append(out, c.extra)
 }

@@ -33,6 +33,7 @@ type Window struct {
 	spec     WindowSpec
 	version  uint64
 	buf      []Row
+	cols     ColumnBuffer // instead of buf, for rows that load column by column
 	sent     int
 	batches  []uint64
 	perDay   map[time.Time]uint64
@@ -70,27 +71,50 @@ func (w *Window) Append(ctx context.Context, r DatedRow) error {
 			d.Format(time.DateOnly), w.spec.From.Format(time.DateOnly), w.spec.To.Format(time.DateOnly))
 	}
 	w.perDay[d]++
-	w.buf = append(w.buf, r)
-	if len(w.buf) >= w.l.opts.BatchSize {
+	if cr, ok := r.(ColumnRow); ok && w.cols == nil && len(w.buf) == 0 {
+		w.cols = cr.NewColumns(min(w.l.opts.BatchSize, 1<<16))
+	}
+	if w.cols != nil {
+		w.cols.Add(r)
+	} else {
+		w.buf = append(w.buf, r)
+	}
+	if w.pending() >= w.l.opts.BatchSize {
 		return w.flush(ctx)
 	}
 	return nil
 }
 
+// pending is the number of rows appended and not yet sent.
+func (w *Window) pending() int {
+	if w.cols != nil {
+		return w.cols.Len()
+	}
+	return len(w.buf)
+}
+
 // Rows is the number of rows appended so far.
-func (w *Window) Rows() int { return w.sent + len(w.buf) }
+func (w *Window) Rows() int { return w.sent + w.pending() }
 
 func (w *Window) flush(ctx context.Context) error {
-	if len(w.buf) == 0 {
+	n := w.pending()
+	if n == 0 {
 		return nil
 	}
-	v, err := w.l.send(ctx, w.spec.Table, w.buf, w.sent)
+	var v uint64
+	var err error
+	if w.cols != nil {
+		v, err = w.l.sendColumns(ctx, w.spec.Table, w.cols, w.sent)
+	} else {
+		v, err = w.l.send(ctx, w.spec.Table, w.buf, w.sent)
+	}
 	if err != nil {
 		return fmt.Errorf("advertiser %s window %s..%s: %w", w.spec.AdvertiserID,
 			w.spec.From.Format(time.DateOnly), w.spec.To.Format(time.DateOnly), err)
 	}
 	w.batches = append(w.batches, v)
-	w.sent += len(w.buf)
+	w.sent += n
+	w.cols = nil // the next row starts a new buffer: the sent one may still be referenced by the driver
 	clear(w.buf)
 	w.buf = w.buf[:0]
 	return nil
