@@ -132,7 +132,7 @@ func BenchmarkImportGA4(b *testing.B) {
 	})
 	b.Run("import", func(b *testing.B) {
 		conn, cfg := warehousetest.Migrated(b, config.ProtocolNative)
-		im := ingest.New(conn, ingest.Options{Target: schema.Target{Database: cfg.ClickHouse.Database}, BatchSize: benchBatch()})
+		im := ingest.New(conn, ingest.Options{Target: schema.Target{Database: cfg.ClickHouse.Database}})
 		f := ga4.NDJSON{Options: ga4.Options{Rules: attribution.Rules{TikTokSources: []string{"tiktok"}, CampaignParam: "utm_campaign", AdParam: "utm_content"}, Currency: "USD"}}
 		i := 0
 		var before syscall.Rusage
@@ -168,9 +168,4 @@ type countSink struct{ n *int64 }
 func (c countSink) Emit(_ context.Context, _ int, _ int64, _ load.Row) error {
 	*c.n++
 	return nil
-}
-
-func benchBatch() int {
-	n, _ := strconv.Atoi(os.Getenv("BB"))
-	return max(n, 1)
 }

@@ -36,8 +36,9 @@ type Sink interface {
 }
 
 // DefaultBatchSize is the rows per INSERT of an import; config.Default uses
-// it too.
-const DefaultBatchSize = 50_000
+// it too. Larger batches were no faster (GA4 events: 155,000 rows/s at
+// 50,000 a batch, 168,000 at 20,000) and held 2.2 times the memory.
+const DefaultBatchSize = 20_000
 
 // Options tunes an [Importer]; zero fields take the defaults.
 type Options struct {
