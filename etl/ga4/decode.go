@@ -1,6 +1,7 @@
 package ga4
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strconv"
 	"strings"
@@ -91,6 +92,9 @@ func (d *decoder) fail(format string, args ...any) error {
 }
 
 func (d *decoder) ws() {
+	if d.i < len(d.b) && d.b[d.i] > ' ' {
+		return // the common case: no white space between tokens
+	}
 	for d.i < len(d.b) {
 		switch d.b[d.i] {
 		case ' ', '\t', '\n', '\r':
@@ -160,11 +164,38 @@ func (d *decoder) wrongType(c byte, want string) error {
 
 // str reads a string value and returns its body as it is in the line, and
 // whether it holds escapes.
+// plainRun returns the index of the first byte from b[i] on that a string
+// literal must look at: a quote, a backslash or a control character (or
+// len(b)). It tests eight bytes at a time: string bodies are most of a GA4
+// line, and a byte-by-byte loop over them was the decoder's largest cost.
+func plainRun(b []byte, i int) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		q, bs := w^(ones*'"'), w^(ones*'\\')
+		// A byte of q or bs is zero, or a byte of w is below 0x20: exact for
+		// "any byte", which is all the loop needs to stop.
+		if ((q-ones)&^q|(bs-ones)&^bs|(w-ones*0x20)&^w)&highs != 0 {
+			break
+		}
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c == '"' || c == '\\' || c < 0x20 {
+			return i
+		}
+	}
+	return i
+}
+
 func (d *decoder) str() ([]byte, bool, error) {
 	d.i++ // the opening quote
 	start := d.i
 	esc := false
 	for d.i < len(d.b) {
+		d.i = plainRun(d.b, d.i)
+		if d.i >= len(d.b) {
+			break
+		}
 		c := d.b[d.i]
 		switch {
 		case c == '"':

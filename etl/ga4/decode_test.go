@@ -1,6 +1,7 @@
 package ga4
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -210,6 +211,41 @@ var decoderSeeds = []string{
 	" {\"event_date\" : \"20240510\" ,\n\"event_timestamp\":\"1\",\t\"event_name\":\"x\\\"y\\\\z\\/\\b\\f\\n\\r\\t\"} ",
 	`{"event_date":"20240510","event_timestamp":"1","event_name":"x","event_params":[null,{"key":"page_referrer","value":null},{"key":null,"value":{"string_value":"r"}}]}`,
 	`{"event_date":"20240510","event_timestamp":"1","event_name":"x","user_pseudo_id":-0.5e-3,"user_id":01}`,
+	// Long string bodies, with what ends a plain run at each place of an
+	// eight-byte word: the decoder tests words at a time.
+	"{\"event_date\":\"20240510\",\"event_timestamp\":\"1\",\"event_name\":\"abcdefghijklmno\\\"pq\",\"user_id\":\"0123456\u00e9\u4e16x\"}",
+	"{\"event_date\":\"20240510\",\"event_timestamp\":\"1\",\"event_name\":\"abcdefghijk\tlmnop\"}",
+	"{\"event_date\":\"20240510\",\"event_timestamp\":\"1\",\"event_name\":\"abcdefgh\x7f\xc3\xa9ijklmnopqrstu\\\\\",\"user_id\":\"\x1f\"}",
+}
+
+// TestPlainRun: the word-at-a-time scan stops where a byte-at-a-time one
+// does, for every place of the stopping byte in a word.
+func TestPlainRun(t *testing.T) {
+	slow := func(b []byte, i int) int {
+		for ; i < len(b); i++ {
+			if c := b[i]; c == '"' || c == '\\' || c < 0x20 {
+				break
+			}
+		}
+		return i
+	}
+	for _, stop := range []byte{'"', '\\', 0, 0x1f, '\n'} {
+		for _, fill := range []byte{'a', 0x20, 0x7f, 0x80, 0xff, '!', '#', '[', ']'} {
+			for n := 0; n < 20; n++ {
+				for at := 0; at <= n; at++ {
+					b := bytes.Repeat([]byte{fill}, n)
+					if at < n {
+						b[at] = stop
+					}
+					for from := 0; from <= n; from++ {
+						if got, want := plainRun(b, from), slow(b, from); got != want {
+							t.Fatalf("plainRun(%q, %d) = %d, want %d", b, from, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
 }
 
 // TestDecoderAgreesWithEncodingJSON runs the seeds; the fuzz target
