@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -19,16 +20,24 @@ import (
 // many days of committed data and of names it does not reflect yet and how
 // old the oldest such commit is, as the warehouse answers at scrape time; a
 // warehouse that does not answer shows as adhouse_bi_check_up 0, not as
-// fresh tables.
+// fresh tables. One reading serves the scrapes of a minute, unless a run
+// ends: then the next scrape reads again.
 func TestMetricsShowBIStaleness(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 		var pending []queries.Pending
 		var down error
+		var reads, runs atomic.Int32
+		start := time.Now()
 		d, _, _, _ := startDaemon(t, schedule.Options{
-			Run: func(context.Context, string) (extract.Result, error) { return extract.Result{}, nil },
+			Entries: []schedule.Entry{{Name: "hourly", Cron: "@every 1h", Job: "sync"}},
+			Run: func(context.Context, string) (extract.Result, error) {
+				runs.Add(1)
+				return extract.Result{}, nil
+			},
 			Now: func() time.Time { return now },
 			Materialised: func(context.Context) ([]queries.Pending, error) {
+				reads.Add(1)
 				return pending, down
 			},
 		})
@@ -55,6 +64,7 @@ func TestMetricsShowBIStaleness(t *testing.T) {
 			}},
 			{"warehouse down", nil, errors.New("connection refused"), []string{"adhouse_bi_check_up 0"}},
 		} {
+			time.Sleep(time.Minute) // the last reading is too old now
 			pending, down = tc.pending, tc.down
 			code, body := get(d, "/metrics")
 			require.Equal(t, http.StatusOK, code, tc.name)
@@ -65,5 +75,27 @@ func TestMetricsShowBIStaleness(t *testing.T) {
 				require.NotContains(t, body, "adhouse_bi_pending_days", tc.name)
 			}
 		}
+
+		scrape := func() string {
+			_, body := get(d, "/metrics")
+			return body
+		}
+		fresh := []queries.Pending{{Table: "bi_ad_daily"}}
+		stale := []queries.Pending{{Table: "bi_ad_daily", Days: 3, Oldest: now.Add(-time.Minute)}}
+		pending, down = fresh, nil
+		require.Contains(t, scrape(), `adhouse_bi_pending_days{reason="data",table="bi_ad_daily"} 0`, "a failed reading is not kept")
+		n := reads.Load()
+		pending = stale
+		require.Contains(t, scrape(), `adhouse_bi_pending_days{reason="data",table="bi_ad_daily"} 0`, "within a minute the reading serves")
+		require.Equal(t, n, reads.Load())
+
+		time.Sleep(time.Until(start.Add(time.Hour - 30*time.Second)))
+		require.Zero(t, runs.Load())
+		require.Contains(t, scrape(), `adhouse_bi_pending_days{reason="data",table="bi_ad_daily"} 3`, "a minute later it reads again")
+		pending = fresh
+		time.Sleep(31 * time.Second) // the hourly run starts and ends
+		synctest.Wait()
+		require.Equal(t, int32(1), runs.Load())
+		require.Contains(t, scrape(), `adhouse_bi_pending_days{reason="data",table="bi_ad_daily"} 0`, "after a run it reads again")
 	})
 }
