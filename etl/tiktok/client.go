@@ -340,7 +340,7 @@ type envelope struct {
 // decoded into a RawMessage nor copied.
 func decodeEnvelope(body []byte) (envelope, error) {
 	var env envelope
-	if !json.Valid(body) {
+	if !validJSON(body) {
 		return env, json.Unmarshal(body, &env) // its error says where
 	}
 	members, err := walkObject(body, nil)
