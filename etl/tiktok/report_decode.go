@@ -237,11 +237,19 @@ func decodeRow(raw *rawRow, i int, opts DecodeOptions, tz string) (ReportRow, er
 		if !ok {
 			return ReportRow{}, &DecodeError{Row: i, Field: dim, Err: errors.New("missing ID dimension")}
 		}
-		var id flexString
-		if err := json.Unmarshal(v, &id); err != nil || id == "" {
+		// Most IDs are plain strings: read without encoding/json.
+		id, plain := plainString(v)
+		if !plain {
+			var flex flexString
+			if err := json.Unmarshal(v, &flex); err != nil {
+				flex = ""
+			}
+			id = string(flex)
+		}
+		if id == "" {
 			return ReportRow{}, &DecodeError{Row: i, Field: dim, Err: errors.New("invalid or empty ID")}
 		}
-		row.EntityID = string(id)
+		row.EntityID = id
 		used++
 		if row.Level == LevelAdvertiser && row.AdvertiserID == "" {
 			row.AdvertiserID = row.EntityID
