@@ -178,17 +178,15 @@ func decodeReportData(data json.RawMessage, opts DecodeOptions) (ReportPage, err
 			}
 		}
 	}
-	page := ReportPage{PageInfo: d.PageInfo, Rows: make([]ReportRow, 0, len(d.List))}
+	page := ReportPage{PageInfo: d.PageInfo, Rows: make([]ReportRow, len(d.List))}
 	tz := ""
 	if opts.Location != nil {
 		tz = opts.Location.String()
 	}
 	for i := range d.List {
-		row, err := decodeRow(&d.List[i], i, opts, tz)
-		if err != nil {
+		if err := decodeRowInto(&d.List[i], i, opts, tz, &page.Rows[i]); err != nil {
 			return ReportPage{}, err
 		}
-		page.Rows = append(page.Rows, row)
 	}
 	return page, nil
 }
@@ -196,10 +194,18 @@ func decodeReportData(data json.RawMessage, opts DecodeOptions) (ReportPage, err
 var idDimensionsMostSpecificFirst = []Level{LevelAd, LevelAdGroup, LevelCampaign, LevelAdvertiser}
 
 func decodeRow(raw *rawRow, i int, opts DecodeOptions, tz string) (ReportRow, error) {
+	var row ReportRow
+	err := decodeRowInto(raw, i, opts, tz, &row)
+	return row, err
+}
+
+// decodeRowInto is decodeRow into the caller's row: a page decodes into its
+// slice, where a returned row was first allocated on the heap, then copied.
+func decodeRowInto(raw *rawRow, i int, opts DecodeOptions, tz string, row *ReportRow) error {
 	var dimBuf [8]field
 	dims, err := walkObject(raw.Dimensions, dimBuf[:0])
 	if err != nil {
-		return ReportRow{}, &DecodeError{Row: i, Field: "dimensions", Err: err}
+		return &DecodeError{Row: i, Field: "dimensions", Err: err}
 	}
 	lookup := func(k string) ([]byte, bool) {
 		for _, f := range dims {
@@ -209,7 +215,7 @@ func decodeRow(raw *rawRow, i int, opts DecodeOptions, tz string) (ReportRow, er
 		}
 		return nil, false
 	}
-	row := ReportRow{
+	*row = ReportRow{
 		AdvertiserID: opts.AdvertiserID,
 		Level:        opts.Level,
 		Granularity:  opts.Granularity,
@@ -235,7 +241,7 @@ func decodeRow(raw *rawRow, i int, opts DecodeOptions, tz string) (ReportRow, er
 		dim := row.Level.IDDimension()
 		v, ok := lookup(dim)
 		if !ok {
-			return ReportRow{}, &DecodeError{Row: i, Field: dim, Err: errors.New("missing ID dimension")}
+			return &DecodeError{Row: i, Field: dim, Err: errors.New("missing ID dimension")}
 		}
 		// Most IDs are plain strings: read without encoding/json.
 		id, plain := plainString(v)
@@ -247,7 +253,7 @@ func decodeRow(raw *rawRow, i int, opts DecodeOptions, tz string) (ReportRow, er
 			id = string(flex)
 		}
 		if id == "" {
-			return ReportRow{}, &DecodeError{Row: i, Field: dim, Err: errors.New("invalid or empty ID")}
+			return &DecodeError{Row: i, Field: dim, Err: errors.New("invalid or empty ID")}
 		}
 		row.EntityID = id
 		used++
@@ -259,18 +265,18 @@ func decodeRow(raw *rawRow, i int, opts DecodeOptions, tz string) (ReportRow, er
 		dim := string(row.Granularity)
 		v, ok := lookup(dim)
 		if !ok {
-			return ReportRow{}, &DecodeError{Row: i, Field: dim, Err: errors.New("missing time dimension")}
+			return &DecodeError{Row: i, Field: dim, Err: errors.New("missing time dimension")}
 		}
 		text, ok, err := scalarText(v)
 		if err != nil || !ok {
-			return ReportRow{}, &DecodeError{Row: i, Field: dim, Err: errors.New("invalid time")}
+			return &DecodeError{Row: i, Field: dim, Err: errors.New("invalid time")}
 		}
 		t, err := time.Parse(TimeLayout, text)
 		if err != nil {
-			return ReportRow{}, &DecodeError{Row: i, Field: dim, Err: fmt.Errorf("invalid time %q", truncateForError(text))}
+			return &DecodeError{Row: i, Field: dim, Err: fmt.Errorf("invalid time %q", truncateForError(text))}
 		}
 		if t.Minute() != 0 || t.Second() != 0 || (row.Granularity == Daily && t.Hour() != 0) {
-			return ReportRow{}, &DecodeError{Row: i, Field: dim, Err: fmt.Errorf("time %q is not the start of a whole %s", text, map[Granularity]string{Daily: "day", Hourly: "hour"}[row.Granularity])}
+			return &DecodeError{Row: i, Field: dim, Err: fmt.Errorf("time %q is not the start of a whole %s", text, map[Granularity]string{Daily: "day", Hourly: "hour"}[row.Granularity])}
 		}
 		row.Date = DateOf(t)
 		row.Hour = t.Hour()
@@ -287,7 +293,7 @@ func decodeRow(raw *rawRow, i int, opts DecodeOptions, tz string) (ReportRow, er
 			}
 			text, ok, err := scalarText(v)
 			if err != nil {
-				return ReportRow{}, &DecodeError{Row: i, Field: k, Err: err}
+				return &DecodeError{Row: i, Field: k, Err: err}
 			}
 			if !ok {
 				text = "-"
@@ -307,14 +313,14 @@ func decodeRow(raw *rawRow, i int, opts DecodeOptions, tz string) (ReportRow, er
 	var metricBuf [48]field
 	metrics, err := walkObject(raw.Metrics, metricBuf[:0])
 	if err != nil {
-		return ReportRow{}, &DecodeError{Row: i, Field: "metrics", Err: err}
+		return &DecodeError{Row: i, Field: "metrics", Err: err}
 	}
 	for _, f := range metrics {
 		if err := row.Metrics.set(f.key, f.val); err != nil {
-			return ReportRow{}, &DecodeError{Row: i, Field: f.key, Err: err}
+			return &DecodeError{Row: i, Field: f.key, Err: err}
 		}
 	}
-	return row, nil
+	return nil
 }
 
 // walkList splits a JSON array of row objects into raw rows.
@@ -405,8 +411,14 @@ func walkMembers(b []byte, i int, dst []field) ([]field, int, error) {
 			} else {
 				key = string(raw)
 			}
-		} else if err := json.Unmarshal(b[i:end], &key); err != nil {
-			return dst, end, err
+		} else {
+			// Its own variable: one whose address goes to json.Unmarshal lives
+			// on the heap, and key would have been allocated for every member.
+			var escaped string
+			if err := json.Unmarshal(b[i:end], &escaped); err != nil {
+				return dst, end, err
+			}
+			key = escaped
 		}
 		i = skipSpace(b, end)
 		if i >= len(b) || b[i] != ':' {

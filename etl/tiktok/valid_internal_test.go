@@ -2,8 +2,10 @@ package tiktok
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 var validSeeds = []string{
@@ -49,19 +51,23 @@ func FuzzValidJSON(f *testing.F) {
 	})
 }
 
-// BenchmarkValidJSON compares validJSON with json.Valid on a report page of
-// 1,000 ad rows as the simulator writes them.
-func BenchmarkValidJSON(b *testing.B) {
+// reportPage is a report page of 1,000 ad rows as the simulator writes them.
+func reportPage() []byte {
 	var page strings.Builder
 	page.WriteString(`{"code":0,"message":"OK","request_id":"2026","data":{"list":[`)
 	for i := range 1000 {
 		if i > 0 {
 			page.WriteByte(',')
 		}
-		page.WriteString(`{"dimensions":{"ad_id":"1800000000000` + strings.Repeat("7", 6) + `","stat_time_day":"2026-10-01 00:00:00"},"metrics":{"spend":"12.34","impressions":"1234","clicks":"56","conversion":"-","cpc":"0.22","ctr":"4.54","app_install":"3","complete_payment":"0","total_complete_payment_rate":"0.00","video_play_actions":"800","campaign_name":"Summer \"sale\" \u00e9"}}`)
+		page.WriteString(`{"dimensions":{"ad_id":"18000000000` + strconv.Itoa(100000+i) + `","stat_time_day":"2026-10-01 00:00:00"},"metrics":{"spend":"12.34","impressions":"1234","clicks":"56","conversion":"-","cpc":"0.22","ctr":"4.54","app_install":"3","complete_payment":"0","total_complete_payment_rate":"0.00","video_play_actions":"800","campaign_name":"Summer \"sale\" \u00e9"}}`)
 	}
 	page.WriteString(`],"page_info":{"page":1,"page_size":1000,"total_number":1000,"total_page":1}}}`)
-	body := []byte(page.String())
+	return []byte(page.String())
+}
+
+// BenchmarkValidJSON compares validJSON with json.Valid on a report page.
+func BenchmarkValidJSON(b *testing.B) {
+	body := reportPage()
 	b.Run("encoding_json", func(b *testing.B) {
 		b.SetBytes(int64(len(body)))
 		for b.Loop() {
@@ -78,4 +84,17 @@ func BenchmarkValidJSON(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkDecodeReport decodes a report page of 1,000 ad rows.
+func BenchmarkDecodeReport(b *testing.B) {
+	body := reportPage()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		p, err := DecodeReport(body, DecodeOptions{Level: LevelAd, Granularity: Daily, AdvertiserID: "1", Location: time.UTC})
+		if err != nil || len(p.Rows) != 1000 {
+			b.Fatal(err, len(p.Rows))
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1000, "ns/row")
 }

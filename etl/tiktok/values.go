@@ -259,9 +259,11 @@ func scalarText(b []byte) (text string, ok bool, err error) {
 	case '"':
 		s, plain := plainString(b)
 		if !plain {
-			if err := json.Unmarshal(b, &s); err != nil {
+			var escaped string // apart from s, which would then live on the heap
+			if err := json.Unmarshal(b, &escaped); err != nil {
 				return "", false, err
 			}
+			s = escaped
 		}
 		s = strings.TrimSpace(s)
 		if s == "" || s == "-" {
