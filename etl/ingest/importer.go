@@ -353,7 +353,7 @@ func (st *stage) Emit(ctx context.Context, table int, line int64, row load.Row) 
 	st.counts[table]++
 	c := st.cols[table]
 	if cr, ok := row.(load.ColumnRow); ok && c == nil {
-		c = &stagedColumns{key: st.key, version: st.version, rows: cr.NewColumns(st.im.opts.BatchSize)}
+		c = &stagedColumns{key: st.key, version: st.version, lines: make([]uint64, 0, st.im.opts.BatchSize), rows: cr.NewColumns(st.im.opts.BatchSize)}
 		st.cols[table] = c
 	}
 	if c != nil {

@@ -55,7 +55,6 @@ func (l *Loader) Begin(spec WindowSpec) (*Window, error) {
 	}
 	return &Window{
 		l: l, spec: spec, version: NewVersion(),
-		buf:    make([]Row, 0, min(l.opts.BatchSize, 1<<16)),
 		perDay: map[time.Time]uint64{},
 	}, nil
 }
@@ -74,9 +73,12 @@ func (w *Window) Append(ctx context.Context, r DatedRow) error {
 	if cr, ok := r.(ColumnRow); ok && w.cols == nil && len(w.buf) == 0 {
 		w.cols = cr.NewColumns(min(w.l.opts.BatchSize, 1<<16))
 	}
-	if w.cols != nil {
+	switch {
+	case w.cols != nil:
 		w.cols.Add(r)
-	} else {
+	case w.buf == nil:
+		w.buf = append(make([]Row, 0, min(w.l.opts.BatchSize, 1<<16)), r)
+	default:
 		w.buf = append(w.buf, r)
 	}
 	if w.pending() >= w.l.opts.BatchSize {
