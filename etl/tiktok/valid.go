@@ -65,13 +65,7 @@ func (v *validator) value(depth int) bool {
 }
 
 func (v *validator) object(depth int) bool {
-	v.i++
-	v.space()
-	if v.next() == '}' {
-		v.i++
-		return true
-	}
-	for {
+	return v.members('}', func() bool {
 		if v.next() != '"' || !v.str() {
 			return false
 		}
@@ -81,32 +75,25 @@ func (v *validator) object(depth int) bool {
 		}
 		v.i++
 		v.space()
-		if !v.value(depth + 1) {
-			return false
-		}
-		v.space()
-		switch v.next() {
-		case ',':
-			v.i++
-			v.space()
-		case '}':
-			v.i++
-			return true
-		default:
-			return false
-		}
-	}
+		return v.value(depth + 1)
+	})
 }
 
 func (v *validator) array(depth int) bool {
+	return v.members(']', func() bool { return v.value(depth + 1) })
+}
+
+// members reads the comma-separated members of the object or array whose
+// opening bracket is at the read position, up to the closing one.
+func (v *validator) members(closing byte, member func() bool) bool {
 	v.i++
 	v.space()
-	if v.next() == ']' {
+	if v.next() == closing {
 		v.i++
 		return true
 	}
 	for {
-		if !v.value(depth + 1) {
+		if !member() {
 			return false
 		}
 		v.space()
@@ -114,7 +101,7 @@ func (v *validator) array(depth int) bool {
 		case ',':
 			v.i++
 			v.space()
-		case ']':
+		case closing:
 			v.i++
 			return true
 		default:
