@@ -7,13 +7,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/adhouse/adhouse/etl/config"
 	"github.com/adhouse/adhouse/etl/extract"
+	"github.com/adhouse/adhouse/etl/logtest"
 	"github.com/adhouse/adhouse/etl/tiktok"
 	"github.com/rs/zerolog"
 )
@@ -177,7 +177,7 @@ func TestLogLinesPrintAboveTheBar(t *testing.T) {
 // total and, once measured, the ETA (fake clock: testing/synctest).
 func TestProgressLinesWhenNotATerminal(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var buf syncBuffer
+		var buf logtest.Buffer
 		a := &app{log: zerolog.New(&buf)}
 		p := &extract.Progress{}
 		p.SetPhase(extract.PhasePull)
@@ -208,24 +208,6 @@ func TestProgressLinesWhenNotATerminal(t *testing.T) {
 			t.Errorf("terminal controls in plain lines: %q", buf.String())
 		}
 	})
-}
-
-// syncBuffer is a bytes.Buffer safe for a logger goroutine and a reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestLogDurationsAreStrings: every Dur field of the CLI's logger reads as

@@ -10,31 +10,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/adhouse/adhouse/etl/logtest"
 	"github.com/adhouse/adhouse/etl/tiktok/tiktoksim"
 	"github.com/adhouse/adhouse/etl/tiktok/tiktoksim/simtest"
 )
-
-// simCmdBuffer is a goroutine-safe output sink for a running command.
-type simCmdBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *simCmdBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *simCmdBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func TestAuthCommand(t *testing.T) {
 	sim := simtest.Start(t, tiktoksim.Config{})
@@ -116,7 +98,7 @@ func TestTikTokSimCommand(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	out := &simCmdBuffer{}
+	out := &logtest.Buffer{}
 	cmd = newTikTokSimCmd()
 	cmd.SetOut(out)
 	cmd.SetArgs([]string{"--scale", "tiny", "--seed", "9", "--tier", "none", "--rate-limit-rate", "0"})

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"github.com/adhouse/adhouse/etl/config"
 	"github.com/adhouse/adhouse/etl/extract"
 	"github.com/adhouse/adhouse/etl/load"
+	"github.com/adhouse/adhouse/etl/logtest"
 	"github.com/adhouse/adhouse/etl/tiktok"
 	"github.com/adhouse/adhouse/etl/tiktok/tiktoksim"
 	"github.com/adhouse/adhouse/etl/tiktok/tiktoksim/simtest"
@@ -26,27 +26,9 @@ import (
 	"github.com/adhouse/adhouse/schema"
 )
 
-// logSink is a goroutine-safe buffer for the syncer's JSON log.
-type logSink struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logSink) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logSink) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // newTaskSyncer is newSyncer with report tasks polled every few
 // milliseconds, an ad-count threshold and a log.
-func newTaskSyncer(t *testing.T, baseURL, token string, conn driver.Conn, cfg config.Config, grans []tiktok.Granularity, threshold int, log *logSink, now func() time.Time) *extract.Syncer {
+func newTaskSyncer(t *testing.T, baseURL, token string, conn driver.Conn, cfg config.Config, grans []tiktok.Granularity, threshold int, log *logtest.Buffer, now func() time.Time) *extract.Syncer {
 	t.Helper()
 	api, err := tiktok.New(tiktok.Options{
 		BaseURL: baseURL, AccessToken: token,
@@ -139,7 +121,7 @@ func TestAsyncPathEqualsSimulatorTruth(t *testing.T) {
 			}
 			srv := simtest.Start(t, sc)
 			conn, cfg := warehousetest.Migrated(t, config.ProtocolHTTP)
-			log := &logSink{}
+			log := &logtest.Buffer{}
 			s := newTaskSyncer(t, srv.BaseURL(), srv.AccessToken(), conn, cfg, grans, tc.threshold, log, srv.Now)
 			res, err := s.Run(ctx, srv.AdvertiserIDs(), extract.Job{Name: "sync", Entities: true, Stats: true})
 			require.NoError(t, err)

@@ -1,14 +1,10 @@
 package schedule_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"testing/synctest"
@@ -18,35 +14,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/adhouse/adhouse/etl/extract"
+	"github.com/adhouse/adhouse/etl/logtest"
 	"github.com/adhouse/adhouse/etl/schedule"
 	"github.com/adhouse/adhouse/etl/tiktok"
 )
-
-// syncBuffer is a log sink safe for the daemon's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-// lines parses the JSON log lines as a log shipper would.
-func (s *syncBuffer) lines(t *testing.T) []map[string]any {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []map[string]any
-	sc := bufio.NewScanner(bytes.NewReader(s.b.Bytes()))
-	for sc.Scan() {
-		var m map[string]any
-		require.NoError(t, json.Unmarshal(sc.Bytes(), &m), sc.Text())
-		out = append(out, m)
-	}
-	return out
-}
 
 func runDaemon(t *testing.T, opts schedule.Options) (*schedule.Daemon, context.CancelFunc, <-chan struct{}) {
 	t.Helper()
@@ -161,7 +132,7 @@ func TestRunOutcomesInLogsAndMetrics(t *testing.T) {
 			<-ctx.Done()
 			return extract.Result{Advertisers: 2}, fmt.Errorf("window: %w", ctx.Err())
 		}
-		var logs syncBuffer
+		var logs logtest.Buffer
 		d, cancel, done := runDaemon(t, schedule.Options{
 			Entries: []schedule.Entry{{Name: "often", Cron: "@every 1m", Job: "sync"}},
 			Run:     run, ShutdownTimeout: time.Second,
@@ -184,7 +155,7 @@ func TestRunOutcomesInLogsAndMetrics(t *testing.T) {
 		require.NotContains(t, body, `code="cancelled"`, "a planned shutdown is no error")
 
 		var msgs []string
-		for _, l := range logs.lines(t) {
+		for _, l := range logs.JSONLines(t) {
 			msgs = append(msgs, fmt.Sprint(l["level"], " ", l["message"]))
 			switch l["message"] {
 			case "run partly failed":

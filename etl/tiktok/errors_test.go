@@ -12,6 +12,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/adhouse/adhouse/etl/logtest"
 	"github.com/adhouse/adhouse/etl/tiktok"
 	"github.com/adhouse/adhouse/etl/tiktok/tiktoksim"
 	"github.com/adhouse/adhouse/etl/tiktok/tiktoksim/simtest"
@@ -275,7 +276,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 	const token = "tok-SECRET-5f2a9c1e"
 	const secret = "app-SECRET-77d3b2"
 	const code = "code-SECRET-0e41"
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	ctx := context.Background()
 	var errs []error
 

@@ -1,7 +1,6 @@
 package tiktok_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -14,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/oauth2"
 
+	"github.com/adhouse/adhouse/etl/logtest"
 	"github.com/adhouse/adhouse/etl/tiktok"
 	"github.com/adhouse/adhouse/etl/tiktok/tiktoksim"
 	"github.com/adhouse/adhouse/etl/tiktok/tiktoksim/simtest"
@@ -123,25 +123,7 @@ func inProcessOptions(h http.Handler, token string) tiktok.Options {
 
 func (s *scripted) count() int { return int(s.n.Load()) }
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func debugLogger(buf *syncBuffer) *zerolog.Logger {
+func debugLogger(buf *logtest.Buffer) *zerolog.Logger {
 	l := zerolog.New(buf).Level(zerolog.DebugLevel)
 	return &l
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/adhouse/adhouse/etl/logtest"
 	"github.com/adhouse/adhouse/etl/tiktok"
 	"github.com/adhouse/adhouse/etl/tiktok/tiktoksim"
 )
@@ -22,7 +23,7 @@ type logLine map[string]any
 
 func (l logLine) str(k string) string { s, _ := l[k].(string); return s }
 
-func parseLog(t *testing.T, buf *syncBuffer) []logLine {
+func parseLog(t *testing.T, buf *logtest.Buffer) []logLine {
 	t.Helper()
 	var out []logLine
 	for _, s := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
@@ -48,7 +49,7 @@ func linesWith(lines []logLine, msgPart string) []logLine {
 	return out
 }
 
-func infoLogger(buf *syncBuffer) *zerolog.Logger {
+func infoLogger(buf *logtest.Buffer) *zerolog.Logger {
 	l := zerolog.New(buf).Level(zerolog.InfoLevel)
 	return &l
 }
@@ -62,7 +63,7 @@ func infoLogger(buf *syncBuffer) *zerolog.Logger {
 func TestPersistentLimitEscalatesOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		sim := tiktoksim.New(tiktoksim.Config{Advertisers: 1, Faults: tiktoksim.Faults{MinuteLimitRate: 1}})
-		var logs syncBuffer
+		var logs logtest.Buffer
 		logger := infoLogger(&logs)
 		lim := tiktok.NewLimiter(tiktok.LimiterConfig{Logger: logger}) // production defaults
 		opts := inProcessOptions(sim, sim.AccessToken())
@@ -155,7 +156,7 @@ func TestIsolatedLimitsCostSecondsNotMinutes(t *testing.T) {
 		pull := func(f tiktoksim.Faults) (time.Duration, *tiktoksim.Server, *tiktok.Limiter, string) {
 			cfg.Faults = f
 			sim := tiktoksim.New(cfg)
-			var logs syncBuffer
+			var logs logtest.Buffer
 			logger := infoLogger(&logs)
 			lim := tiktok.NewLimiter(tiktok.LimiterConfig{QPS: tiktok.TierBasic.QPS, QPM: tiktok.TierBasic.QPM, Logger: logger})
 			opts := inProcessOptions(sim, sim.AccessToken())
@@ -256,7 +257,7 @@ func TestEscalationRule(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				var logs syncBuffer
+				var logs logtest.Buffer
 				l := tiktok.NewLimiter(tiktok.LimiterConfig{QPS: -1, QPM: -1, EscalateAfter: tc.escalateAfter, Logger: infoLogger(&logs)})
 				ctx := context.Background()
 				for _, ev := range strings.Fields(tc.events) {
