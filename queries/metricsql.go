@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 
 	"github.com/adhouse/adhouse/metrics"
@@ -24,10 +25,21 @@ import (
 // neither is used: both sides become Int256 integers in storage units
 // (micro-units for money), and with a = |n|·10^scale, q0 = intDiv(a, |d|),
 // r = a − q0·|d|, the magnitude is q0 + 1 when 2r > |d| or when 2r = |d| and q0
-// is odd, else q0; the sign is sign(n)·sign(d). That is metrics.RoundRatio,
-// computed as intDiv(2a + |d|, 2|d|) minus one at an exact tie with an odd
-// quotient (the same integer).
+// is odd, else q0; the sign is sign(n)·sign(d). That is metrics.RoundRatio.
 func MetricSQL(d metrics.Descriptor, sums map[metrics.Field]string) (string, error) {
+	return metricSQL(d, sums, func(_ int, expr string) string { return "(" + expr + ")" })
+}
+
+// stages is the number of steps of MetricSQL's arithmetic that a binder may
+// name: the bases in storage units, the two magnitudes, and their quotient and
+// remainder.
+const stages = 3
+
+// metricSQL renders MetricSQL with bind deciding how each step's expression
+// reaches the next: inlined (MetricSQL) or named as a column of a nested
+// SELECT (MetricStages). bind(s, expr) returns what later steps write for
+// expr, which uses only expressions bound at stages before s.
+func metricSQL(d metrics.Descriptor, sums map[metrics.Field]string, bind func(stage int, expr string) string) (string, error) {
 	if len(d.Numerator) == 0 {
 		return "", fmt.Errorf("queries: metric %q has no numerator", d.Name)
 	}
@@ -39,7 +51,6 @@ func MetricSQL(d metrics.Descriptor, sums map[metrics.Field]string) (string, err
 	// n = Σ±num × multiplier × 10^(denominator scale) [× margin]
 	// d = den × 10^(numerator scale)
 	var num strings.Builder
-	num.WriteByte('(')
 	for i, t := range d.Numerator {
 		switch {
 		case t.Negative:
@@ -47,38 +58,88 @@ func MetricSQL(d metrics.Descriptor, sums map[metrics.Field]string) (string, err
 		case i > 0:
 			num.WriteString(" + ")
 		}
-		num.WriteString(storageUnits(t.Field, sums[t.Field]))
+		num.WriteString(bind(0, storageUnits(t.Field, sums[t.Field])))
 	}
-	num.WriteByte(')')
 	numK := new(big.Int).Mul(big.NewInt(d.Multiplier), pow10(int64(d.Denominator.Scale())+int64(d.Scale)))
 	denK := pow10(int64(d.Numerator[0].Field.Scale()))
 	n := num.String()
+	if len(d.Numerator) > 1 {
+		n = "(" + n + ")"
+	}
 	if d.MarginFraction {
-		coef := d.Margin.Coefficient()
-		n = fmt.Sprintf("(%s * %s)", n, int256(coef))
+		n = fmt.Sprintf("(%s * %s)", n, int256(d.Margin.Coefficient()))
 		if e := int64(d.Margin.Exponent()); e >= 0 {
 			numK.Mul(numK, pow10(e))
 		} else {
 			denK.Mul(denK, pow10(-e))
 		}
 	}
-	den := storageUnits(d.Denominator, sums[d.Denominator])
-	// a and b are the magnitudes of n and d. With x = 2a + b and y = 2b,
-	// intDiv(x, y) is a/b rounded half up; at an exact tie (x divisible by
-	// y) an odd result steps back to the even neighbour: half-even. The zero
-	// guard keeps b from being 0 even where the outer if() discards the
-	// value, so no engine setting can surface a division by zero.
-	a := fmt.Sprintf("toInt256(abs(%s)) * %s", n, int256(numK))
-	b := fmt.Sprintf("if(%s = 0, toInt256(1), toInt256(abs(%s)) * %s)", den, den, int256(denK))
-	x := fmt.Sprintf("(2 * %s + %s)", a, b)
-	y := fmt.Sprintf("(2 * %s)", b)
-	q := fmt.Sprintf("(intDiv(%[1]s, %[2]s) - if(%[1]s %% %[2]s = 0 AND intDiv(%[1]s, %[2]s) %% 2 = 1, 1, 0))", x, y)
-	signed := fmt.Sprintf("(sign(%s) * sign(%s) * %s)", n, den, q)
+	den := bind(0, storageUnits(d.Denominator, sums[d.Denominator]))
+	// a and b are the magnitudes of n and d, q and r the quotient and
+	// remainder of a/b. Rounding half to even adds one to q when 2r > b, or
+	// when 2r = b and q is odd: both are 2r + (q mod 2) > b. The sign of d is
+	// NULL when d is 0, which makes the metric NULL; b is 1 there (not an
+	// if(), which costs ClickHouse more to analyse), so no engine setting can
+	// surface a division by zero.
+	a := bind(1, fmt.Sprintf("toInt256(abs(%s)) * %s", n, int256(numK)))
+	b := bind(1, fmt.Sprintf("toInt256(abs(%[1]s)) * %[2]s + (%[1]s = 0)", den, int256(denK)))
+	signN := bind(1, fmt.Sprintf("sign(%s)", n))
+	signD := bind(1, fmt.Sprintf("nullIf(sign(%s), 0)", den))
+	q := bind(2, fmt.Sprintf("intDiv(%s, %s)", a, b))
+	r := bind(2, fmt.Sprintf("%s %% %s", a, b))
 	unit := "1"
 	if d.Scale > 0 {
 		unit = "0." + strings.Repeat("0", int(d.Scale)-1) + "1"
 	}
-	return fmt.Sprintf("if(%s = 0, NULL, toDecimal128(%s, 0) * toDecimal128('%s', %d))", den, signed, unit, d.Scale), nil
+	return fmt.Sprintf("toDecimal128(%s * %s * (%s + (2 * %s + %s %% 2 > %s)), 0) * toDecimal128('%s', %d)", signN, signD, q, r, q, b, unit, d.Scale), nil
+}
+
+// MetricStages renders a SELECT of every column of from but the except
+// columns, followed by every metric of metrics.Metrics() whose bases sums
+// provides (as MetricColumns, with the same values). The metrics' shared
+// steps are columns of nested SELECTs, computed and analysed once each
+// rather than repeated inside every metric: ClickHouse analyses a view's
+// every column at every query that reads it, and the inlined metrics cost
+// more to analyse than a month of a large account costs to read.
+func MetricStages(sums map[metrics.Field]string, from string, except []string, indent string) string {
+	var (
+		cols  [stages][]string
+		names = map[string]string{} // expression → its column
+	)
+	bind := func(stage int, expr string) string {
+		if name, ok := names[expr]; ok {
+			return name
+		}
+		name := fmt.Sprintf("_metric_%d_%d", stage, len(cols[stage]))
+		names[expr] = name
+		cols[stage] = append(cols[stage], expr+" AS "+name)
+		return name
+	}
+	var metricCols []string
+	for _, d := range Descriptors(sums) {
+		expr, err := metricSQL(d, sums, bind)
+		if err != nil {
+			continue // Descriptors only returns metrics whose bases are present
+		}
+		metricCols = append(metricCols, indent+expr+" AS "+d.Name)
+	}
+	hidden := slices.Clone(except)
+	for _, c := range cols {
+		for _, col := range c {
+			hidden = append(hidden, col[strings.LastIndex(col, " AS ")+4:])
+		}
+	}
+	src := from
+	for _, c := range cols {
+		if len(c) > 0 {
+			src = fmt.Sprintf("(SELECT *, %s FROM %s)", strings.Join(c, ", "), src)
+		}
+	}
+	head := indent + "*"
+	if len(hidden) > 0 {
+		head += " EXCEPT (" + strings.Join(hidden, ", ") + ")"
+	}
+	return fmt.Sprintf("SELECT\n%s,\n%s\nFROM %s", head, strings.Join(metricCols, ",\n"), src)
 }
 
 // ErrNoSum is wrapped by MetricSQL when the sums lack a base the metric needs.

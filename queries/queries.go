@@ -212,6 +212,7 @@ func RenderFile(t schema.Target, name string) (string, error) {
 //	sumColumns              the additive statistics columns a view sums
 //	metricColumns indent    every metric over the TikTok sum columns, "expr AS name"
 //	metricColumnsOver p n i every metric over columns prefixed p, named with prefix n
+//	metricStages from ex    every column of from but ex (space-separated), then every metric (MetricStages)
 //	metricNames             the metric column names, in order
 //	periods                 Periods, for the period-over-period views
 //	drillLevels             the campaign, ad group and ad levels
@@ -273,6 +274,9 @@ func render(t schema.Target, name, text, exec string, data any) (string, error) 
 				cols = append(cols, indent+expr+" AS "+namePrefix+d.Name)
 			}
 			return strings.Join(cols, ",\n")
+		},
+		"metricStages": func(from, except string) string {
+			return MetricStages(TikTokColumns, from, strings.Fields(except), "    ")
 		},
 		"metricNames": MetricNames,
 		"periods":     func() []Period { return Periods },

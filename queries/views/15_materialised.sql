@@ -3,7 +3,9 @@
 -- by every sync for the days it committed, queries/materialise.go) with every
 -- metric, a ratio of the row's sums, computed on read. A BI query reads one
 -- plain MergeTree table: no version filter, no join, no FINAL; one that sums a
--- period and recomputes its ratios never computes the rows' own.
+-- period and recomputes its ratios never computes the rows' own. The metrics'
+-- shared steps are columns of nested SELECTs (queries.MetricStages), because
+-- ClickHouse analyses every column of a view at every query that reads it.
 --
 -- On a cluster nothing is materialised yet: the views read the live
 -- definitions.
@@ -12,10 +14,7 @@ CREATE OR REPLACE VIEW {{$.DB}}.bi_{{$l.Name}}_{{$g}}{{onCluster}}{{definer}} AS
 {{- if clustered}}
 SELECT * FROM {{$.DB}}.{{liveView $l.Name $g}}
 {{- else}}
-SELECT
-    * EXCEPT (window_version),
-{{metricColumns "    "}}
-FROM {{$.DB}}.{{materialisedTable $l.Name $g}}
+{{metricStages (print $.DB "." (materialisedTable $l.Name $g)) "window_version"}}
 {{- end}}
 COMMENT 'BI: {{$l.Name}} performance by local {{if eq $g "hourly"}}hour{{else}}day{{end}}, pre-joined names, sums and every metric (ratio of sums at this grain)';
 {{end}}{{end}}
