@@ -19,6 +19,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/rs/zerolog"
 
+	"github.com/adhouse/adhouse/etl/load"
 	"github.com/adhouse/adhouse/schema"
 )
 
@@ -348,6 +349,14 @@ func (r *Refresher) dropAbandoned(ctx context.Context) error {
 	return nil
 }
 
+// namesMargin is how long an entity load may take from taking its version
+// (load.NewVersion, as it starts a batch) to being visible to a query: a
+// refresh's name check covers entity rows with versions from namesMargin
+// before it started, so one still in flight while an earlier check ran is
+// compared again. The loader's batches take seconds; the margin also absorbs
+// clock skew between hosts that load into one warehouse.
+const namesMargin = 10 * time.Minute
+
 // advertiserBuckets is how many partitions share a month of a materialised
 // table, by a hash of the advertiser: a refresh rewrites the keys of a
 // partition, so it costs a sixteenth of a month's advertisers, while a
@@ -374,6 +383,19 @@ func (r *Refresher) refreshTable(ctx context.Context, m Materialised, table stri
 	if err != nil {
 		return 0, 0, time.Since(start), err
 	}
+	// Every entity row loaded before namesFrom is visible to the plan below,
+	// which compares its names; once the rebuild lands, later checks of the
+	// table need only look at rows loaded after it.
+	namesFrom := start.Add(-namesMargin)
+	defer func() {
+		if err == nil && table == m.Table() {
+			err = r.conn.Exec(ctx, fmt.Sprintf("INSERT INTO %s.materialise_names (bi_table, checked_to, checked_at) VALUES (?, ?, ?)", r.t.Database),
+				table, load.VersionAt(namesFrom), start)
+			if err != nil {
+				err = fmt.Errorf("recording the name check: %w", err)
+			}
+		}
+	}()
 	pctx := clickhouse.Context(ctx, clickhouse.WithParameters(map[string]string{"refresh": id}))
 	data := m.step(table)
 	if err := r.exec(pctx, "plan", data); err != nil {

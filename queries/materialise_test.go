@@ -237,3 +237,71 @@ func TestRefreshAddsDaysToABuiltMonth(t *testing.T) {
 	require.NoError(t, conn.QueryRow(context.Background(), "SELECT uniqExact(stat_date) FROM "+db+".bi_campaign_daily").Scan(&days))
 	require.Equal(t, uint64(14), days, "both weeks are in the month")
 }
+
+// TestNameCheckFollowsEntityLoads: a refresh compares names only for the
+// advertisers whose entity rows were loaded since the table's last check,
+// less a margin for loads in flight while it ran. Entities loaded again
+// unchanged (every sync re-loads them) rebuild nothing; a rename found that
+// way is rebuilt, including one whose load took its version before the last
+// check started; and a rename older than the watermark is not looked at,
+// which is what keeps the check's cost to the entities loaded since.
+func TestNameCheckFollowsEntityLoads(t *testing.T) {
+	conn, cfg := setup(t, config.ProtocolNative)
+	db := cfg.ClickHouse.Database
+	ctx := context.Background()
+	advs := []advertiser{{"adv-n1", "North", "USD", "UTC"}, {"adv-n2", "South", "EUR", "Europe/Berlin"}}
+	ds := genDataset(4, advs, 2, 2, 4, day0, 6)
+	ds.load(t, conn, cfg)
+	before := time.Now()
+	refresh(t, conn, db)
+	watermark := func() uint64 {
+		var v uint64
+		require.NoError(t, conn.QueryRow(ctx, "SELECT max(checked_to) FROM "+db+".materialise_names WHERE bi_table = 'materialised_campaign_daily'").Scan(&v))
+		return v
+	}
+	w := watermark()
+	require.GreaterOrEqual(t, w, load.VersionAt(before.Add(-10*time.Minute)), "the check is recorded, trailing its refresh by the margin")
+	require.LessOrEqual(t, w, load.VersionAt(time.Now().Add(-10*time.Minute)))
+
+	camp := advs[0].id + "-c01"
+	name := func(version uint64, n string) {
+		require.NoError(t, conn.Exec(ctx, fmt.Sprintf("INSERT INTO %s.campaigns (advertiser_id, campaign_id, campaign_name, load_version, loaded_at) VALUES (?, ?, ?, ?, now64(3))", db),
+			advs[0].id, camp, n, version))
+	}
+	renamed := func() int {
+		pending, err := queries.NewRefresher(conn, schema.Target{Database: db}, queries.RefreshOptions{}).Pending(ctx)
+		require.NoError(t, err)
+		for _, p := range pending {
+			if p.Table == "bi_campaign_daily" {
+				return p.Renamed
+			}
+		}
+		t.Fatal("no pending row for bi_campaign_daily")
+		return 0
+	}
+	shown := func() string {
+		var n string
+		require.NoError(t, conn.QueryRow(ctx, "SELECT any(campaign_name) FROM "+db+".bi_campaign_daily WHERE campaign_id = ?", camp).Scan(&n))
+		return n
+	}
+
+	// A load that took its version just before the last check started (after
+	// every entity row it saw) and became visible only after it.
+	name(load.VersionAt(before)-1, "Renamed in flight")
+	require.Positive(t, renamed(), "a rename within the margin is found")
+	require.Positive(t, refresh(t, conn, db).Days)
+	require.Equal(t, "Renamed in flight", shown())
+
+	name(load.NewVersion(), "Renamed in flight")
+	require.Zero(t, renamed(), "the same name loaded again")
+	require.Zero(t, refresh(t, conn, db).Days)
+
+	// A rename the watermark already covers is not read: raise the
+	// watermark past it as if a check had compared it.
+	v := load.NewVersion()
+	name(v, "Renamed again")
+	require.Positive(t, renamed())
+	require.NoError(t, conn.Exec(ctx, "INSERT INTO "+db+".materialise_names (bi_table, checked_to, checked_at) VALUES ('materialised_campaign_daily', ?, now64(3))", v))
+	require.Zero(t, renamed(), "advertisers without entity rows loaded after the watermark are not compared")
+	require.Equal(t, "Renamed in flight", shown())
+}

@@ -22,6 +22,7 @@ var landed = map[uint32]struct{ single, cluster string }{
 	5: {"a81fa004b65acb3f", "2d7e36f77819a422"},
 	6: {"ee761e920a862183", "45dcb09c716a36dd"},
 	7: {"dab2bf4fe7feec35", "5dc29edf53ee51e0"},
+	8: {"e43d90d94e67aff5", "a5f1144b81ab9398"},
 }
 
 func TestMigrationsAreAppendOnly(t *testing.T) {

@@ -286,7 +286,7 @@ var lastVersion atomic.Uint64
 // processes in the same microsecond do not collide).
 func NewVersion() uint64 {
 	for {
-		v := uint64(time.Now().UnixMicro())<<8 | rand.Uint64N(256)
+		v := VersionAt(time.Now()) | rand.Uint64N(256)
 		last := lastVersion.Load()
 		if v <= last {
 			v = last + 1
@@ -296,6 +296,10 @@ func NewVersion() uint64 {
 		}
 	}
 }
+
+// VersionAt returns the lowest load version NewVersion gives at t: every
+// version taken before t is lower.
+func VersionAt(t time.Time) uint64 { return uint64(t.UnixMicro()) << 8 }
 
 func withParams(ctx context.Context, params map[string]string) context.Context {
 	return clickhouse.Context(ctx, clickhouse.WithParameters(params))
