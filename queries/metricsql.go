@@ -31,8 +31,8 @@ func MetricSQL(d metrics.Descriptor, sums map[metrics.Field]string) (string, err
 }
 
 // stages is the number of steps of MetricSQL's arithmetic that a binder may
-// name: the bases in storage units, the two magnitudes, and their quotient and
-// remainder.
+// name: the bases in storage units; the magnitudes and signs; the quotient
+// and remainder.
 const stages = 3
 
 // metricSQL renders MetricSQL with bind deciding how each step's expression
@@ -103,8 +103,9 @@ func metricSQL(d metrics.Descriptor, sums map[metrics.Field]string, bind func(st
 // more to analyse than a month of a large account costs to read.
 func MetricStages(sums map[metrics.Field]string, from string, except []string, indent string) string {
 	var (
-		cols  [stages][]string
-		names = map[string]string{} // expression → its column
+		cols   [stages][]string // "expression AS column" per stage
+		hidden = slices.Clone(except)
+		names  = map[string]string{} // expression → its column
 	)
 	bind := func(stage int, expr string) string {
 		if name, ok := names[expr]; ok {
@@ -113,6 +114,7 @@ func MetricStages(sums map[metrics.Field]string, from string, except []string, i
 		name := fmt.Sprintf("_metric_%d_%d", stage, len(cols[stage]))
 		names[expr] = name
 		cols[stage] = append(cols[stage], expr+" AS "+name)
+		hidden = append(hidden, name)
 		return name
 	}
 	var metricCols []string
@@ -122,12 +124,6 @@ func MetricStages(sums map[metrics.Field]string, from string, except []string, i
 			continue // Descriptors only returns metrics whose bases are present
 		}
 		metricCols = append(metricCols, indent+expr+" AS "+d.Name)
-	}
-	hidden := slices.Clone(except)
-	for _, c := range cols {
-		for _, col := range c {
-			hidden = append(hidden, col[strings.LastIndex(col, " AS ")+4:])
-		}
 	}
 	src := from
 	for _, c := range cols {
