@@ -354,7 +354,9 @@ func (r *Refresher) dropAbandoned(ctx context.Context) error {
 // refresh's name check covers entity rows with versions from namesMargin
 // before it started, so one still in flight while an earlier check ran is
 // compared again. The loader's batches take seconds; the margin also absorbs
-// clock skew between hosts that load into one warehouse.
+// clock skew between hosts that load into one warehouse. A rename that still
+// slipped past would be compared at the advertiser's next entity sync, which
+// loads every entity again under new versions.
 const namesMargin = 10 * time.Minute
 
 // advertiserBuckets is how many partitions share a month of a materialised
