@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/adhouse/adhouse/etl/config"
+	"github.com/adhouse/adhouse/etl/warehouse/warehousetest"
 	"github.com/adhouse/adhouse/queries"
 	"github.com/adhouse/adhouse/schema"
 )
@@ -121,7 +122,7 @@ SELECT toString(number), concat('Advertiser ', toString(number)), 'USD', 'UTC', 
     GROUP BY advertiser_id, campaign_id, currency) ORDER BY campaign_id`,
 			queries.MetricColumns(queries.TikTokColumns, ""), map[bool]string{true: "any(campaign_name)", false: "''"}[strings.Contains(from, "bi_")], strings.Join(sums, ", "), from)
 	}
-	quiet(b, conn)
+	warehousetest.AwaitMerges(b, conn, 3*time.Second) // the smaller size's data may still be merging
 	m := medians(b, conn, runs, ads/adsPerCamp, monthBy(db+".bi_campaign_daily"), monthBy(db+".load_campaign_stats_daily"), monthBy(db+".live_bi_campaign_daily"))
 	view, raw, live := m[0], m[1], m[2]
 	b.ReportMetric(float64(view.Microseconds())/1000, "bi-median-ms")
@@ -177,19 +178,4 @@ func medians(b *testing.B, conn driver.Conn, runs, wantRows int, queries ...stri
 		out[i] = ts[i][len(ts[i])/2]
 	}
 	return out
-}
-
-// quiet waits until no merge (of any database: the smaller size's data may
-// still be merging) has run for three seconds, so background merges do not
-// share the cores with the timed queries.
-func quiet(b *testing.B, conn driver.Conn) {
-	b.Helper()
-	for idle := 0; idle < 15; {
-		var n uint64
-		require.NoError(b, conn.QueryRow(context.Background(), "SELECT count() FROM system.merges").Scan(&n))
-		if idle++; n > 0 {
-			idle = 0
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
 }

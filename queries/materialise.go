@@ -301,7 +301,9 @@ func (r *Refresher) Refresh(ctx context.Context) (RefreshResult, error) {
 		return res, err
 	}
 	for _, m := range MaterialisedTables() {
+		var checked time.Time // when the last pass's check started
 		for pass := 0; pass < maxPasses; pass++ {
+			checked = time.Now()
 			n, parts, checking, err := r.refreshTable(ctx, m, m.Table())
 			res.Days += n
 			res.Checking += checking
@@ -313,6 +315,13 @@ func (r *Refresher) Refresh(ctx context.Context) (RefreshResult, error) {
 				break
 			}
 			r.log.Debug().Str("table", m.Table()).Int("days", n).Int("pass", pass+1).Msg("materialised days rebuilt")
+		}
+		// Every entity row loaded before checked, less namesMargin, was
+		// visible to that check, and what it found is rebuilt: later checks
+		// of the table need only look at rows loaded after.
+		if err := r.conn.Exec(ctx, fmt.Sprintf("INSERT INTO %s.materialise_names (bi_table, checked_to, checked_at) VALUES (?, ?, ?)", r.t.Database),
+			m.Table(), load.VersionAt(checked.Add(-namesMargin)), checked); err != nil {
+			return res, fmt.Errorf("recording the name check of %s: %w", m.Table(), err)
 		}
 	}
 	res.Took = time.Since(start)
@@ -385,19 +394,6 @@ func (r *Refresher) refreshTable(ctx context.Context, m Materialised, table stri
 	if err != nil {
 		return 0, 0, time.Since(start), err
 	}
-	// Every entity row loaded before namesFrom is visible to the plan below,
-	// which compares its names; once the rebuild lands, later checks of the
-	// table need only look at rows loaded after it.
-	namesFrom := start.Add(-namesMargin)
-	defer func() {
-		if err == nil && table == m.Table() {
-			err = r.conn.Exec(ctx, fmt.Sprintf("INSERT INTO %s.materialise_names (bi_table, checked_to, checked_at) VALUES (?, ?, ?)", r.t.Database),
-				table, load.VersionAt(namesFrom), start)
-			if err != nil {
-				err = fmt.Errorf("recording the name check: %w", err)
-			}
-		}
-	}()
 	pctx := clickhouse.Context(ctx, clickhouse.WithParameters(map[string]string{"refresh": id}))
 	data := m.step(table)
 	if err := r.exec(pctx, "plan", data); err != nil {

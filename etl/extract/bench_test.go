@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/stretchr/testify/require"
 
 	"github.com/adhouse/adhouse/etl/config"
@@ -73,7 +72,7 @@ func BenchmarkBackfill(b *testing.B) {
 		}
 		backfill := func(days int) run {
 			conn, cfg := warehousetest.Migrated(b, config.ProtocolHTTP)
-			awaitMerges(b, conn)
+			warehousetest.AwaitMerges(b, conn, 0)
 			cfgPath := writeCLIConfig(b, srv, tiktoksim.BaseURLFor(ts.URL), cfg, "daily")
 			// Only the ad level, so the figure is ad-day rows; entities off: one stream.
 			cfgText, err := os.ReadFile(cfgPath)
@@ -139,7 +138,7 @@ func BenchmarkBackfill(b *testing.B) {
 
 		// Baseline: the same rows with bare PrepareBatch/Append/Send.
 		conn, cfg := warehousetest.Migrated(b, config.ProtocolHTTP)
-		awaitMerges(b, conn) // the backfills' merges would slow the baseline down
+		warehousetest.AwaitMerges(b, conn, 0) // the backfills' merges would slow the baseline down
 		insert := "INSERT INTO " + cfg.ClickHouse.Database + "." + tbl.Name + " (" + strings.Join(append(append([]string(nil), tbl.Columns...), "load_version", "loaded_at"), ", ") + ")"
 		st, err := warehouse.Status(context.Background(), warehousetest.Dir(b))
 		require.NoError(b, err)
@@ -180,20 +179,6 @@ func BenchmarkBackfill(b *testing.B) {
 		b.ReportMetric(full.cpuWarehouse, "clickhouse_cpu_s")
 		b.ReportMetric(rawCPU, "raw_insert_clickhouse_cpu_s")
 		b.ReportMetric(full.cpuChild*1e6/float64(full.rows), "adhouse_cpu_us/row")
-	}
-}
-
-// awaitMerges waits (up to two minutes) until the warehouse merges no parts,
-// so that a measurement does not pay for the merges of the one before.
-func awaitMerges(b *testing.B, conn driver.Conn) {
-	b.Helper()
-	for range 240 {
-		var n uint64
-		require.NoError(b, conn.QueryRow(context.Background(), "SELECT count() FROM system.merges").Scan(&n))
-		if n == 0 {
-			return
-		}
-		time.Sleep(500 * time.Millisecond)
 	}
 }
 
