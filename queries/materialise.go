@@ -375,11 +375,13 @@ const namesMargin = 10 * time.Minute
 const advertiserBuckets = 16
 
 type partition struct {
-	month      uint32
-	bucket     uint8
-	from, to   time.Time
-	built, add bool
-	days       uint64
+	month    uint32
+	bucket   uint8
+	from, to time.Time
+	// built: the table holds rows of planned days; add: the plan has rows
+	// to build; kept: the table holds days the plan does not name.
+	built, add, kept bool
+	days             uint64
 }
 
 // id is the partition's id as ClickHouse names it.
@@ -410,12 +412,12 @@ func (r *Refresher) refreshTable(ctx context.Context, m Materialised, table stri
 	var parts []partition
 	for rows.Next() {
 		var p partition
-		var built, add uint8
-		if err := rows.Scan(&p.month, &p.bucket, &p.from, &p.to, &built, &add, &p.days); err != nil {
+		var built, add, kept uint8
+		if err := rows.Scan(&p.month, &p.bucket, &p.from, &p.to, &built, &add, &p.days, &kept); err != nil {
 			rows.Close()
 			return 0, 0, time.Since(start), err
 		}
-		p.built, p.add = built == 1, add == 1
+		p.built, p.add, p.kept = built == 1, add == 1, kept == 1
 		parts = append(parts, p)
 	}
 	rows.Close()
@@ -436,9 +438,10 @@ func (r *Refresher) refreshTable(ctx context.Context, m Materialised, table stri
 }
 
 // rebuild replaces the planned partitions of a table, a month at a time:
-// into a staging table go hard-linked copies of the month's partitions, the
-// planned days are masked in them (one lightweight delete) and rebuilt (one
-// INSERT), then each partition is swapped in whole. Until its swap nothing
+// into a staging table go hard-linked copies of the month's partitions that
+// hold days the plan does not name, the planned days are masked in them (one
+// lightweight delete) and rebuilt (one INSERT), then each partition is
+// swapped in whole. Until its swap nothing
 // of a partition is visible; each swap is atomic. It returns the number of
 // partitions replaced.
 func (r *Refresher) rebuild(ctx context.Context, id string, data stepData, parts []partition) (replaced int, err error) {
@@ -465,25 +468,29 @@ func (r *Refresher) rebuild(ctx context.Context, id string, data stepData, parts
 		month := parts[:n]
 		parts = parts[n:]
 		from, to := month[0].from, month[0].to
-		var built, add bool
+		var forget, add bool
 		for _, p := range month {
 			from, to = minTime(from, p.from), maxTime(to, p.to)
-			built, add = built || p.built, add || p.add
+			forget, add = forget || (p.kept && p.built), add || p.add
 		}
 		mctx := clickhouse.Context(ctx, clickhouse.WithParameters(map[string]string{
 			"refresh": id, "from": from.Format(time.DateOnly), "to": to.Format(time.DateOnly),
 		}))
-		// Every partition is copied, not only those whose planned days are
-		// built: a new day joins the partition's other days, which the swap
-		// would otherwise drop.
+		// A partition with days the plan does not name is copied, whether
+		// or not its planned days are built: a new day joins the others,
+		// which the swap would otherwise drop. One without is rebuilt from
+		// nothing.
 		for _, p := range month {
+			if !p.kept {
+				continue
+			}
 			data.Partition = p.id()
 			if err := r.step(mctx, "copy", data); err != nil {
 				return replaced, fmt.Errorf("partition %s: %w", p.id(), err)
 			}
 		}
 		data.Partition = ""
-		if built {
+		if forget {
 			if err := r.step(mctx, "forget", data); err != nil {
 				return replaced, fmt.Errorf("month %d: %w", month[0].month, err)
 			}

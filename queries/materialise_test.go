@@ -106,8 +106,10 @@ var errKilled = errors.New("killed")
 // TestRefreshKilledAtEveryStep ends a refresh before each step of its
 // rebuild (the staging table, the copy of a partition, the masking of a
 // month's changed days, their rebuild, the swap of a partition), the first
-// time the step comes or a later time, after a re-load that changed two
-// months of four advertisers. Every partition of every table must
+// time the step comes or a later time, after a re-load that changed the last
+// days of one month (whose partitions keep their first days: copied and
+// masked) and every day of the next (rebuilt from nothing), for four
+// advertisers. Every partition of every table must
 // then be as it was or as rebuilt, no stage is left, and the next refresh must
 // make every table equal its live definition.
 func TestRefreshKilledAtEveryStep(t *testing.T) {
@@ -119,9 +121,9 @@ func TestRefreshKilledAtEveryStep(t *testing.T) {
 	versions[1].dropAds(4)
 	versions[0].load(t, conn, cfg)
 	n := 1
-	// A refresh here stages 4 tables, copies about 20 partitions, masks and
-	// rebuilds 8 months and swaps the partitions back: the first of a
-	// step, and a later one after others of it completed.
+	// A refresh here stages 4 tables, copies about 16 partitions, masks 4
+	// months, rebuilds 8 and swaps about 32 partitions back: the first of
+	// a step, and a later one after others of it completed.
 	for _, tc := range []struct {
 		step string
 		nth  int
@@ -129,7 +131,7 @@ func TestRefreshKilledAtEveryStep(t *testing.T) {
 		step, nth := tc.step, tc.nth
 		t.Run(fmt.Sprintf("%s#%d", step, nth), func(t *testing.T) {
 			before := snap(t, conn, db, false)
-			versions[n%2].write(t, conn, cfg)
+			versions[n%2].days(day0.AddDate(0, 0, 4), versions[0].to).write(t, conn, cfg)
 			n++
 			after := snap(t, conn, db, true)
 			seen := 0
@@ -205,6 +207,71 @@ func TestRefreshKilledProcess(t *testing.T) {
 
 func commandOf(bin, cfgPath string, args ...string) *exec.Cmd {
 	return exec.Command(bin, append([]string{"-c", cfgPath}, args...)...)
+}
+
+// TestRefreshRebuildsWholePartitionsFromNothing: a partition whose every
+// day a re-load changed is rebuilt without being copied and masked first
+// (masking all of a quarter's rows took 23 s), and one whose days all
+// vanished is emptied; a re-load of some days of a partition still copies
+// and masks it, so its other days stay. After each, every table equals its
+// live definition.
+func TestRefreshRebuildsWholePartitionsFromNothing(t *testing.T) {
+	conn, cfg := setup(t, config.ProtocolNative)
+	db := cfg.ClickHouse.Database
+	ctx := context.Background()
+	advs := parityAdvertisers[:3]
+	first := genDataset(40, advs, 2, 2, 2, day0, 12)
+	changed := genDataset(41, advs, 2, 2, 2, day0, 12)
+	changed.dropAds(3)
+	first.load(t, conn, cfg)
+
+	steps := map[string]int{}
+	refreshCounting := func(name string) {
+		t.Helper()
+		clear(steps)
+		r := queries.NewRefresher(conn, schema.Target{Database: db}, queries.BeforeStep(queries.RefreshOptions{}, func(s string) error {
+			steps[s]++
+			return nil
+		}))
+		res, err := r.Refresh(ctx)
+		require.NoError(t, err, name)
+		require.Positive(t, res.Days, name)
+		for _, m := range queries.MaterialisedTables() {
+			require.Equal(t, contents(t, conn, db, m.Live()), contents(t, conn, db, m.Name()), "%s: %s differs from its live definition", name, m.Name())
+		}
+	}
+
+	changed.write(t, conn, cfg)
+	refreshCounting("every day re-loaded")
+	require.Zero(t, steps["copy"], "no partition keeps a day: none is copied")
+	require.Zero(t, steps["forget"], "nothing copied, nothing to mask")
+	require.Positive(t, steps["build"])
+	require.Positive(t, steps["publish"])
+
+	first.days(day0.AddDate(0, 0, 4), first.to).write(t, conn, cfg)
+	refreshCounting("the last days re-loaded")
+	require.Positive(t, steps["copy"], "the first month's partitions keep their first days")
+	require.Positive(t, steps["forget"])
+
+	// TikTok returns nothing any more for the second month's days: its
+	// partitions have no row left to build, and must end empty.
+	month2 := time.Date(day0.Year(), day0.Month()+1, 1, 0, 0, 0, 0, time.UTC)
+	require.True(t, month2.Before(first.to), "the data spans two months")
+	ids := make([]string, len(advs))
+	for i, a := range advs {
+		ids[i] = a.id
+	}
+	l := load.New(conn, load.Options{Target: schema.Target{Database: db}})
+	for _, lv := range schema.Levels {
+		loadLevel(t, l, lv.Name, "daily", month2, first.to, nil, ids...)
+	}
+	refreshCounting("a month's days deleted")
+	require.Zero(t, steps["copy"], "no partition of the month keeps a day")
+	for _, m := range queries.MaterialisedTables() {
+		var n uint64
+		require.NoError(t, conn.QueryRow(ctx, fmt.Sprintf("SELECT count() FROM %s.%s WHERE stat_date >= ?", db, m.Table()), month2).Scan(&n))
+		require.Zero(t, n, "%s keeps rows of the deleted month", m.Table())
+	}
 }
 
 // TestRefreshAddsDaysToABuiltMonth loads the first week of a month, then the

@@ -128,6 +128,26 @@ func (ds *dataset) dropAds(n int) {
 	ds.rollUpLevels()
 }
 
+// days is the part of the dataset on days from..to, as a re-load of those
+// days alone writes it.
+func (ds *dataset) days(from, to time.Time) *dataset {
+	within := func(src map[string][]*load.StatRow) map[string][]*load.StatRow {
+		if src == nil {
+			return nil
+		}
+		out := map[string][]*load.StatRow{}
+		for level, rows := range src {
+			for _, r := range rows {
+				if !r.Date.Before(from) && !r.Date.After(to) {
+					out[level] = append(out[level], r)
+				}
+			}
+		}
+		return out
+	}
+	return &dataset{advertisers: ds.advertisers, from: from, to: to, levels: within(ds.levels), hourly: within(ds.hourly)}
+}
+
 // withHours gives every level hourly rows: each daily row split over the
 // given local hours, its counts and money divided by their number with the
 // remainder in the first hour, so the hours of a day sum to the day.

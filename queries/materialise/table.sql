@@ -9,11 +9,18 @@
 -- carried over as they are (hard links, and a mask over the days it
 -- rebuilds), so its cost is the days re-loaded, plus a pass over the
 -- partition's keys: not the table, nor all advertisers' month.
+--
+-- A rebuild writes one part per partition it touches, in one INSERT. Parts
+-- under 128 MiB are compact (one file for all columns) rather than wide (two
+-- files per column and null map, each written through its own 1 MiB
+-- buffers): a month of ten advertisers' ad rows allocated 1.4 GB of write
+-- buffers wide and 0.1 GB compact, and took 40 % less time to build. Merges
+-- still make wide parts of anything larger.
 CREATE TABLE {{.DB}}.{{.Name}}
 ENGINE = MergeTree
 PARTITION BY (toYYYYMM(stat_date), {{bucket}})
 ORDER BY (advertiser_id, stat_date{{range .Level.IDs}}, {{.}}{{end}}{{if eq .Grain "hourly"}}, stat_time_utc{{end}})
-SETTINGS lightweight_mutation_projection_mode = 'rebuild'
+SETTINGS lightweight_mutation_projection_mode = 'rebuild', min_bytes_for_wide_part = 134217728
 COMMENT '{{.Comment}}'
 EMPTY AS
 {{- template "performance_rows" .Perf}};
