@@ -68,10 +68,10 @@ func (r *rng) frac(n, num, den uint64) uint64 {
 	default:
 		q = p / den
 	}
-	if rem := p - q*den; rem != 0 && r.n(den) < rem {
-		q++
-	}
-	return q
+	// Rounded up with probability rem/den, without a branch: the outcome
+	// is random, and a mispredicted branch per draw cost more than the
+	// rest of the value model.
+	return q + (r.n(den)-(p-q*den))>>63
 }
 
 // diurnal is the share (percent of peak) of delivery by local hour.
