@@ -275,6 +275,14 @@ func TestDecodeValues(t *testing.T) {
 		{name: "NaN rejected", metrics: `{"spend":"NaN"}`, wantErr: true},
 		{name: "huge exponent rejected", metrics: `{"spend":"1e999999"}`, wantErr: true},
 		{name: "object value rejected for known metric", metrics: `{"spend":{"a":1}}`, wantErr: true},
+		{name: "repeated key keeps the last value", metrics: `{"spend":"1.00","clicks":"3","spend":"2.00"}`,
+			check: func(m Metrics) bool { return m.Spend.String() == "2.00" && m.Clicks.Uint64 == 3 }},
+		{name: "repeated key escaped first", metrics: `{"sp\u0065nd":"1.00","spend":"2.00"}`,
+			check: func(m Metrics) bool { return m.Spend.String() == "2.00" }},
+		{name: "repeated key escaped last", metrics: `{"spend":"1.00","sp\u0065nd":"2.00"}`,
+			check: func(m Metrics) bool { return m.Spend.String() == "2.00" }},
+		{name: "repeated unknown key", metrics: `{"x_metric":"1","x_metric":"2"}`,
+			check: func(m Metrics) bool { return m.Extra["x_metric"] == "2" && len(m.Extra) == 1 }},
 		{name: "unknown metrics kept", metrics: `{"skan_app_install":"7","cost_per_conversion":"-","tt_app_id":0}`,
 			check: func(m Metrics) bool {
 				return m.Extra["skan_app_install"] == "7" && m.Extra["cost_per_conversion"] == "-" && m.Extra["tt_app_id"] == "0"
@@ -298,6 +306,25 @@ func TestDecodeValues(t *testing.T) {
 				t.Errorf("unexpected metrics %+v", p.Rows[0].Metrics)
 			}
 		})
+	}
+}
+
+// TestDecodeRepeatedDimensionKeepsLast: a repeated key keeps its last
+// value, whichever of its occurrences is spelled with escapes.
+func TestDecodeRepeatedDimensionKeepsLast(t *testing.T) {
+	for _, dims := range []string{
+		`{"ad_id":"1","stat_time_day":"2024-03-01 00:00:00","stat_time_day":"2024-03-02 00:00:00"}`,
+		`{"ad_id":"1","stat_time_d\u0061y":"2024-03-01 00:00:00","stat_time_day":"2024-03-02 00:00:00"}`,
+		`{"ad_id":"1","stat_time_day":"2024-03-01 00:00:00","stat_time_d\u0061y":"2024-03-02 00:00:00"}`,
+	} {
+		body := `{"code":0,"message":"OK","request_id":"r1","data":{"list":[{"dimensions":` + dims + `,"metrics":{"spend":"1.00"}}],"page_info":{"page":1,"page_size":10,"total_number":1,"total_page":1}}}`
+		p, err := DecodeReport([]byte(body), DecodeOptions{Level: LevelAd, Granularity: Daily})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.Rows[0].Date.String(); got != "2024-03-02" {
+			t.Errorf("%s: date %s, want the last one, 2024-03-02", dims, got)
+		}
 	}
 }
 

@@ -316,6 +316,11 @@ func (m *Metrics) set(name string, raw []byte) error {
 		m.Extra[name] = text
 		return nil
 	}
+	return d.set(m, raw)
+}
+
+// set decodes raw into the metric's typed field of m.
+func (d *metricDef) set(m *Metrics, raw []byte) error {
 	if d.dec != nil {
 		return d.dec(m).UnmarshalJSON(raw)
 	}
