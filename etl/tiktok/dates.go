@@ -46,7 +46,17 @@ func ParseDate(s string) (Date, error) {
 
 // String formats the date as "YYYY-MM-DD", the API's date format.
 func (d Date) String() string {
-	return fmt.Sprintf("%04d-%02d-%02d", d.Year, int(d.Month), d.Day)
+	if d.Year < 0 || d.Year > 9999 || d.Month < 0 || d.Month > 99 || d.Day < 0 || d.Day > 99 {
+		return fmt.Sprintf("%04d-%02d-%02d", d.Year, int(d.Month), d.Day)
+	}
+	// By hand: every served and decoded row formats its date, and
+	// fmt.Sprintf was a tenth of the simulator's formatting.
+	b := [10]byte{'0', '0', '0', '0', '-', '0', '0', '-', '0', '0'}
+	y, m, day := d.Year, int(d.Month), d.Day
+	b[0], b[1], b[2], b[3] = byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10)
+	b[5], b[6] = byte('0'+m/10%10), byte('0'+m%10)
+	b[8], b[9] = byte('0'+day/10%10), byte('0'+day%10)
+	return string(b[:])
 }
 
 // IsZero reports whether d is the zero Date.

@@ -51,7 +51,7 @@ func Example() {
 		panic(err)
 	}
 	fmt.Println(a.Timezone, a.Currency, sum.Rows, "rows, spend", total.StringFixed(2))
-	// Output: Etc/GMT+8 USD 21 rows, spend 2421.60
+	// Output: Etc/GMT+8 USD 21 rows, spend 2417.45
 }
 
 // ExampleWindows splits a backfill into report windows that respect TikTok's

@@ -355,7 +355,7 @@ func (s *Server) handleReport(r *request) ([]byte, *apiError) {
 // statTime formats a row's stat_time_day/stat_time_hour.
 func statTime(r *simRow) string {
 	h := max(r.hour, 0)
-	return fmt.Sprintf("%s %02d:00:00", r.date, h)
+	return r.date.String() + " " + string([]byte{byte('0' + h/10), byte('0' + h%10)}) + ":00:00"
 }
 
 // Truth returns exactly the rows that /report/integrated/get/ serves at the
