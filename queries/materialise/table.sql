@@ -8,9 +8,9 @@
 -- is what makes it atomic, and the rows of a partition it does not change are
 -- carried over as they are (hard links, and a mask over the days it
 -- rebuilds), so its cost is the days re-loaded, plus a pass over the
--- partition's keys: not the table, nor all advertisers' month.
+-- planned partitions' keys: not the table, nor all advertisers' month.
 --
--- A rebuild writes one part per partition it touches, in one INSERT. Parts
+-- A rebuild's INSERT (one a month) writes a part per partition. Parts
 -- under 128 MiB are compact (one file for all columns) rather than wide (two
 -- files per column and null map, each written through its own 1 MiB
 -- buffers): a month of ten advertisers' ad rows allocated 1.4 GB of write
