@@ -288,8 +288,8 @@ func (c *stagedColumns) Slices() []any {
 	return append([]any{slices.Repeat([]string{c.key}, n), slices.Repeat([]uint64{c.version}, n), c.lines}, c.rows.Slices()...)
 }
 
-func (im *Importer) newStage(ctx context.Context, f Format, key string) *stage {
-	ctx, cancel := context.WithCancel(ctx)
+func (im *Importer) newStage(parent context.Context, f Format, key string) *stage {
+	ctx, cancel := context.WithCancel(parent)
 	st := &stage{im: im, ctx: ctx, cancel: cancel, f: f, key: key, version: load.NewVersion(),
 		jobs: make(chan job, 1), done: make(chan error, 1)}
 	for _, t := range f.Tables() {
@@ -304,6 +304,9 @@ func (im *Importer) newStage(ctx context.Context, f Format, key string) *stage {
 	// Two INSERTs in flight: while ClickHouse writes one batch, the driver
 	// encodes the next, and the engine writes both on separate threads. One
 	// at a time, an import spent most of its time waiting on that one insert.
+	// A failed insert stops the queue, not the other sender's insert in
+	// flight: cancelled mid-send, that insert can still land on the server
+	// after cleanup deleted the import's rows, and stay there for good.
 	var wg sync.WaitGroup
 	errs := make(chan error, senders)
 	for range senders {
@@ -314,9 +317,9 @@ func (im *Importer) newStage(ctx context.Context, f Format, key string) *stage {
 			for j := range st.jobs {
 				if err == nil && ctx.Err() == nil {
 					if j.cols != nil {
-						err = im.loader.InsertColumns(ctx, j.t, j.cols)
+						err = im.loader.InsertColumns(parent, j.t, j.cols)
 					} else {
-						err = im.loader.Insert(ctx, j.t, j.rows)
+						err = im.loader.Insert(parent, j.t, j.rows)
 					}
 					if err != nil {
 						errs <- err // before cancel: the other sender's "canceled" comes second
