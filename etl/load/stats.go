@@ -165,7 +165,7 @@ func (r *StatRow) AppendValues(dst []any) []any {
 
 // NewColumns implements [ColumnRow]: statistics load column by column.
 func (r *StatRow) NewColumns(n int) ColumnBuffer {
-	c := &statColumns{level: r.level, hourly: r.hourly, metrics: make([]any, len(schema.StatColumns))}
+	c := &statColumns{level: r.level, hourly: r.hourly, metrics: make([]metricColumn, len(schema.StatColumns))}
 	for i := range c.ids[:r.level+1] {
 		c.ids[i] = make([]string, 0, n)
 	}
@@ -175,9 +175,9 @@ func (r *StatRow) NewColumns(n int) ColumnBuffer {
 	}
 	for i, col := range schema.StatColumns {
 		if col.Decimal() {
-			c.metrics[i] = make([]*decimal.Decimal, 0, n)
+			c.metrics[i].decimals = make([]*decimal.Decimal, 0, n)
 		} else {
-			c.metrics[i] = make([]*uint64, 0, n)
+			c.metrics[i].counts = make([]*uint64, 0, n)
 		}
 	}
 	return c
@@ -192,9 +192,16 @@ type statColumns struct {
 	hour          []uint8
 	timezone      []string
 	currency      []string
-	// metrics are the catalog's columns: a []*uint64 or a []*decimal.Decimal each.
-	metrics []any
-	extra   []map[string]string
+	metrics       []metricColumn // the catalog's columns, in its order
+	extra         []map[string]string
+}
+
+// metricColumn is one catalog column: decimals or counts, the other nil.
+// Typed slices, not an []any of them: storing each appended slice back in
+// an interface allocated a slice header, 25 allocations a row.
+type metricColumn struct {
+	decimals []*decimal.Decimal
+	counts   []*uint64
 }
 
 // Add implements [ColumnBuffer]; r is a *StatRow of the same table.
@@ -209,25 +216,25 @@ func (c *statColumns) Add(row Row) {
 		c.hour, c.timeUTC = append(c.hour, r.Hour), append(c.timeUTC, r.TimeUTC)
 	}
 	c.timezone, c.currency = append(c.timezone, r.Timezone), append(c.currency, r.Currency)
-	for i, m := range c.metrics {
+	for i := range c.metrics {
+		m := &c.metrics[i]
 		var v any
 		if i < len(r.Metrics) {
 			v = r.Metrics[i]
 		}
-		switch m := m.(type) {
-		case []*decimal.Decimal:
+		if m.decimals != nil {
 			d, ok := v.(*decimal.Decimal)
 			if !ok && v != nil {
 				panic(fmt.Sprintf("load: statistics column %s holds a %T, not a *decimal.Decimal", schema.StatColumns[i].Name, v))
 			}
-			c.metrics[i] = append(m, d)
-		case []*uint64:
-			n, ok := v.(*uint64)
-			if !ok && v != nil {
-				panic(fmt.Sprintf("load: statistics column %s holds a %T, not a *uint64", schema.StatColumns[i].Name, v))
-			}
-			c.metrics[i] = append(m, n)
+			m.decimals = append(m.decimals, d)
+			continue
 		}
+		n, ok := v.(*uint64)
+		if !ok && v != nil {
+			panic(fmt.Sprintf("load: statistics column %s holds a %T, not a *uint64", schema.StatColumns[i].Name, v))
+		}
+		m.counts = append(m.counts, n)
 	}
 	extra := r.Extra
 	if extra == nil {
@@ -251,6 +258,12 @@ func (c *statColumns) Slices() []any {
 		out = append(out, c.date, c.timezone)
 	}
 	out = append(out, c.currency)
-	out = append(out, c.metrics...)
+	for _, m := range c.metrics {
+		if m.decimals != nil {
+			out = append(out, m.decimals)
+		} else {
+			out = append(out, m.counts)
+		}
+	}
 	return append(out, c.extra)
 }
