@@ -442,10 +442,10 @@ func (r *Refresher) refreshTable(ctx context.Context, m Materialised, table stri
 }
 
 // rebuild replaces the planned partitions of a table month by month, two
-// months at once: into a staging table go hard-linked copies of the month's partitions that
-// hold days the plan does not name, the planned days are masked in them (one
-// lightweight delete) and rebuilt (one INSERT), then each partition is
-// swapped in whole. Until its swap nothing of a partition is visible; each
+// months at once: into a staging table go hard-linked copies of the month's
+// partitions that hold days the plan does not name, the planned days are
+// masked in them (one lightweight delete) and rebuilt (one INSERT), then
+// each partition is swapped in whole. Until its swap nothing of a partition is visible; each
 // swap is atomic. It returns the number of partitions replaced.
 func (r *Refresher) rebuild(ctx context.Context, id string, data stepData, parts []partition) (replaced int, err error) {
 	defer func() {
