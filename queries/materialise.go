@@ -13,13 +13,11 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/rs/zerolog"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/adhouse/adhouse/etl/load"
 	"github.com/adhouse/adhouse/schema"
@@ -231,9 +229,8 @@ func (r *Refresher) replaceWhole(ctx context.Context, m Materialised, exists boo
 type RefreshOptions struct {
 	// Logger receives a line per rebuilt table; nil logs nothing.
 	Logger *zerolog.Logger
-	// beforeStep, when set, runs before each step of a partition's rebuild,
-	// one call at a time, and ends the refresh with its error: tests kill a
-	// refresh there.
+	// beforeStep, when set, runs before each step of a partition's rebuild
+	// and ends the refresh with its error: tests kill a refresh there.
 	beforeStep func(step string) error
 }
 
@@ -247,7 +244,6 @@ type Refresher struct {
 	opts RefreshOptions
 	log  zerolog.Logger
 	mu   sync.Mutex
-	hook sync.Mutex // serialises RefreshOptions.beforeStep
 }
 
 // NewRefresher returns a refresher of the warehouse t over conn.
@@ -441,11 +437,11 @@ func (r *Refresher) refreshTable(ctx context.Context, m Materialised, table stri
 	return days, partitions, checking, err
 }
 
-// rebuild replaces the planned partitions of a table month by month, two
-// months at once: into a staging table go hard-linked copies of the month's
-// partitions that hold days the plan does not name, the planned days are
-// masked in them (one lightweight delete) and rebuilt (one INSERT), then
-// each partition is swapped in whole. Until its swap nothing of a partition is visible; each
+// rebuild replaces the planned partitions of a table, a month at a time:
+// into a staging table go hard-linked copies of the month's partitions that
+// hold days the plan does not name, the planned days are masked in them (one
+// lightweight delete) and rebuilt (one INSERT), then each partition is
+// swapped in whole. Until its swap nothing of a partition is visible; each
 // swap is atomic. It returns the number of partitions replaced.
 func (r *Refresher) rebuild(ctx context.Context, id string, data stepData, parts []partition) (replaced int, err error) {
 	defer func() {
@@ -463,18 +459,6 @@ func (r *Refresher) rebuild(ctx context.Context, id string, data stepData, parts
 	if err := r.step(ctx, "stage", data); err != nil {
 		return 0, err
 	}
-	// Two months at once: a month's INSERT writes on one thread while its
-	// read uses both cores, so one month at a time left a core idle for
-	// half of every rebuild. Months share the stage, but no step of one
-	// touches a partition or a day of another. A failed month stops the
-	// others between steps, never in one: a step cancelled mid-way can go
-	// on in the engine while the stage is dropped.
-	var (
-		g      errgroup.Group
-		mu     sync.Mutex
-		failed atomic.Bool
-	)
-	g.SetLimit(monthsAtOnce)
 	for len(parts) > 0 {
 		n := 1
 		for n < len(parts) && parts[n].month == parts[0].month {
@@ -482,88 +466,54 @@ func (r *Refresher) rebuild(ctx context.Context, id string, data stepData, parts
 		}
 		month := parts[:n]
 		parts = parts[n:]
-		g.Go(func() error {
-			done, err := r.rebuildMonth(ctx, id, data, month, failed.Load)
-			mu.Lock()
-			replaced += done
-			mu.Unlock()
-			if errors.Is(err, errStopped) {
-				return nil // the month that failed says why
+		from, to := month[0].from, month[0].to
+		var forget, add bool
+		for _, p := range month {
+			from, to = minTime(from, p.from), maxTime(to, p.to)
+			forget, add = forget || (p.kept && p.built), add || p.add
+		}
+		mctx := clickhouse.Context(ctx, clickhouse.WithParameters(map[string]string{
+			"refresh": id, "from": from.Format(time.DateOnly), "to": to.Format(time.DateOnly),
+		}))
+		// A partition with days the plan does not name is copied, whether
+		// or not its planned days are built: a new day joins the others,
+		// which the swap would otherwise drop. One without is rebuilt from
+		// nothing.
+		for _, p := range month {
+			if !p.kept {
+				continue
 			}
-			if err != nil {
-				failed.Store(true)
+			data.Partition = p.id()
+			if err := r.step(mctx, "copy", data); err != nil {
+				return replaced, fmt.Errorf("partition %s: %w", p.id(), err)
 			}
-			return err
-		})
-	}
-	return replaced, g.Wait()
-}
-
-// errStopped ends a month's rebuild because another month's failed.
-var errStopped = errors.New("stopped: another month failed")
-
-// monthsAtOnce is how many months of one table a refresh rebuilds at once.
-const monthsAtOnce = 2
-
-// rebuildMonth is rebuild for the partitions of one month; it ends with
-// errStopped before a step when stop says so.
-func (r *Refresher) rebuildMonth(ctx context.Context, id string, data stepData, month []partition, stop func() bool) (replaced int, err error) {
-	from, to := month[0].from, month[0].to
-	var forget, add bool
-	for _, p := range month {
-		from, to = minTime(from, p.from), maxTime(to, p.to)
-		forget, add = forget || (p.kept && p.built), add || p.add
-	}
-	ctx = clickhouse.Context(ctx, clickhouse.WithParameters(map[string]string{
-		"refresh": id, "from": from.Format(time.DateOnly), "to": to.Format(time.DateOnly),
-	}))
-	step := func(name string, data stepData) error {
-		if stop() {
-			return errStopped
 		}
-		return r.step(ctx, name, data)
-	}
-	// A partition with days the plan does not name is copied, whether or
-	// not its planned days are built: a new day joins the others, which the
-	// swap would otherwise drop. One without is rebuilt from nothing.
-	for _, p := range month {
-		if !p.kept {
-			continue
+		data.Partition = ""
+		if forget {
+			if err := r.step(mctx, "forget", data); err != nil {
+				return replaced, fmt.Errorf("month %d: %w", month[0].month, err)
+			}
 		}
-		data.Partition = p.id()
-		if err := step("copy", data); err != nil {
-			return replaced, fmt.Errorf("partition %s: %w", p.id(), err)
+		if add {
+			if err := r.step(mctx, "build", data); err != nil {
+				return replaced, fmt.Errorf("month %d: %w", month[0].month, err)
+			}
 		}
-	}
-	data.Partition = ""
-	if forget {
-		if err := step("forget", data); err != nil {
-			return replaced, fmt.Errorf("month %d: %w", month[0].month, err)
+		for _, p := range month {
+			data.Partition = p.id()
+			if err := r.step(mctx, "publish", data); err != nil {
+				return replaced, fmt.Errorf("partition %s: %w", p.id(), err)
+			}
+			replaced++
 		}
-	}
-	if add {
-		if err := step("build", data); err != nil {
-			return replaced, fmt.Errorf("month %d: %w", month[0].month, err)
-		}
-	}
-	for _, p := range month {
-		data.Partition = p.id()
-		if err := step("publish", data); err != nil {
-			return replaced, fmt.Errorf("partition %s: %w", p.id(), err)
-		}
-		replaced++
 	}
 	return replaced, nil
 }
 
-// step runs one step, after the test hook, which is called for one step at
-// a time.
+// step runs one step, after the test hook.
 func (r *Refresher) step(ctx context.Context, name string, data stepData) error {
 	if r.opts.beforeStep != nil {
-		r.hook.Lock()
-		err := r.opts.beforeStep(name)
-		r.hook.Unlock()
-		if err != nil {
+		if err := r.opts.beforeStep(name); err != nil {
 			return err
 		}
 	}
