@@ -378,10 +378,10 @@ type partition struct {
 	month    uint32
 	bucket   uint8
 	from, to time.Time
-	// built: the table holds rows of planned days; add: the plan has rows
-	// to build; kept: the table holds days the plan does not name.
-	built, add, kept bool
-	days             uint64
+	// add: the plan has rows to build; kept: the table holds days the
+	// plan does not name.
+	add, kept bool
+	days      uint64
 }
 
 // id is the partition's id as ClickHouse names it.
@@ -412,12 +412,12 @@ func (r *Refresher) refreshTable(ctx context.Context, m Materialised, table stri
 	var parts []partition
 	for rows.Next() {
 		var p partition
-		var built, add, kept uint8
-		if err := rows.Scan(&p.month, &p.bucket, &p.from, &p.to, &built, &add, &p.days, &kept); err != nil {
+		var add, kept uint8
+		if err := rows.Scan(&p.month, &p.bucket, &p.from, &p.to, &add, &p.days, &kept); err != nil {
 			rows.Close()
 			return 0, 0, time.Since(start), err
 		}
-		p.built, p.add, p.kept = built == 1, add == 1, kept == 1
+		p.add, p.kept = add == 1, kept == 1
 		parts = append(parts, p)
 	}
 	rows.Close()
@@ -470,7 +470,11 @@ func (r *Refresher) rebuild(ctx context.Context, id string, data stepData, parts
 		var forget, add bool
 		for _, p := range month {
 			from, to = minTime(from, p.from), maxTime(to, p.to)
-			forget, add = forget || (p.kept && p.built), add || p.add
+			// A copied partition's planned days are masked even when the
+			// plan found none of them built: another refresh may have
+			// published them since, and building them again on top of its
+			// rows would count them twice.
+			forget, add = forget || p.kept, add || p.add
 		}
 		mctx := clickhouse.Context(ctx, clickhouse.WithParameters(map[string]string{
 			"refresh": id, "from": from.Format(time.DateOnly), "to": to.Format(time.DateOnly),

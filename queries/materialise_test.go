@@ -305,6 +305,55 @@ func TestRefreshAddsDaysToABuiltMonth(t *testing.T) {
 	require.Equal(t, uint64(14), days, "both weeks are in the month")
 }
 
+// TestOverlappingRefreshesNeverDuplicate: a refresh plans new days of a
+// month as not built; another refresh (another process, say `adhouse
+// refresh` beside the daemon) builds and publishes them before the first
+// copies the month's partitions. The first must still mask those days in
+// its copy before it builds them again, or they would be in the table
+// twice, where no later check looks.
+func TestOverlappingRefreshesNeverDuplicate(t *testing.T) {
+	conn, cfg := setup(t, config.ProtocolNative)
+	db := cfg.ClickHouse.Database
+	ctx := context.Background()
+	l := load.New(conn, load.Options{Target: schema.Target{Database: db}})
+	split := time.Date(2024, 5, 13, 0, 0, 0, 0, time.UTC)
+	weeks := []struct{ from, to time.Time }{
+		{time.Date(2024, 5, 6, 0, 0, 0, 0, time.UTC), split.AddDate(0, 0, -1)},
+		{split, time.Date(2024, 5, 19, 0, 0, 0, 0, time.UTC)},
+	}
+	loadWeek := func(from, to time.Time) {
+		for level, rows := range analystData() {
+			var in []*load.StatRow
+			for _, r := range rows {
+				if !r.Date.Before(from) && !r.Date.After(to) {
+					in = append(in, r)
+				}
+			}
+			loadLevel(t, l, level, "daily", from, to, in)
+		}
+	}
+	loadWeek(weeks[0].from, weeks[0].to)
+	refresh(t, conn, db)
+	loadWeek(weeks[1].from, weeks[1].to)
+
+	overlapped := false
+	first := queries.NewRefresher(conn, schema.Target{Database: db}, queries.BeforeStep(queries.RefreshOptions{}, func(s string) error {
+		if s == "copy" && !overlapped {
+			overlapped = true
+			res, err := queries.NewRefresher(conn, schema.Target{Database: db}, queries.RefreshOptions{}).Refresh(ctx)
+			require.NoError(t, err)
+			require.Positive(t, res.Days, "the second refresh builds the new week")
+		}
+		return nil
+	}))
+	_, err := first.Refresh(ctx)
+	require.NoError(t, err)
+	require.True(t, overlapped, "the first refresh copied a partition")
+	for _, m := range queries.MaterialisedTables() {
+		require.Equal(t, contents(t, conn, db, m.Live()), contents(t, conn, db, m.Name()), "%s differs from its live definition", m.Name())
+	}
+}
+
 // TestNameCheckFollowsEntityLoads: a refresh compares names only for the
 // advertisers whose entity rows were loaded since the table's last check,
 // less a margin for loads in flight while it ran. Entities loaded again

@@ -33,19 +33,18 @@ SETTINGS join_use_nulls = 0
 {{end}}
 
 {{- /* partitions lists the partitions (months and advertiser buckets) a
-plan touches: whether the table holds rows of planned days (built), whether
-the plan has rows to build (add), and whether the table holds days the plan
-does not name (kept: compared day by day, not by counting, so that a day
-another refresh removed meanwhile cannot hide one it must keep), which a
-rebuild must carry over. A partition without kept days is rebuilt from
-nothing: copying it only to mask every row of it
-cost a re-loaded quarter 23 s of lightweight deletes. */ -}}
+plan touches: whether the plan has rows to build (add), and whether the
+table holds days the plan does not name (kept: compared day by day, not by
+counting, so that a day another refresh removed meanwhile cannot hide one
+it must keep), which a rebuild must carry over. A partition without kept
+days is rebuilt from nothing: copying it only to mask every row of it cost
+a re-loaded quarter 23 s of lightweight deletes. */ -}}
 {{define "partitions"}}
-SELECT p.month, p.b, p.first, p.last, p.any_built, p.any_rows, p.days, toUInt8(t.unplanned > 0) AS kept
+SELECT p.month, p.b, p.first, p.last, p.any_rows, p.days, toUInt8(t.unplanned > 0) AS kept
 FROM
 (
     SELECT toYYYYMM(stat_date) AS month, toUInt8({{bucket}}) AS b, min(stat_date) AS first, max(stat_date) AS last,
-        max(built) AS any_built, max(window_version > 0) AS any_rows, count() AS days
+        max(window_version > 0) AS any_rows, count() AS days
     FROM {{.DB}}.materialise_plan
     WHERE refresh_id = {refresh:String} AND bi_table = '{{.Table}}'
     GROUP BY month, b
