@@ -287,15 +287,7 @@ func TestRefreshAddsDaysToABuiltMonth(t *testing.T) {
 		{time.Date(2024, 5, 6, 0, 0, 0, 0, time.UTC), split.AddDate(0, 0, -1)},
 		{split, time.Date(2024, 5, 19, 0, 0, 0, 0, time.UTC)},
 	} {
-		for level, rows := range analystData() {
-			var in []*load.StatRow
-			for _, r := range rows {
-				if !r.Date.Before(week.from) && !r.Date.After(week.to) {
-					in = append(in, r)
-				}
-			}
-			loadLevel(t, l, level, "daily", week.from, week.to, in)
-		}
+		loadAnalystDays(t, l, week.from, week.to)
 		res := refresh(t, conn, db)
 		require.Positive(t, res.Days)
 		require.Equal(t, snap(t, conn, db, true), snap(t, conn, db, false), "after the week from %s", week.from.Format(time.DateOnly))
@@ -303,6 +295,21 @@ func TestRefreshAddsDaysToABuiltMonth(t *testing.T) {
 	var days uint64
 	require.NoError(t, conn.QueryRow(context.Background(), "SELECT uniqExact(stat_date) FROM "+db+".bi_campaign_daily").Scan(&days))
 	require.Equal(t, uint64(14), days, "both weeks are in the month")
+}
+
+// loadAnalystDays loads, as one window per level, the days from..to of the
+// analyst dataset.
+func loadAnalystDays(t *testing.T, l *load.Loader, from, to time.Time) {
+	t.Helper()
+	for level, rows := range analystData() {
+		var in []*load.StatRow
+		for _, r := range rows {
+			if !r.Date.Before(from) && !r.Date.After(to) {
+				in = append(in, r)
+			}
+		}
+		loadLevel(t, l, level, "daily", from, to, in)
+	}
 }
 
 // TestOverlappingRefreshesNeverDuplicate: a refresh plans new days of a
@@ -321,20 +328,9 @@ func TestOverlappingRefreshesNeverDuplicate(t *testing.T) {
 		{time.Date(2024, 5, 6, 0, 0, 0, 0, time.UTC), split.AddDate(0, 0, -1)},
 		{split, time.Date(2024, 5, 19, 0, 0, 0, 0, time.UTC)},
 	}
-	loadWeek := func(from, to time.Time) {
-		for level, rows := range analystData() {
-			var in []*load.StatRow
-			for _, r := range rows {
-				if !r.Date.Before(from) && !r.Date.After(to) {
-					in = append(in, r)
-				}
-			}
-			loadLevel(t, l, level, "daily", from, to, in)
-		}
-	}
-	loadWeek(weeks[0].from, weeks[0].to)
+	loadAnalystDays(t, l, weeks[0].from, weeks[0].to)
 	refresh(t, conn, db)
-	loadWeek(weeks[1].from, weeks[1].to)
+	loadAnalystDays(t, l, weeks[1].from, weeks[1].to)
 
 	overlapped := false
 	first := queries.NewRefresher(conn, schema.Target{Database: db}, queries.BeforeStep(queries.RefreshOptions{}, func(s string) error {

@@ -3,7 +3,6 @@ package extract_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"net/http/httptest"
 	"os"
 	"regexp"
@@ -242,33 +241,21 @@ func cpuSeconds(ru *syscall.Rusage) float64 {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
-// watchPeakRSS polls the peak resident set (VmHWM) of process pid until the
-// returned function is called, which returns it in MB. Not the rusage of the
-// child: Linux carries the peak of the memory a process leaves at exec into
-// it, so a child of this process would report this process's peak.
+// watchPeakRSS polls the peak resident set of process pid
+// (warehousetest.PeakRSS) until the returned function is called, which
+// returns it in MB.
 func watchPeakRSS(pid int) func() float64 {
-	var peak atomic.Int64 // kB
+	var peak atomic.Int64
 	stop := make(chan struct{})
 	done := make(chan struct{})
-	read := func() {
-		status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-		if err != nil {
-			return
-		}
-		for line := range strings.SplitSeq(string(status), "\n") {
-			if kb, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-				if n, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(kb), "kB")), 10, 64); err == nil && n > peak.Load() {
-					peak.Store(n)
-				}
-			}
-		}
-	}
 	go func() {
 		defer close(done)
 		t := time.NewTicker(20 * time.Millisecond)
 		defer t.Stop()
 		for {
-			read()
+			if n, ok := warehousetest.PeakRSS(pid); ok && n > peak.Load() {
+				peak.Store(n)
+			}
 			select {
 			case <-stop:
 				return
@@ -279,6 +266,6 @@ func watchPeakRSS(pid int) func() float64 {
 	return func() float64 {
 		close(stop)
 		<-done
-		return float64(peak.Load()) / 1024
+		return float64(peak.Load()) / (1 << 20)
 	}
 }

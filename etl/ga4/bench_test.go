@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -65,21 +64,10 @@ func benchSize() int64 {
 	return 1 << 30
 }
 
-// peakRSS reads the process's high-water resident set (VmHWM) in bytes.
+// peakRSS reads this process's high-water resident set (VmHWM) in bytes.
 func peakRSS() int64 {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		var ru syscall.Rusage
-		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-		return ru.Maxrss * 1024
-	}
-	for _, l := range strings.Split(string(data), "\n") {
-		if strings.HasPrefix(l, "VmHWM:") {
-			kb, _ := strconv.ParseInt(strings.Fields(l)[1], 10, 64)
-			return kb * 1024
-		}
-	}
-	return 0
+	n, _ := warehousetest.PeakRSS(os.Getpid())
+	return n
 }
 
 // BenchmarkImportGA4 imports a generated gzipped GA4 NDJSON file of 1 GB

@@ -63,3 +63,23 @@ func TreeCPU(tb testing.TB, pid int) float64 {
 	}
 	return float64(ticks) / 100
 }
+
+// PeakRSS is the peak resident set (VmHWM), in bytes, of process pid so far,
+// and false once the process is gone. Benchmarks read it rather than rusage:
+// Linux carries into a child's rusage the peak of the memory it leaves at
+// exec, so a child of a large test process reports the parent's peak.
+func PeakRSS(pid int) (int64, bool) {
+	status, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0, false
+	}
+	for line := range strings.SplitSeq(string(status), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			if f := strings.Fields(rest); len(f) > 0 {
+				kb, err := strconv.ParseInt(f[0], 10, 64)
+				return kb * 1024, err == nil
+			}
+		}
+	}
+	return 0, false
+}
