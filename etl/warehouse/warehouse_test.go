@@ -1,6 +1,7 @@
 package warehouse_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -226,6 +227,14 @@ func TestStartNeverDoublesAnEngine(t *testing.T) {
 	}
 	require.NoError(t, syscall.Kill(child, syscall.SIGSTOP))
 	defer syscall.Kill(child, syscall.SIGCONT)
+	// A signal stops a process some time after kill returns: a request
+	// served meanwhile (over a connection the gateway kept, in a fraction
+	// of a millisecond) would find the engine answering.
+	require.Eventually(t, func() bool {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", child))
+		i := bytes.LastIndexByte(stat, ')')
+		return err == nil && i > 0 && i+2 < len(stat) && stat[i+2] == 'T'
+	}, 5*time.Second, time.Millisecond, "the engine stopped")
 
 	opts := warehouse.EngineOptions{Dir: st.Dir, Library: "unused-when-running", StartTimeout: time.Minute}
 	again, err := warehouse.Start(context.Background(), opts)

@@ -1,0 +1,155 @@
+package warehouse
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// fakeEngine answers identity checks as the engine does and every other
+// request with the number of the connection it came on. It records the
+// credentials each connection carried.
+type fakeEngine struct {
+	addr  string
+	conns atomic.Int64
+	mu    sync.Mutex
+	users map[int64]map[string]bool // connection → credential keys seen
+}
+
+type connNumber struct{}
+
+func startFakeEngine(t *testing.T, secret string, idle time.Duration) *fakeEngine {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	e := &fakeEngine{addr: l.Addr().String(), users: map[int64]map[string]bool{}}
+	port := l.Addr().(*net.TCPAddr).Port
+	srv := &http.Server{
+		IdleTimeout: idle,
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			return context.WithValue(ctx, connNumber{}, e.conns.Add(1))
+		},
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			n := r.Context().Value(connNumber{}).(int64)
+			if r.URL.Path == identityPath {
+				fmt.Fprintln(w, identityAnswer(secret, r.URL.Query().Get("param_challenge"), port))
+				return
+			}
+			e.mu.Lock()
+			if e.users[n] == nil {
+				e.users[n] = map[string]bool{}
+			}
+			e.users[n][credentialKey(r.Header)] = true
+			e.mu.Unlock()
+			switch r.URL.Path {
+			case "/close":
+				w.Header().Set("Connection", "close")
+			case "/long":
+				// More than a client that gives up after two bytes reads.
+				w.Write([]byte(strings.Repeat("x", 1<<16) + "\n"))
+				w.(http.Flusher).Flush()
+			}
+			fmt.Fprintf(w, "conn %d\n", n)
+		}),
+	}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	return e
+}
+
+// TestEngineTransportKeepsOnlyCleanConnections: the gateway reuses a proved
+// connection only for the same credentials and only after a response read
+// to its end; abandoned, closed and stale connections are never reused, and
+// every response arrives whole.
+func TestEngineTransportKeepsOnlyCleanConnections(t *testing.T) {
+	const secret = "s3cr3t"
+	e := startFakeEngine(t, secret, 0)
+	tr := &engineTransport{dial: verifiedDialer(secret, time.Second)}
+	get := func(ctx context.Context, user, path string) (string, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+e.addr+path, strings.NewReader("SELECT 1"))
+		require.NoError(t, err)
+		req.SetBasicAuth(user, "pw-"+user)
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			return "", err
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		return string(body), err
+	}
+	conn := func(user, path string) int {
+		body, err := get(context.Background(), user, path)
+		require.NoError(t, err)
+		lines := strings.Split(strings.TrimSpace(body), "\n")
+		n, err := strconv.Atoi(strings.TrimPrefix(lines[len(lines)-1], "conn "))
+		require.NoError(t, err, "%.80q", body)
+		return n
+	}
+
+	admin := conn("admin", "/")
+	require.Equal(t, admin, conn("admin", "/"), "a clean connection serves the next request")
+	require.EqualValues(t, 1, e.conns.Load(), "one connection, one identity check")
+	bi := conn("bi", "/")
+	require.NotEqual(t, admin, bi, "another user's request never takes admin's connection")
+	require.Equal(t, admin, conn("admin", "/"))
+	require.Equal(t, bi, conn("bi", "/"))
+
+	// A request abandoned after two bytes of its response: its connection
+	// is closed, and the next request's response is whole.
+	ctx, cancel := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+e.addr+"/long", strings.NewReader("SELECT 1"))
+	require.NoError(t, err)
+	req.SetBasicAuth("admin", "pw-admin")
+	resp, err := tr.RoundTrip(req)
+	require.NoError(t, err)
+	_, err = resp.Body.Read(make([]byte, 2))
+	require.NoError(t, err)
+	cancel()
+	resp.Body.Close()
+	afterAbandon := conn("admin", "/")
+	require.NotEqual(t, admin, afterAbandon, "an abandoned request's connection is never reused")
+
+	// Read whole, a long response leaves its connection reusable.
+	require.Equal(t, afterAbandon, conn("admin", "/long"))
+	// The engine asked to close: the connection is not kept.
+	require.Equal(t, afterAbandon, conn("admin", "/close"))
+	require.NotEqual(t, afterAbandon, conn("admin", "/"), "a connection the engine closes is not reused")
+
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for n, keys := range e.users {
+		require.Len(t, keys, 1, "connection %d carried one user's requests only", n)
+	}
+
+	t.Run("closed by the engine while kept", func(t *testing.T) {
+		e := startFakeEngine(t, secret, 50*time.Millisecond)
+		tr := &engineTransport{dial: verifiedDialer(secret, time.Second)}
+		for i := range 3 {
+			req, err := http.NewRequest(http.MethodPost, "http://"+e.addr+"/", strings.NewReader("SELECT 1"))
+			require.NoError(t, err)
+			resp, err := tr.RoundTrip(req)
+			require.NoError(t, err, "request %d finds the kept connection closed and opens another", i)
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			require.NoError(t, err)
+			require.Equal(t, fmt.Sprintf("conn %d\n", i+1), string(body))
+			time.Sleep(300 * time.Millisecond) // past the engine's idle timeout
+		}
+	})
+
+	t.Run("the engine stops", func(t *testing.T) {
+		g := newGateway(secrets{identity: secret}, 0)
+		g.transport.keep(&engineConn{conn: &net.TCPConn{}, addr: e.addr})
+		g.setEngine(0, "stopped")
+		require.Empty(t, g.transport.idle, "kept connections go with the engine")
+	})
+}
