@@ -332,6 +332,8 @@ type envelope struct {
 	Message   string          `json:"message"`
 	RequestID string          `json:"request_id"`
 	Data      json.RawMessage `json:"data"`
+	// tape is the body's, of which Data is a slice; nil if not validated.
+	tape *tape
 }
 
 // decodeEnvelope reads TikTok's wrapper as json.Unmarshal into an envelope
@@ -340,10 +342,11 @@ type envelope struct {
 // decoded into a RawMessage nor copied.
 func decodeEnvelope(body []byte) (envelope, error) {
 	var env envelope
-	if !validJSON(body) {
+	t, ok := validJSONTape(body)
+	if !ok {
 		return env, json.Unmarshal(body, &env) // its error says where
 	}
-	members, err := walkObject(body, nil)
+	members, err := walkObject(body, nil, t)
 	if err != nil {
 		return envelope{}, json.Unmarshal(body, &env) // a valid body that is not an object
 	}
@@ -376,12 +379,14 @@ func decodeEnvelope(body []byte) (envelope, error) {
 			env.Data = m.val
 		}
 	}
+	env.tape = t
 	return env, nil
 }
 
 // result is a successful call's data.
 type result struct {
 	data      json.RawMessage
+	tape      *tape // of the body data is a slice of
 	requestID string
 	header    http.Header // the successful response's headers (X-Tt-Ads-Throttle)
 	stats     Stats       // this call's traffic
@@ -592,7 +597,7 @@ func (c *Client) exchange(ctx context.Context, cl call, secrets []string) (resul
 	if *env.Code != CodeOK {
 		return result{}, &APIError{Code: *env.Code, Message: redact(env.Message, secrets), RequestID: env.RequestID, HTTPStatus: resp.StatusCode}
 	}
-	return result{data: env.Data, requestID: env.RequestID, header: resp.Header}, nil
+	return result{data: env.Data, tape: env.tape, requestID: env.RequestID, header: resp.Header}, nil
 }
 
 // transportErr converts a network error into a transportError without the

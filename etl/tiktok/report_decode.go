@@ -157,17 +157,18 @@ func DecodeReport(body []byte, opts DecodeOptions) (ReportPage, error) {
 	if *env.Code != CodeOK {
 		return ReportPage{}, &APIError{Code: *env.Code, Message: env.Message, RequestID: env.RequestID, HTTPStatus: http.StatusOK}
 	}
-	p, err := decodeReportData(env.Data, opts)
+	p, err := decodeReportData(env.Data, env.tape, opts)
 	p.RequestID = env.RequestID
 	return p, err
 }
 
-// decodeReportData decodes the envelope's data object.
-func decodeReportData(data json.RawMessage, opts DecodeOptions) (ReportPage, error) {
+// decodeReportData decodes the envelope's data object; t, if not nil, is the
+// tape of the body data is a slice of.
+func decodeReportData(data json.RawMessage, t *tape, opts DecodeOptions) (ReportPage, error) {
 	// decodeEnvelope has validated the whole body; the data object is
 	// walked, not decoded.
 	var d rawReportData
-	top, err := walkObject(data, nil)
+	top, err := walkObject(data, nil, t)
 	if err != nil {
 		return ReportPage{}, &DecodeError{Row: -1, Field: "data", Err: err}
 	}
@@ -178,7 +179,7 @@ func decodeReportData(data json.RawMessage, opts DecodeOptions) (ReportPage, err
 				return ReportPage{}, &DecodeError{Row: -1, Field: "page_info", Err: err}
 			}
 		case "list":
-			if d.List, err = walkList(f.val); err != nil {
+			if d.List, err = walkList(f.val, t); err != nil {
 				return ReportPage{}, &DecodeError{Row: -1, Field: "list", Err: err}
 			}
 		}
@@ -208,7 +209,7 @@ func decodeRow(raw *rawRow, i int, opts DecodeOptions, tz string) (ReportRow, er
 // slice, where a returned row was first allocated on the heap, then copied.
 func decodeRowInto(raw *rawRow, i int, opts DecodeOptions, tz string, row *ReportRow) error {
 	var dimBuf [8]field
-	dims, err := walkObject(raw.Dimensions, dimBuf[:0])
+	dims, err := walkObject(raw.Dimensions, dimBuf[:0], nil)
 	if err != nil {
 		return &DecodeError{Row: i, Field: "dimensions", Err: err}
 	}
@@ -316,7 +317,7 @@ func decodeRowInto(raw *rawRow, i int, opts DecodeOptions, tz string, row *Repor
 		row.AdvertiserID = string(raw.AdvertiserID)
 	}
 	var metricBuf [48]field
-	metrics, err := walkObject(raw.Metrics, metricBuf[:0])
+	metrics, err := walkObject(raw.Metrics, metricBuf[:0], nil)
 	if err != nil {
 		return &DecodeError{Row: i, Field: "metrics", Err: err}
 	}
@@ -334,7 +335,7 @@ func decodeRowInto(raw *rawRow, i int, opts DecodeOptions, tz string, row *Repor
 }
 
 // walkList splits a JSON array of row objects into raw rows.
-func walkList(b []byte) ([]rawRow, error) {
+func walkList(b []byte, t *tape) ([]rawRow, error) {
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 || bytes.Equal(b, []byte("null")) {
 		return nil, nil
@@ -354,10 +355,10 @@ func walkList(b []byte) ([]rawRow, error) {
 		var err error
 		if b[i] == '{' {
 			// Walked once, not skipped first: rows are most of a page.
-			members, end, err = walkMembers(b, i, buf[:0])
+			members, end, err = walkMembers(b, i, buf[:0], t)
 		} else {
-			end = skipValue(b, i)
-			members, err = walkObject(b[i:end], buf[:0])
+			end = t.skip(b, i)
+			members, err = walkObject(b[i:end], buf[:0], t)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("row %d: %w", len(rows), err)
@@ -391,8 +392,9 @@ func walkList(b []byte) ([]rawRow, error) {
 
 // walkObject appends the members of a JSON object (already validated, by
 // decodeEnvelope) to dst. null or an absent object gives none. A repeated
-// key keeps its last value, as map decoding did.
-func walkObject(b []byte, dst []field) ([]field, error) {
+// key keeps its last value, as map decoding did. t, if not nil, is the tape
+// of the body b is a slice of.
+func walkObject(b []byte, dst []field, t *tape) ([]field, error) {
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 || bytes.Equal(b, []byte("null")) {
 		return dst, nil
@@ -400,13 +402,13 @@ func walkObject(b []byte, dst []field) ([]field, error) {
 	if b[0] != '{' {
 		return dst, fmt.Errorf("expected an object, got %s", truncateForError(string(b)))
 	}
-	dst, _, err := walkMembers(b, 0, dst)
+	dst, _, err := walkMembers(b, 0, dst, t)
 	return dst, err
 }
 
 // walkMembers appends the members of the JSON object that starts at b[i]
 // (a '{') to dst and returns the index after the object's '}'.
-func walkMembers(b []byte, i int, dst []field) ([]field, int, error) {
+func walkMembers(b []byte, i int, dst []field, t *tape) ([]field, int, error) {
 	i = skipSpace(b, i+1)
 	if i < len(b) && b[i] == '}' {
 		return dst, i + 1, nil
@@ -442,7 +444,7 @@ func walkMembers(b []byte, i int, dst []field) ([]field, int, error) {
 			return dst, i, errors.New("malformed object")
 		}
 		i = skipSpace(b, i+1)
-		end = skipValue(b, i)
+		end = t.skip(b, i)
 		val := b[i:end]
 		replaced := false
 		// A key met for the first time, as an interned one's bit says, is
@@ -510,6 +512,17 @@ func skipSpace(b []byte, i int) int {
 		i++
 	}
 	return i
+}
+
+// skip is skipValue that steps over an object or array the tape knows
+// without scanning it. t may be nil.
+func (t *tape) skip(b []byte, i int) int {
+	if i < len(b) && (b[i] == '{' || b[i] == '[') {
+		if end, ok := t.end(b, i); ok {
+			return end
+		}
+	}
+	return skipValue(b, i)
 }
 
 // skipValue returns the end of the JSON value starting at i: a string with

@@ -57,7 +57,7 @@ func (c *Client) StreamReport(ctx context.Context, q ReportQuery, fn func(Report
 			// complete and be wrong. Nothing of the page reaches fn.
 			return sum, &ReportTruncatedError{Query: q, Page: page, Warning: warning, RequestID: res.requestID}
 		}
-		p, err := decodeReportData(res.data, opts)
+		p, err := decodeReportData(res.data, res.tape, opts)
 		if err != nil {
 			return sum, fmt.Errorf("tiktok: %s page %d for advertiser %s (request_id %s): %w", path, page, q.AdvertiserID, res.requestID, err)
 		}

@@ -1,11 +1,18 @@
 package tiktok
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 var validSeeds = []string{
@@ -51,6 +58,101 @@ func FuzzValidJSON(f *testing.F) {
 	})
 }
 
+// tapeSeeds add to validSeeds report pages with nested values, repeated,
+// escaped and reordered keys, rows that are not objects and spacing, whose
+// decoding FuzzTape compares with and without the tape, and a number that
+// encoding/json's tokens cannot hold in a float64.
+var tapeSeeds = []string{
+	`{"code":0,"data":{"page_info":{"page":1},"list":[{"dimensions":{"ad_id":"1","stat_time_day":"2024-03-01 00:00:00"},"metrics":{"spend":"1.00","x":{"a":[1,{}]}}},` +
+		`{"metrics":{"clicks":"2"},"dimensions":{"ad_id":"2","stat_time_day":"2024-03-01 00:00:00"},"metrics":{"clicks":"3"}}]}}`,
+	`{"code":0,"data":{"list":[[],{"dimensions":{}}]}}`,
+	`[1E700,{"a":[-0.5e-999]}]`,
+	`{"code":0,"data":{"list":[{"dimensions":[1],"metrics":{}}]}}`,
+	`{"code":0,"data":{"list":{"a":1}}}`,
+	`{"code":0,"data":{"list":[ {"dimensions" : {"ad_id" : "1" , "stat_time_day":"2024-03-01 00:00:00" } , "metrics" : { "spend" : 1 } } ] , "list":[]}}`,
+	`{"code":0,"d\u0061ta":{"l\u0069st":[{"dim\u0065nsions":{"ad_id":"1","stat_time_day":"2024-03-01 00:00:00"},"metrics":{"spend":"\"}"}}]}}`,
+	`{"code":0,"data":{"list":[{"dimensions":{"ad_id":"1","stat_time_day":"2024-03-01 00:00:00"},"metrics":{}}]},"data":{"list":[]},"extra":[{}]}`,
+}
+
+// FuzzTape requires the tape of a valid body to hold exactly the extents of
+// its objects and arrays that encoding/json finds, to step over each of them
+// in any slice of the body as a scan does, and to leave a report's decoding
+// (rows, errors) as it is without it.
+func FuzzTape(f *testing.F) {
+	for _, s := range slices.Concat(validSeeds, tapeSeeds) {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		checkTape(t, body, rand.New(rand.NewPCG(uint64(len(body)), 1)))
+	})
+}
+
+// TestTapeReportPage is FuzzTape on a page of 1,000 rows.
+func TestTapeReportPage(t *testing.T) {
+	checkTape(t, reportPage(), rand.New(rand.NewPCG(1, 2)))
+}
+
+func checkTape(t *testing.T, body []byte, rnd *rand.Rand) {
+	tp, ok := validJSONTape(body)
+	require.Equal(t, json.Valid(body), ok, "%q", body)
+	if !ok {
+		require.Nil(t, tp)
+		return
+	}
+	// The containers as encoding/json sees them, in the order they open.
+	var starts, ends, open []int
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber() // a float64 fails on 1e999
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		require.NoError(t, err)
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			open = append(open, len(starts))
+			starts = append(starts, int(dec.InputOffset())-1)
+			ends = append(ends, -1)
+		case json.Delim('}'), json.Delim(']'):
+			ends[open[len(open)-1]] = int(dec.InputOffset())
+			open = open[:len(open)-1]
+		}
+	}
+	want := []span{}
+	for k := range starts {
+		want = append(want, span{rest: int32(cap(body) - starts[k]), size: int32(ends[k] - starts[k])})
+	}
+	require.Equal(t, want, tp.spans, "%q", body)
+	for k, start := range starts {
+		end := ends[k]
+		from := rnd.IntN(start + 1)
+		to := end + rnd.IntN(len(body)-end+1)
+		b := body[from:to]
+		got, known := tp.end(b, start-from)
+		require.True(t, known, "%q in %q", body[start:end], b)
+		require.Equal(t, end-from, got, "%q in %q", body[start:end], b)
+		require.Equal(t, end-from, tp.skip(b, start-from), "%q in %q", body[start:end], b)
+		require.Equal(t, end-from, skipValue(b, start-from), "%q in %q", body[start:end], b)
+	}
+	// A slice that ends inside a container is not stepped over past its end.
+	for k, start := range starts {
+		b := body[:ends[k]-1]
+		require.Equal(t, skipValue(b, start), tp.skip(b, start), "%q", b)
+	}
+
+	env, err := decodeEnvelope(body)
+	if err != nil {
+		return
+	}
+	for _, opts := range []DecodeOptions{{}, {Level: LevelAd, Granularity: Daily, Location: time.UTC}} {
+		wantPage, wantErr := decodeReportData(env.Data, nil, opts)
+		page, err := decodeReportData(env.Data, env.tape, opts)
+		require.Equal(t, wantPage, page, "%q", body)
+		require.Equal(t, wantErr, err, "%q", body)
+	}
+}
+
 // reportPage is a report page of 1,000 ad rows as the simulator writes them.
 func reportPage() []byte {
 	var page strings.Builder
@@ -80,6 +182,14 @@ func BenchmarkValidJSON(b *testing.B) {
 		b.SetBytes(int64(len(body)))
 		for b.Loop() {
 			if !validJSON(body) {
+				b.Fatal("invalid")
+			}
+		}
+	})
+	b.Run("validJSONTape", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		for b.Loop() {
+			if _, ok := validJSONTape(body); !ok {
 				b.Fatal("invalid")
 			}
 		}
