@@ -290,6 +290,24 @@ func unauthenticatedControl(t *testing.T, w *target, f *figures) {
 			}
 		}
 	}
+	// /ping is the one path the gateway forwards without a user. The
+	// engine answers it itself to GET and HEAD only: forwarded with another
+	// method, a body reached the engine's query rule and ran as the
+	// password-less default user (it read the identity secret).
+	for _, method := range []string{http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions, http.MethodGet} {
+		for _, stmt := range append(statements, "SELECT getMacro('adhouse_identity')") {
+			f.attack()
+			status, resp := raw(method, w.publicURL+"/ping", nil, stmt)
+			if method == http.MethodGet {
+				require.Equal(t, "Ok.\n", resp, "GET /ping with a body %q", stmt)
+			} else {
+				require.False(t, executed(status, resp), "%s /ping with %q ran: %d %q", method, stmt, status, resp)
+			}
+			for _, s := range w.secrets {
+				require.NotContains(t, resp, s, "%s /ping leaked a secret", method)
+			}
+		}
+	}
 	for _, path := range []string{"/play", "/dashboard", "/binary", "/js/uplot.js", "/replicas_status", "//?user=default", "/identity?user=default&query=SELECT+1"} {
 		for _, base := range []string{w.publicURL, engineURL} {
 			f.attack()

@@ -104,12 +104,22 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, identityAnswer(g.secret, challenge, g.port))
 		return
 	case "/ping":
+		// The engine answers /ping itself only to GET and HEAD; any other
+		// method would fall through to the rule that runs queries, with the
+		// gate value and no user: as the password-less default user.
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			refuse(w, http.StatusMethodNotAllowed, codeBadArguments, "/ping answers GET and HEAD only")
+			return
+		}
 		if g.engine() == 0 {
 			refuse(w, http.StatusServiceUnavailable, codeNetworkError, g.reason(nil))
 			return
 		}
 		r.URL.RawQuery = ""
 		r.Header = http.Header{}
+		r.Method = http.MethodGet // the server leaves out the body of an answer to HEAD
+		r.Body, r.ContentLength = http.NoBody, 0
 		g.proxy.ServeHTTP(w, r)
 		return
 	}
@@ -259,7 +269,7 @@ func (t *engineTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return fail(err)
 	}
-	resp.Body = &engineBody{ReadCloser: resp.Body, t: t, ec: ec, stop: stop, keep: !resp.Close && !req.Close}
+	resp.Body = &engineBody{ReadCloser: resp.Body, t: t, ec: ec, stop: stop, keep: reusable(req, resp)}
 	return resp, nil
 }
 
@@ -335,11 +345,12 @@ func (t *engineTransport) closeIdle() {
 // when the body was read to its end, else closed with it.
 type engineBody struct {
 	io.ReadCloser
-	t    *engineTransport
-	ec   *engineConn
-	stop func() bool
-	keep bool // the engine and the request allow another request on the connection
-	done bool // the body was read to io.EOF
+	t      *engineTransport
+	ec     *engineConn
+	stop   func() bool
+	keep   bool // the exchange leaves the connection clean (reusable)
+	done   bool // the body was read to io.EOF
+	closed bool
 }
 
 func (b *engineBody) Read(p []byte) (int, error) {
@@ -351,16 +362,40 @@ func (b *engineBody) Read(p []byte) (int, error) {
 }
 
 func (b *engineBody) Close() error {
+	if b.closed {
+		return nil // the connection may already serve another request
+	}
+	b.closed = true
 	// stop disarms the request's cancellation: true means it never ran and
 	// never will, so the connection cannot be closed under a later request.
 	disarmed := b.stop()
+	if !b.done {
+		// Closed before its end: the connection goes first, so that closing
+		// the body does not read the rest of a long answer.
+		b.ec.conn.Close()
+		return b.ReadCloser.Close()
+	}
 	err := b.ReadCloser.Close()
-	if disarmed && b.done && b.keep && err == nil && b.ec.br.Buffered() == 0 {
+	if disarmed && b.keep && err == nil && b.ec.br.Buffered() == 0 {
 		b.t.keep(b.ec)
 		return nil
 	}
 	b.ec.conn.Close()
 	return err
+}
+
+// reusable reports whether the exchange leaves nothing on its connection
+// that the engine may still send or read: a complete answer (2xx, not to
+// HEAD, whose answer has no body, nor an interim 1xx) to a request whose
+// body the engine reads whole, which it does for POST, or that has none.
+// The engine drains an unread body after an error only for POST, and its
+// static answers (/ping, the refusal of ungated requests) read no body:
+// bytes left over would be taken for another request, and its answer would
+// reach the next client of the connection.
+func reusable(req *http.Request, resp *http.Response) bool {
+	bodyless := req.Body == nil || req.Body == http.NoBody
+	return !resp.Close && !req.Close && resp.StatusCode/100 == 2 && req.Method != http.MethodHead &&
+		(req.Method == http.MethodPost || bodyless)
 }
 
 // serveGateway serves g on l until ctx ends.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -53,6 +54,17 @@ func startFakeEngine(t *testing.T, secret string, idle time.Duration) *fakeEngin
 			switch r.URL.Path {
 			case "/close":
 				w.Header().Set("Connection", "close")
+			case "/missing":
+				w.WriteHeader(http.StatusNotFound)
+			case "/extra":
+				// An answer, then bytes no request asked for.
+				c, buf, _ := w.(http.Hijacker).Hijack()
+				defer c.Close()
+				body := fmt.Sprintf("conn %d\n", n)
+				fmt.Fprintf(buf, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%sHTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nextra\n", len(body), body)
+				buf.Flush()
+				time.Sleep(100 * time.Millisecond)
+				return
 			case "/long":
 				// More than a client that gives up after two bytes reads.
 				w.Write([]byte(strings.Repeat("x", 1<<16) + "\n"))
@@ -124,6 +136,50 @@ func TestEngineTransportKeepsOnlyCleanConnections(t *testing.T) {
 	require.Equal(t, afterAbandon, conn("admin", "/close"))
 	require.NotEqual(t, afterAbandon, conn("admin", "/"), "a connection the engine closes is not reused")
 
+	// Closed after part of its answer, without a cancellation: not kept.
+	req, err = http.NewRequest(http.MethodPost, "http://"+e.addr+"/long", strings.NewReader("SELECT 1"))
+	require.NoError(t, err)
+	req.SetBasicAuth("admin", "pw-admin")
+	resp, err = tr.RoundTrip(req)
+	require.NoError(t, err)
+	_, err = resp.Body.Read(make([]byte, 2))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.NoError(t, resp.Body.Close(), "a second close does nothing")
+	partly := conn("admin", "/")
+	require.NotEqual(t, afterAbandon, partly, "a connection closed mid-answer is never reused")
+
+	// Exchanges that may leave bytes on the connection are not kept: an
+	// answer followed by more, an error, a HEAD, a GET with a body (the
+	// engine may not read it).
+	extra := conn("admin", "/extra")
+	require.NotEqual(t, extra, conn("admin", "/"), "a connection with bytes left over is not reused")
+	last := conn("admin", "/")
+	send := func(method, path string, body io.Reader) {
+		req, err := http.NewRequest(method, "http://"+e.addr+path, body)
+		require.NoError(t, err)
+		req.SetBasicAuth("admin", "pw-admin")
+		resp, err := tr.RoundTrip(req)
+		require.NoError(t, err)
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	for _, ex := range []struct {
+		method, path string
+		body         io.Reader
+	}{
+		{http.MethodPost, "/missing", strings.NewReader("SELECT 1")},
+		{http.MethodHead, "/", nil},
+		{http.MethodGet, "/", strings.NewReader("SELECT 1")},
+	} {
+		send(ex.method, ex.path, ex.body)
+		next := conn("admin", "/")
+		require.NotEqual(t, last, next, "%s %s with a body %v: the connection was kept", ex.method, ex.path, ex.body != nil)
+		last = next
+	}
+	send(http.MethodGet, "/", nil)
+	require.Equal(t, last, conn("admin", "/"), "a GET without a body keeps the connection")
+
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for n, keys := range e.users {
@@ -143,6 +199,16 @@ func TestEngineTransportKeepsOnlyCleanConnections(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, fmt.Sprintf("conn %d\n", i+1), string(body))
 			time.Sleep(300 * time.Millisecond) // past the engine's idle timeout
+		}
+	})
+
+	t.Run("/ping answers GET and HEAD only", func(t *testing.T) {
+		g := newGateway(secrets{identity: secret}, 0)
+		g.setEngine(1, "") // never reached: the method is refused first
+		for _, method := range []string{http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch, http.MethodOptions} {
+			rec := httptest.NewRecorder()
+			g.ServeHTTP(rec, httptest.NewRequest(method, "/ping", strings.NewReader("SELECT getMacro('adhouse_identity')")))
+			require.Equal(t, http.StatusMethodNotAllowed, rec.Code, method)
 		}
 	})
 

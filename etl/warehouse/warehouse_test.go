@@ -231,9 +231,18 @@ func TestStartNeverDoublesAnEngine(t *testing.T) {
 	// served meanwhile (over a connection the gateway kept, in a fraction
 	// of a millisecond) would find the engine answering.
 	require.Eventually(t, func() bool {
-		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", child))
-		i := bytes.LastIndexByte(stat, ')')
-		return err == nil && i > 0 && i+2 < len(stat) && stat[i+2] == 'T'
+		tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", child))
+		if err != nil || len(tasks) == 0 {
+			return false
+		}
+		for _, task := range tasks { // every thread, not only the main one
+			stat, err := os.ReadFile(task)
+			i := bytes.LastIndexByte(stat, ')')
+			if err != nil || i < 0 || i+2 >= len(stat) || stat[i+2] != 'T' {
+				return false
+			}
+		}
+		return true
 	}, 5*time.Second, time.Millisecond, "the engine stopped")
 
 	opts := warehouse.EngineOptions{Dir: st.Dir, Library: "unused-when-running", StartTimeout: time.Minute}
