@@ -108,8 +108,8 @@ type columnlessMetric struct {
 	text func(*tiktok.Metrics) (text string, valid bool)
 }
 
-// columnless lists them, kept in extra_metrics as TikTok sent them.
-var columnless = func() []columnlessMetric {
+// columnlessMetrics lists them, kept in extra_metrics as text.
+var columnlessMetrics = func() []columnlessMetric {
 	inCatalog := map[string]bool{}
 	for _, c := range schema.StatColumns {
 		inCatalog[c.Metric] = true
@@ -120,9 +120,21 @@ var columnless = func() []columnlessMetric {
 			continue
 		}
 		if cnt := tiktok.CountField(name); cnt != nil {
-			out = append(out, columnlessMetric{name, func(m *tiktok.Metrics) (string, bool) { v := cnt(m); return v.String(), v.Valid }})
+			out = append(out, columnlessMetric{name, func(m *tiktok.Metrics) (string, bool) {
+				if v := cnt(m); v.Valid {
+					return v.String(), true
+				}
+				return "", false
+			}})
 		} else if dec := tiktok.DecimalField(name); dec != nil {
-			out = append(out, columnlessMetric{name, func(m *tiktok.Metrics) (string, bool) { v := dec(m); return v.Decimal.String(), v.Valid }})
+			out = append(out, columnlessMetric{name, func(m *tiktok.Metrics) (string, bool) {
+				// Only a value TikTok sent is formatted: a row has more
+				// of these metrics missing than present.
+				if v := dec(m); v.Valid {
+					return v.Decimal.String(), true
+				}
+				return "", false
+			}})
 		}
 	}
 	return out
@@ -141,7 +153,7 @@ func extras(m *tiktok.Metrics) map[string]string {
 	for k, v := range m.Extra {
 		put(k, v)
 	}
-	for _, c := range columnless {
+	for _, c := range columnlessMetrics {
 		if text, ok := c.text(m); ok {
 			put(c.name, text)
 		}

@@ -328,6 +328,38 @@ func TestDecodeRepeatedDimensionKeepsLast(t *testing.T) {
 	}
 }
 
+// TestDecodeRowsNamingMembersInAnotherOrder: the rows of a page usually name
+// their members in the same order; a row that changes the order, repeats a
+// key, spells one with escapes or adds an unknown one is decoded by its own
+// keys all the same.
+func TestDecodeRowsNamingMembersInAnotherOrder(t *testing.T) {
+	rows := []string{
+		`{"dimensions":{"ad_id":"1","stat_time_day":"2024-03-01 00:00:00"},"metrics":{"spend":"1.00","clicks":"2","impressions":"3"}}`,
+		`{"dimensions":{"stat_time_day":"2024-03-02 00:00:00","ad_id":"2"},"metrics":{"clicks":"5","spend":"4.00","impressions":"6"}}`,
+		`{"metrics":{"impressions":"9","cl\u0069cks":"8","spend":"7.00","spend":"7.50"},"dimensions":{"ad_id":"3","stat_time_day":"2024-03-03 00:00:00"}}`,
+		`{"dimensions":{"ad_id":"4","stat_time_day":"2024-03-04 00:00:00"},"metrics":{"unknown_metric":"x","spend":"10.00","clicks":"11"}}`,
+	}
+	body := `{"code":0,"message":"OK","request_id":"r1","data":{"list":[` + strings.Join(rows, ",") +
+		`],"page_info":{"page":1,"page_size":10,"total_number":4,"total_page":1}}}`
+	p, err := DecodeReport([]byte(body), DecodeOptions{Level: LevelAd, Granularity: Daily})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		id, date, spend string
+		clicks          uint64
+	}{{"1", "2024-03-01", "1", 2}, {"2", "2024-03-02", "4", 5}, {"3", "2024-03-03", "7.5", 8}, {"4", "2024-03-04", "10", 11}}
+	for i, w := range want {
+		r := p.Rows[i]
+		if r.EntityID != w.id || r.Date.String() != w.date || !r.Metrics.Spend.Decimal.Equal(dec(w.spend)) || r.Metrics.Clicks.Uint64 != w.clicks {
+			t.Errorf("row %d: %s %s spend %s clicks %d, want %+v", i, r.EntityID, r.Date, r.Metrics.Spend.Decimal, r.Metrics.Clicks.Uint64, w)
+		}
+	}
+	if p.Rows[3].Metrics.Extra["unknown_metric"] != "x" {
+		t.Errorf("row 3 lost its unknown metric: %v", p.Rows[3].Metrics.Extra)
+	}
+}
+
 // TestDecimalSumsExact is the reason money never goes through float64:
 // three hours of 0.10 make exactly 0.30.
 func TestDecimalSumsExact(t *testing.T) {
@@ -431,6 +463,8 @@ func FuzzDecodeReport(f *testing.F) {
 	f.Add([]byte(`{"code":0,"data":null}`))
 	f.Add([]byte(`{"code":0,"data":{"list":[{"dimensions":{"campaign_id":"1","stat_time_day":"2024-02-30 00:00:00"},"metrics":{"spend":"1e99999999"}}]}}`))
 	f.Add([]byte(`<html>`))
+	f.Add([]byte(`{"code":0,"data":{"list":[{"dimensions":{"ad_id":"1","stat_time_day":"2024-03-01 00:00:00"},"metrics":{"spend":"1","clicks":"2"}},` +
+		`{"dimensions":{"ad_id":"2","stat_time_day":"2024-03-02 00:00:00"},"metrics":{"clicks":"3","spend":"4"}}]}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		for _, opts := range []DecodeOptions{
 			{},
@@ -451,6 +485,35 @@ func FuzzDecodeReport(f *testing.F) {
 				}
 				if !r.Equal(r) {
 					t.Fatal("row not equal to itself")
+				}
+			}
+			// Each row decoded alone is the row the page gave: nothing of
+			// the page's other rows changes it.
+			env, err := decodeEnvelope(body)
+			if err != nil {
+				t.Fatalf("the page decoded, its envelope does not: %v", err)
+			}
+			data, err := walkObject(env.Data, nil, nil)
+			if err != nil {
+				t.Fatalf("the page decoded, its data does not: %v", err)
+			}
+			for _, f := range data {
+				if f.key != "list" {
+					continue
+				}
+				raws, err := walkList(f.val, nil)
+				if err != nil || len(raws) != len(p.Rows) {
+					t.Fatalf("the list: %d rows, %v; the page had %d", len(raws), err, len(p.Rows))
+				}
+				tz := ""
+				if opts.Location != nil {
+					tz = opts.Location.String()
+				}
+				for i := range raws {
+					alone, err := decodeRow(&raws[i], i, opts, tz)
+					if err != nil || !alone.Equal(&p.Rows[i]) {
+						t.Fatalf("row %d alone: %+v, %v; in the page: %+v", i, alone, err, p.Rows[i])
+					}
 				}
 			}
 		}
