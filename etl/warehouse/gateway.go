@@ -197,9 +197,9 @@ func requestUser(r *http.Request) (string, error) {
 
 // engineTransport sends requests to the engine over connections proved to
 // be the engine's (verifiedDialer) and keeps one for the next request only
-// when nothing can be left on it: its response was read to the end, the
-// engine did not ask to close it, and the request was never abandoned.
-// net/http's pooled Transport was measured to cut short about one response
+// when nothing can be left on it: the exchange was one that leaves the
+// connection clean (reusable), its answer was read to the end, and the
+// request was never abandoned. net/http's pooled Transport was measured to cut short about one response
 // in 300 that followed a request its client had abandoned (the abandoned
 // request's cancellation closed a connection already serving the next);
 // here an abandoned request's connection is closed, never kept, and a kept
