@@ -65,15 +65,15 @@ func TestOneVocabulary(t *testing.T) {
 // metrics TikTok sent that have no column, typed or not, as text; a metric
 // TikTok sent as "-" is not among them.
 func TestExtrasKeepWhatHasNoColumn(t *testing.T) {
-	var columnless []string // decoded into typed fields, without a column
-	for _, c := range columnlessMetrics {
-		columnless = append(columnless, c.name)
+	var names []string // decoded into typed fields, without a column
+	for _, c := range columnless {
+		names = append(names, c.name)
 	}
-	if len(columnless) < 2 {
-		t.Fatalf("want two metrics without a column to test with, have %v", columnless)
+	if len(names) < 2 {
+		t.Fatalf("want two metrics without a column to test with, have %v", names)
 	}
 	body := `{"code":0,"message":"OK","request_id":"r","data":{"list":[{"dimensions":{"ad_id":"a1","stat_time_day":"2026-11-01 00:00:00"},` +
-		`"metrics":{"spend":"1.50","` + columnless[0] + `":"0.25","` + columnless[1] + `":"-","campaign_id":"c1","adgroup_id":"g1","some_new_metric":"7"}}],` +
+		`"metrics":{"spend":"1.50","` + names[0] + `":"0.25","` + names[1] + `":"-","campaign_id":"c1","adgroup_id":"g1","some_new_metric":"7"}}],` +
 		`"page_info":{"page":1,"page_size":10,"total_number":1,"total_page":1}}}`
 	p, err := tiktok.DecodeReport([]byte(body), tiktok.DecodeOptions{AdvertiserID: "adv", Level: tiktok.LevelAd, Granularity: tiktok.Daily})
 	if err != nil {
@@ -81,7 +81,7 @@ func TestExtrasKeepWhatHasNoColumn(t *testing.T) {
 	}
 	tbl, _ := load.NewStatsTable("ad", "daily")
 	row := StatRowOf(tbl, &p.Rows[0], "USD")
-	want := map[string]string{columnless[0]: "0.25", "campaign_id": "c1", "adgroup_id": "g1", "some_new_metric": "7"}
+	want := map[string]string{names[0]: "0.25", "campaign_id": "c1", "adgroup_id": "g1", "some_new_metric": "7"}
 	if !maps.Equal(row.Extra, want) {
 		t.Errorf("extras %v, want %v", row.Extra, want)
 	}

@@ -108,8 +108,8 @@ type columnlessMetric struct {
 	text func(*tiktok.Metrics) (text string, valid bool)
 }
 
-// columnlessMetrics lists them, kept in extra_metrics as text.
-var columnlessMetrics = func() []columnlessMetric {
+// columnless lists them, kept in extra_metrics as text.
+var columnless = func() []columnlessMetric {
 	inCatalog := map[string]bool{}
 	for _, c := range schema.StatColumns {
 		inCatalog[c.Metric] = true
@@ -153,7 +153,7 @@ func extras(m *tiktok.Metrics) map[string]string {
 	for k, v := range m.Extra {
 		put(k, v)
 	}
-	for _, c := range columnlessMetrics {
+	for _, c := range columnless {
 		if text, ok := c.text(m); ok {
 			put(c.name, text)
 		}

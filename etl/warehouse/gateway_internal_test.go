@@ -86,21 +86,22 @@ func TestEngineTransportKeepsOnlyCleanConnections(t *testing.T) {
 	const secret = "s3cr3t"
 	e := startFakeEngine(t, secret, 0)
 	tr := &engineTransport{dial: verifiedDialer(secret, time.Second)}
-	get := func(ctx context.Context, user, path string) (string, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+e.addr+path, strings.NewReader("SELECT 1"))
+	// send makes one request of user's through the transport.
+	send := func(ctx context.Context, method, user, path string, body io.Reader) *http.Response {
+		req, err := http.NewRequestWithContext(ctx, method, "http://"+e.addr+path, body)
 		require.NoError(t, err)
 		req.SetBasicAuth(user, "pw-"+user)
 		resp, err := tr.RoundTrip(req)
-		if err != nil {
-			return "", err
-		}
-		defer resp.Body.Close()
-		body, err := io.ReadAll(resp.Body)
-		return string(body), err
-	}
-	conn := func(user, path string) int {
-		body, err := get(context.Background(), user, path)
 		require.NoError(t, err)
+		return resp
+	}
+	// conn is the engine's number of the connection a POST to path took.
+	conn := func(user, path string) int {
+		resp := send(context.Background(), http.MethodPost, user, path, strings.NewReader("SELECT 1"))
+		raw, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.NoError(t, err)
+		body := string(raw)
 		lines := strings.Split(strings.TrimSpace(body), "\n")
 		n, err := strconv.Atoi(strings.TrimPrefix(lines[len(lines)-1], "conn "))
 		require.NoError(t, err, "%.80q", body)
@@ -118,12 +119,8 @@ func TestEngineTransportKeepsOnlyCleanConnections(t *testing.T) {
 	// A request abandoned after two bytes of its response: its connection
 	// is closed, and the next request's response is whole.
 	ctx, cancel := context.WithCancel(context.Background())
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+e.addr+"/long", strings.NewReader("SELECT 1"))
-	require.NoError(t, err)
-	req.SetBasicAuth("admin", "pw-admin")
-	resp, err := tr.RoundTrip(req)
-	require.NoError(t, err)
-	_, err = resp.Body.Read(make([]byte, 2))
+	resp := send(ctx, http.MethodPost, "admin", "/long", strings.NewReader("SELECT 1"))
+	_, err := resp.Body.Read(make([]byte, 2))
 	require.NoError(t, err)
 	cancel()
 	resp.Body.Close()
@@ -137,11 +134,7 @@ func TestEngineTransportKeepsOnlyCleanConnections(t *testing.T) {
 	require.NotEqual(t, afterAbandon, conn("admin", "/"), "a connection the engine closes is not reused")
 
 	// Closed after part of its answer, without a cancellation: not kept.
-	req, err = http.NewRequest(http.MethodPost, "http://"+e.addr+"/long", strings.NewReader("SELECT 1"))
-	require.NoError(t, err)
-	req.SetBasicAuth("admin", "pw-admin")
-	resp, err = tr.RoundTrip(req)
-	require.NoError(t, err)
+	resp = send(context.Background(), http.MethodPost, "admin", "/long", strings.NewReader("SELECT 1"))
 	_, err = resp.Body.Read(make([]byte, 2))
 	require.NoError(t, err)
 	resp.Body.Close()
@@ -155,12 +148,8 @@ func TestEngineTransportKeepsOnlyCleanConnections(t *testing.T) {
 	extra := conn("admin", "/extra")
 	require.NotEqual(t, extra, conn("admin", "/"), "a connection with bytes left over is not reused")
 	last := conn("admin", "/")
-	send := func(method, path string, body io.Reader) {
-		req, err := http.NewRequest(method, "http://"+e.addr+path, body)
-		require.NoError(t, err)
-		req.SetBasicAuth("admin", "pw-admin")
-		resp, err := tr.RoundTrip(req)
-		require.NoError(t, err)
+	discard := func(method, path string, body io.Reader) {
+		resp := send(context.Background(), method, "admin", path, body)
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 	}
@@ -172,12 +161,12 @@ func TestEngineTransportKeepsOnlyCleanConnections(t *testing.T) {
 		{http.MethodHead, "/", nil},
 		{http.MethodGet, "/", strings.NewReader("SELECT 1")},
 	} {
-		send(ex.method, ex.path, ex.body)
+		discard(ex.method, ex.path, ex.body)
 		next := conn("admin", "/")
 		require.NotEqual(t, last, next, "%s %s with a body %v: the connection was kept", ex.method, ex.path, ex.body != nil)
 		last = next
 	}
-	send(http.MethodGet, "/", nil)
+	discard(http.MethodGet, "/", nil)
 	require.Equal(t, last, conn("admin", "/"), "a GET without a body keeps the connection")
 
 	e.mu.Lock()
