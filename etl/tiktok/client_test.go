@@ -30,6 +30,10 @@ func requireSameRows(t *testing.T, got, want []tiktok.ReportRow) {
 	}
 }
 
+// TestReportMatchesSimulatorTruth pulls every level and granularity in
+// pages of 37 rows. Each page is read into a recycled buffer, so a row that
+// kept a slice of its page instead of a copy would change under the next
+// page and differ here (checked with an unsafe.String in plainString).
 func TestReportMatchesSimulatorTruth(t *testing.T) {
 	srv, c := simClient(t, tiktoksim.Config{Seed: 7})
 	ctx := context.Background()

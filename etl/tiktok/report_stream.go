@@ -58,6 +58,8 @@ func (c *Client) StreamReport(ctx context.Context, q ReportQuery, fn func(Report
 			return sum, &ReportTruncatedError{Query: q, Page: page, Warning: warning, RequestID: res.requestID}
 		}
 		p, err := decodeReportData(res.data, res.tape, opts)
+		// Rows hold copies, never slices of the body.
+		res.release()
 		if err != nil {
 			return sum, fmt.Errorf("tiktok: %s page %d for advertiser %s (request_id %s): %w", path, page, q.AdvertiserID, res.requestID, err)
 		}

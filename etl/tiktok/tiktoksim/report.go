@@ -22,14 +22,17 @@ type mval struct {
 	ok    bool
 }
 
-func (v mval) String() string {
+func (v mval) String() string { return string(v.appendTo(nil)) }
+
+// appendTo appends the value as TikTok writes it, without the quotes.
+func (v mval) appendTo(dst []byte) []byte {
 	switch {
 	case !v.ok:
-		return "-"
+		return append(dst, '-')
 	case v.isTxt:
-		return v.text
+		return append(dst, v.text...)
 	}
-	return formatUnits(v.units, v.scale)
+	return appendUnits(dst, v.units, v.scale)
 }
 
 // rowCtx carries what metric functions need about a row.
@@ -341,7 +344,7 @@ func (s *Server) handleReport(r *request) ([]byte, *apiError) {
 			b.WriteByte('"')
 			b.WriteString(name)
 			b.WriteString(`":"`)
-			b.WriteString(p.fns[j].fn(&c).String())
+			b.Write(p.fns[j].fn(&c).appendTo(b.AvailableBuffer()))
 			b.WriteByte('"')
 		}
 		b.WriteString(`}}`)
