@@ -61,6 +61,10 @@ func (n NullDecimal) Equal(m NullDecimal) bool {
 // UnmarshalJSON accepts a JSON string or bare number (parsed exactly, never
 // through float64), null, "" or "-" (missing).
 func (n *NullDecimal) UnmarshalJSON(b []byte) error {
+	if d, ok := plainDecimal(b); ok {
+		*n = NullDecimal{Decimal: d, Valid: true}
+		return nil
+	}
 	text, ok, err := scalarText(b)
 	if err != nil {
 		return err
@@ -378,6 +382,38 @@ func parseDecimal(s string) (decimal.Decimal, error) {
 		return decimal.Decimal{}, fmt.Errorf("invalid decimal %q", truncateForError(s))
 	}
 	return d, nil
+}
+
+// plainDecimal parses what TikTok sends for nearly every decimal, a quoted
+// unsigned number of at most 18 digits such as "12.50", to the value
+// parseDecimal gives, without copying it to a string first; ok is false for
+// anything else, which parseDecimal then judges.
+func plainDecimal(b []byte) (d decimal.Decimal, ok bool) {
+	inner, ok := plainBytes(b)
+	if !ok || len(inner) == 0 || len(inner) > 19 {
+		return d, false
+	}
+	var v int64
+	digits, point := 0, -1
+	for i, c := range inner {
+		switch {
+		case c >= '0' && c <= '9':
+			v = v*10 + int64(c-'0')
+			digits++
+		case c == '.' && point < 0 && i > 0 && i < len(inner)-1:
+			point = i
+		default:
+			return d, false
+		}
+	}
+	if digits > 18 {
+		return d, false
+	}
+	exp := 0
+	if point >= 0 {
+		exp = point + 1 - len(inner)
+	}
+	return decimal.New(v, int32(exp)), true
 }
 
 // parseCount parses a non-negative integer count. "12.00" is accepted because
