@@ -1,6 +1,7 @@
 package warehouse
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,17 +11,20 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
 
 // Supervision timings: how often the engine is probed, how long it may stay
-// silent before it is restarted, and the bounds of the wait between
-// restarts. The wait grows only while starts keep failing: an engine that
-// served and then died is restarted at once, whatever killed it.
+// silent before it is restarted (longer while it is working, see
+// silentVerdict), and the bounds of the wait between restarts. The wait
+// grows only while starts keep failing: an engine that served and then died
+// is restarted at once, whatever killed it.
 const (
 	probeEvery   = time.Second
 	silentLimit  = 5 * time.Second
+	busyLimit    = 2 * time.Minute
 	startLimit   = 60 * time.Second
 	firstBackoff = 200 * time.Millisecond
 	maxBackoff   = 30 * time.Second
@@ -134,6 +138,7 @@ func (s *supervisor) runOnce(ctx context.Context) (reason string, served bool) {
 
 	up := false
 	lastAnswer := time.Now()
+	var work progress
 	tick := time.NewTicker(probeEvery / 4)
 	defer tick.Stop()
 	for {
@@ -154,6 +159,7 @@ func (s *supervisor) runOnce(ctx context.Context) (reason string, served bool) {
 		switch {
 		case err == nil:
 			lastAnswer = time.Now()
+			work = progress{}
 			if !up {
 				up = true
 				s.gw.setEngine(s.spec.EnginePort, "")
@@ -161,16 +167,73 @@ func (s *supervisor) runOnce(ctx context.Context) (reason string, served bool) {
 					s.pid, s.spec.HTTPPort, s.spec.EnginePort, s.spec.TCPPort)
 			}
 			tick.Reset(probeEvery)
-		case up && time.Since(lastAnswer) > silentLimit:
+		case up && silentVerdict(time.Since(lastAnswer), errors.Is(err, syscall.ECONNREFUSED), work.observe(s.pid, time.Now())):
 			_ = cmd.Process.Kill()
 			<-exited
-			return fmt.Sprintf("the engine is alive but has not answered for %s (%v)", silentLimit, err), true
+			return fmt.Sprintf("the engine is alive but has not answered for %s (%v)", time.Since(lastAnswer).Round(time.Second), err), true
 		case !up && time.Since(lastAnswer) > startLimit:
 			_ = cmd.Process.Kill()
 			<-exited
 			return fmt.Sprintf("the engine did not answer within %s of starting (%v)", startLimit, err), false
 		}
 	}
+}
+
+// silentVerdict says whether an engine that has not answered the probes
+// for silent is to be replaced. One that refuses connections (its listeners
+// stopped) or does no work (frozen) is replaced after silentLimit. One
+// that keeps working while it does not answer, as on a host whose cores
+// are all taken, is given until busyLimit: replacing it would cut every
+// load and query it is running, turning a slow warehouse into a failed
+// one. idle is how long it has done no work.
+func silentVerdict(silent time.Duration, refused bool, idle time.Duration) bool {
+	if silent <= silentLimit {
+		return false
+	}
+	return refused || idle > silentLimit || silent > busyLimit
+}
+
+// progress follows the CPU time a process uses, to tell a busy engine from
+// a frozen one.
+type progress struct {
+	ticks      uint64    // CPU time at the last reading, in clock ticks
+	read, work time.Time // the last reading, and the last that found work done
+}
+
+// busyShare is the share of a core an engine must use to count as working;
+// an idle engine's background threads use far less.
+const busyShare = 0.05
+
+// observe reads pid's CPU time at now and returns how long the process has
+// done no work: all the time since the first reading when its CPU time
+// cannot be read.
+func (p *progress) observe(pid int, now time.Time) time.Duration {
+	ticks, ok := processTicks(pid)
+	switch {
+	case p.read.IsZero():
+		p.work = now
+	case ok && float64(ticks-p.ticks)/100 >= busyShare*now.Sub(p.read).Seconds():
+		p.work = now
+	}
+	p.ticks, p.read = ticks, now
+	return now.Sub(p.work)
+}
+
+// processTicks is the CPU time (user and system) process pid has used, in
+// the 1/100 s clock ticks of /proc, and false where /proc cannot tell.
+func processTicks(pid int) (uint64, bool) {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, false
+	}
+	// The command name, in parentheses, may hold spaces: fields start after it.
+	f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	if len(f) < 13 {
+		return 0, false
+	}
+	user, err1 := strconv.ParseUint(f[11], 10, 64)
+	sys, err2 := strconv.ParseUint(f[12], 10, 64)
+	return user + sys, err1 == nil && err2 == nil
 }
 
 // probe checks that our engine answers on each of its ports.
