@@ -1,5 +1,6 @@
 # adhouse: `make demo` runs the main job end to end, `make test` runs every test.
-# Both install what they need: the pinned ClickHouse engine from npm and the linter.
+# Both install what they need: the pinned ClickHouse engine from npm, the linter,
+# and for the tests Debian's ZooKeeper.
 
 GO        ?= go
 LIBCHDB   := tools/chdb/node_modules/@chdb/lib-linux-x64-gnu/libchdb.so
@@ -22,6 +23,15 @@ $(LIBCHDB): tools/chdb/package.json tools/chdb/package-lock.json
 
 $(STATICCHECK):
 	GOBIN=$(CURDIR)/tools/bin $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+# Debian's ZooKeeper, for the test that checks the replicated cluster DDL
+# against a real Keeper (schema/keeper_test.go); only the tests need it.
+ZOOKEEPER := /usr/share/java/zookeeper.jar
+SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+$(ZOOKEEPER):
+	@command -v apt-get >/dev/null || { echo "ZooKeeper is needed by schema/keeper_test.go: install Debian's zookeeper package"; exit 1; }
+	$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq zookeeper
 
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 COMMIT    ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
@@ -46,7 +56,7 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 # Every test, against a real embedded ClickHouse over native and HTTP.
-test: tools build lint
+test: tools $(ZOOKEEPER) build lint
 	CI=$${CI:-true} scripts/with-warehouse $(GO) test $(GOTEST_FLAGS) ./...
 
 # Unit tests only (no engine): what a quick edit loop needs.
