@@ -25,13 +25,15 @@ $(STATICCHECK):
 	GOBIN=$(CURDIR)/tools/bin $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
 # Debian's ZooKeeper, for the test that checks the replicated cluster DDL
-# against a real Keeper (schema/keeper_test.go); only the tests need it.
-ZOOKEEPER := /usr/share/java/zookeeper.jar
-SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# against a real Keeper (schema/keeper_test.go); only the tests need it. The
+# package's configuration is the target: the jar alone comes from a library
+# package, without the server's configuration or Java.
+ZOOKEEPER := /etc/zookeeper/conf/zoo.cfg
+SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo -n)
 
 $(ZOOKEEPER):
 	@command -v apt-get >/dev/null || { echo "ZooKeeper is needed by schema/keeper_test.go: install Debian's zookeeper package"; exit 1; }
-	$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq zookeeper
+	$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq zookeeper || { echo "installing ZooKeeper needs root: run sudo apt-get install zookeeper"; exit 1; }
 
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 COMMIT    ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)

@@ -139,6 +139,7 @@ func (s *supervisor) runOnce(ctx context.Context) (reason string, served bool) {
 	up := false
 	lastAnswer := time.Now()
 	var work progress
+	toldBusy := false // the log says once per silence that the engine is kept
 	tick := time.NewTicker(probeEvery / 4)
 	defer tick.Stop()
 	for {
@@ -158,8 +159,11 @@ func (s *supervisor) runOnce(ctx context.Context) (reason string, served bool) {
 		cancel()
 		switch {
 		case err == nil:
+			if toldBusy {
+				s.log.Printf("warehouse supervisor: engine %d answers again after %s", s.pid, time.Since(lastAnswer).Round(time.Second))
+			}
 			lastAnswer = time.Now()
-			work = progress{}
+			work, toldBusy = progress{}, false
 			if !up {
 				up = true
 				s.gw.setEngine(s.spec.EnginePort, "")
@@ -171,6 +175,10 @@ func (s *supervisor) runOnce(ctx context.Context) (reason string, served bool) {
 			_ = cmd.Process.Kill()
 			<-exited
 			return fmt.Sprintf("the engine is alive but has not answered for %s (%v)", time.Since(lastAnswer).Round(time.Second), err), true
+		case up && !toldBusy && time.Since(lastAnswer) > silentLimit:
+			toldBusy = true
+			s.log.Printf("warehouse supervisor: engine %d has not answered for %s but keeps working; it is replaced if it stops working or stays silent for %s (%v)",
+				s.pid, time.Since(lastAnswer).Round(time.Second), busyLimit, err)
 		case !up && time.Since(lastAnswer) > startLimit:
 			_ = cmd.Process.Kill()
 			<-exited
@@ -196,8 +204,9 @@ func silentVerdict(silent time.Duration, refused bool, idle time.Duration) bool 
 // progress follows the CPU time a process uses, to tell a busy engine from
 // a frozen one.
 type progress struct {
-	ticks      uint64    // CPU time at the last reading, in clock ticks
-	read, work time.Time // the last reading, and the last that found work done
+	ticks      uint64    // CPU time at the last good reading, in clock ticks
+	read, work time.Time // the last good reading, and the last that found work done
+	started    bool      // work is set: the first observation was made
 }
 
 // busyShare is the share of a core an engine must use to count as working;
@@ -205,14 +214,17 @@ type progress struct {
 const busyShare = 0.05
 
 // observe reads pid's CPU time at now and returns how long the process has
-// done no work: all the time since the first reading when its CPU time
-// cannot be read.
+// done no work, counted from the first observation: all the time since
+// then when its CPU time cannot be read.
 func (p *progress) observe(pid int, now time.Time) time.Duration {
+	if !p.started {
+		p.started, p.work = true, now
+	}
 	ticks, ok := processTicks(pid)
-	switch {
-	case p.read.IsZero():
-		p.work = now
-	case ok && float64(ticks-p.ticks)/100 >= busyShare*now.Sub(p.read).Seconds():
+	if !ok {
+		return now.Sub(p.work)
+	}
+	if !p.read.IsZero() && ticks >= p.ticks && float64(ticks-p.ticks)/100 >= busyShare*now.Sub(p.read).Seconds() {
 		p.work = now
 	}
 	p.ticks, p.read = ticks, now
@@ -220,7 +232,8 @@ func (p *progress) observe(pid int, now time.Time) time.Duration {
 }
 
 // processTicks is the CPU time (user and system) process pid has used, in
-// the 1/100 s clock ticks of /proc, and false where /proc cannot tell.
+// the clock ticks of /proc (USER_HZ, 100 a second on every Linux
+// architecture Go builds for), and false where /proc cannot tell.
 func processTicks(pid int) (uint64, bool) {
 	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {

@@ -319,12 +319,14 @@ func (c *windowCache) put(k windowKey, rows []simRow) {
 	}
 	// A window larger than the bound is still kept, alone, so that paging
 	// through it stays linear.
-	for len(c.order) > 0 && c.rows+len(rows) > c.maxRows {
-		c.rows -= len(c.m[c.order[0]])
+	// Rows are counted by capacity, which is what a window holds: room for
+	// a row per entity and day, used or not.
+	for len(c.order) > 0 && c.rows+cap(rows) > c.maxRows {
+		c.rows -= cap(c.m[c.order[0]])
 		delete(c.m, c.order[0])
 		c.order = c.order[1:]
 	}
 	c.order = append(c.order, k)
 	c.m[k] = rows
-	c.rows += len(rows)
+	c.rows += cap(rows)
 }
