@@ -217,10 +217,15 @@ const busyShare = 0.05
 // done no work, counted from the first observation: all the time since
 // then when its CPU time cannot be read.
 func (p *progress) observe(pid int, now time.Time) time.Duration {
+	ticks, ok := processTicks(pid)
+	return p.record(ticks, ok, now)
+}
+
+// record is observe for a reading already taken (ok false: none could be).
+func (p *progress) record(ticks uint64, ok bool, now time.Time) time.Duration {
 	if !p.started {
 		p.started, p.work = true, now
 	}
-	ticks, ok := processTicks(pid)
 	if !ok {
 		return now.Sub(p.work)
 	}

@@ -65,6 +65,16 @@ func TestProgressTellsBusyFromIdle(t *testing.T) {
 	if sleeperIdle < time.Second {
 		t.Errorf("a sleeping process counted as working (idle %s)", sleeperIdle)
 	}
+	// A reading that fails is no baseline: the lifetime CPU time of the
+	// next good one is not work done since.
+	var flaky progress
+	flaky.record(0, false, start)
+	if d := flaky.record(123456, true, start.Add(time.Second)); d != time.Second {
+		t.Errorf("after a failed reading, a good one counted as work (idle %s, want 1s)", d)
+	}
+	if d := flaky.record(123456, true, start.Add(6*time.Second)); d != 6*time.Second {
+		t.Errorf("no CPU time in 5 s counted as work (idle %s, want 6s)", d)
+	}
 	var gone progress
 	gone.observe(1<<30, start)
 	if d := gone.observe(1<<30, start.Add(6*time.Second)); d != 6*time.Second {
