@@ -128,6 +128,41 @@ func TestReloadsGiveOneCleanCopy(t *testing.T) {
 	})
 }
 
+// TestPruneDeletesOnlyWhenSomethingIsSuperseded: a prune of days that hold
+// one committed window issues no DELETE (an empty one still costs the engine
+// seconds of mutation), and one after a re-load deletes the old copy.
+func TestPruneDeletesOnlyWhenSomethingIsSuperseded(t *testing.T) {
+	conn, cfg := warehousetest.Migrated(t, config.ProtocolNative)
+	ctx := context.Background()
+	tbl, _ := load.NewStatsTable("ad", "daily")
+	db := cfg.ClickHouse.Database
+	l := newLoader(conn, cfg, 50)
+	mutations := func() uint64 {
+		var n uint64
+		require.NoError(t, conn.QueryRow(ctx, "SELECT count() FROM system.mutations WHERE database = ? AND table = ?", db, tbl.Name).Scan(&n))
+		return n
+	}
+	stored := func() uint64 {
+		var n uint64
+		require.NoError(t, conn.QueryRow(ctx, fmt.Sprintf("SELECT count() FROM %s.%s", db, tbl.Name)).Scan(&n))
+		return n
+	}
+	migrated := mutations() // the migrations' own ALTERs
+	last := day0.AddDate(0, 0, 4)
+	first := sample(tbl, "adv1", day0, 5, 20, 1)
+	require.NoError(t, loadWindow(ctx, l, tbl, "adv1", day0, last, first))
+	require.NoError(t, l.PruneDays(ctx, tbl.Name, day0, last))
+	require.NoError(t, l.Prune(ctx, tbl.Name))
+	require.Equal(t, migrated, mutations(), "nothing was superseded, so nothing was deleted")
+	require.Equal(t, uint64(len(first)), stored())
+
+	require.NoError(t, loadWindow(ctx, l, tbl, "adv1", day0, last, sample(tbl, "adv1", day0, 5, 20, 2)))
+	require.Equal(t, uint64(2*len(first)), stored())
+	require.NoError(t, l.PruneDays(ctx, tbl.Name, day0, last))
+	require.Equal(t, migrated+1, mutations(), "the re-load's old copy is deleted")
+	require.Equal(t, uint64(len(first)), stored())
+}
+
 func TestOverlappingWindowsNewestWins(t *testing.T) {
 	conn, cfg := warehousetest.Migrated(t, config.ProtocolNative)
 	ctx := context.Background()

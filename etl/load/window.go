@@ -202,16 +202,31 @@ func (l *Loader) prune(ctx context.Context, table, scope string, params map[stri
 	// {{rows}} is the table that holds the rows on the node the delete runs
 	// on; load_commits is read whole (through its Distributed table on a
 	// cluster), so each shard sees every commit.
-	where := fmt.Sprintf(`(advertiser_id, stat_date, load_version) IN (
-    SELECT s.advertiser_id, s.stat_date, s.load_version
+	superseded := fmt.Sprintf(`SELECT s.advertiser_id, s.stat_date, s.load_version
     FROM {{rows}} AS s
     INNER JOIN (
         SELECT advertiser_id, stat_date, max(window_version) AS committed
         FROM %[1]s.load_commits WHERE table_name = {table:String} %[2]s
         GROUP BY advertiser_id, stat_date
     ) AS c USING (advertiser_id, stat_date)
-    WHERE s.load_version < c.committed %[2]s) %[2]s`, db, scope)
-	if err := l.Delete(withParams(ctx, params), table, where); err != nil {
+    WHERE s.load_version < c.committed %[2]s`, db, scope)
+	ctx = withParams(ctx, params)
+	// A lightweight DELETE costs seconds even when it matches nothing (the
+	// engine schedules a mutation of the parts in range and waits for it):
+	// after a first backfill, which supersedes nothing, that was 2.6 s of a
+	// 21 s run. Counting first costs tens of milliseconds. On a cluster the
+	// rows are spread over shards and replicas, and the delete runs as it is.
+	if l.opts.Target.Cluster == "" {
+		var n uint64
+		if err := l.conn.QueryRow(ctx, "SELECT count() FROM ("+strings.ReplaceAll(superseded, "{{rows}}", db+"."+table)+")").Scan(&n); err != nil {
+			return fmt.Errorf("prune %s.%s: counting superseded rows: %w", db, table, err)
+		}
+		if n == 0 {
+			return nil
+		}
+	}
+	where := "(advertiser_id, stat_date, load_version) IN (" + superseded + ") " + scope
+	if err := l.Delete(ctx, table, where); err != nil {
 		return fmt.Errorf("prune %s.%s: %w", db, table, err)
 	}
 	return nil
