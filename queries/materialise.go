@@ -18,6 +18,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/rs/zerolog"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/adhouse/adhouse/etl/load"
 	"github.com/adhouse/adhouse/schema"
@@ -244,6 +245,8 @@ type Refresher struct {
 	opts RefreshOptions
 	log  zerolog.Logger
 	mu   sync.Mutex
+	// hookMu serialises the test hook's calls from the months rebuilt at once.
+	hookMu sync.Mutex
 }
 
 // NewRefresher returns a refresher of the warehouse t over conn.
@@ -437,12 +440,21 @@ func (r *Refresher) refreshTable(ctx context.Context, m Materialised, table stri
 	return days, partitions, checking, err
 }
 
-// rebuild replaces the planned partitions of a table, a month at a time:
-// into a staging table go hard-linked copies of the month's partitions that
-// hold days the plan does not name, the planned days are masked in them (one
-// lightweight delete) and rebuilt (one INSERT), then each partition is
-// swapped in whole. Until its swap nothing of a partition is visible; each
-// swap is atomic. It returns the number of partitions replaced.
+// concurrentMonths is how many months of a table a refresh rebuilds at once.
+// A month's INSERT … SELECT keeps about one core busy (it reads on both and
+// writes its parts on one), so a refresh after a backfill left a core idle;
+// two at a time rebuilt a backfill's three months in 2.5–3.0 s instead of
+// 3.6–3.8 s. Memory is the engine's insert blocks (about 850 bytes a row, up
+// to a million rows) for each month being built.
+const concurrentMonths = 2
+
+// rebuild replaces the planned partitions of a table, a month at a time (two
+// months at once, each on its own): into a staging table go hard-linked
+// copies of the month's partitions that hold days the plan does not name,
+// the planned days are masked in them (one lightweight delete) and rebuilt
+// (one INSERT), then each partition is swapped in whole. Until its swap
+// nothing of a partition is visible; each swap is atomic. It returns the
+// number of partitions replaced.
 func (r *Refresher) rebuild(ctx context.Context, id string, data stepData, parts []partition) (replaced int, err error) {
 	defer func() {
 		// The stage holds nothing the table lacks: drop it whatever happened,
@@ -459,6 +471,9 @@ func (r *Refresher) rebuild(ctx context.Context, id string, data stepData, parts
 	if err := r.step(ctx, "stage", data); err != nil {
 		return 0, err
 	}
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(concurrentMonths)
 	for len(parts) > 0 {
 		n := 1
 		for n < len(parts) && parts[n].month == parts[0].month {
@@ -466,58 +481,78 @@ func (r *Refresher) rebuild(ctx context.Context, id string, data stepData, parts
 		}
 		month := parts[:n]
 		parts = parts[n:]
-		from, to := month[0].from, month[0].to
-		var forget, add bool
-		for _, p := range month {
-			from, to = minTime(from, p.from), maxTime(to, p.to)
-			// A copied partition's planned days are masked even when the
-			// plan found none of them built: another refresh may have
-			// published them since, and building them again on top of its
-			// rows would count them twice.
-			forget, add = forget || p.kept, add || p.add
-		}
-		mctx := clickhouse.Context(ctx, clickhouse.WithParameters(map[string]string{
-			"refresh": id, "from": from.Format(time.DateOnly), "to": to.Format(time.DateOnly),
-		}))
-		// A partition with days the plan does not name is copied, whether
-		// or not its planned days are built: a new day joins the others,
-		// which the swap would otherwise drop. One without is rebuilt from
-		// nothing.
-		for _, p := range month {
-			if !p.kept {
-				continue
+		g.Go(func() error {
+			if err := gctx.Err(); err != nil {
+				return err // another month failed: start no more
 			}
-			data.Partition = p.id()
-			if err := r.step(mctx, "copy", data); err != nil {
-				return replaced, fmt.Errorf("partition %s: %w", p.id(), err)
-			}
+			n, err := r.rebuildMonth(gctx, id, data, month)
+			mu.Lock()
+			replaced += n
+			mu.Unlock()
+			return err
+		})
+	}
+	err = g.Wait()
+	return replaced, err
+}
+
+// rebuildMonth rebuilds the planned partitions of one month (rebuild) and
+// returns how many it swapped in.
+func (r *Refresher) rebuildMonth(ctx context.Context, id string, data stepData, month []partition) (replaced int, err error) {
+	from, to := month[0].from, month[0].to
+	var forget, add bool
+	for _, p := range month {
+		from, to = minTime(from, p.from), maxTime(to, p.to)
+		// A copied partition's planned days are masked even when the
+		// plan found none of them built: another refresh may have
+		// published them since, and building them again on top of its
+		// rows would count them twice.
+		forget, add = forget || p.kept, add || p.add
+	}
+	ctx = clickhouse.Context(ctx, clickhouse.WithParameters(map[string]string{
+		"refresh": id, "from": from.Format(time.DateOnly), "to": to.Format(time.DateOnly),
+	}))
+	// A partition with days the plan does not name is copied, whether
+	// or not its planned days are built: a new day joins the others,
+	// which the swap would otherwise drop. One without is rebuilt from
+	// nothing.
+	for _, p := range month {
+		if !p.kept {
+			continue
 		}
-		data.Partition = ""
-		if forget {
-			if err := r.step(mctx, "forget", data); err != nil {
-				return replaced, fmt.Errorf("month %d: %w", month[0].month, err)
-			}
+		data.Partition = p.id()
+		if err := r.step(ctx, "copy", data); err != nil {
+			return replaced, fmt.Errorf("partition %s: %w", p.id(), err)
 		}
-		if add {
-			if err := r.step(mctx, "build", data); err != nil {
-				return replaced, fmt.Errorf("month %d: %w", month[0].month, err)
-			}
+	}
+	data.Partition = ""
+	if forget {
+		if err := r.step(ctx, "forget", data); err != nil {
+			return replaced, fmt.Errorf("month %d: %w", month[0].month, err)
 		}
-		for _, p := range month {
-			data.Partition = p.id()
-			if err := r.step(mctx, "publish", data); err != nil {
-				return replaced, fmt.Errorf("partition %s: %w", p.id(), err)
-			}
-			replaced++
+	}
+	if add {
+		if err := r.step(ctx, "build", data); err != nil {
+			return replaced, fmt.Errorf("month %d: %w", month[0].month, err)
 		}
+	}
+	for _, p := range month {
+		data.Partition = p.id()
+		if err := r.step(ctx, "publish", data); err != nil {
+			return replaced, fmt.Errorf("partition %s: %w", p.id(), err)
+		}
+		replaced++
 	}
 	return replaced, nil
 }
 
-// step runs one step, after the test hook.
+// step runs one step, after the test hook (called by one month at a time).
 func (r *Refresher) step(ctx context.Context, name string, data stepData) error {
 	if r.opts.beforeStep != nil {
-		if err := r.opts.beforeStep(name); err != nil {
+		r.hookMu.Lock()
+		err := r.opts.beforeStep(name)
+		r.hookMu.Unlock()
+		if err != nil {
 			return err
 		}
 	}
