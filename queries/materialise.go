@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -34,9 +35,10 @@ import (
 // A [Refresher] keeps the table exact: it compares, per advertiser and day,
 // the window each day was built from (its column window_version) with the
 // newest committed window in load_commits, and the names in each month with
-// the entity tables, and rebuilds what differs, a partition (a month of a
-// sixteenth of the advertisers) at a time and atomically (REPLACE PARTITION
-// from a staging copy in which the changed days were rebuilt). Every sync
+// the entity tables, and rebuilds what differs, month by month (two at
+// once), swapping in each partition (a month of a sixteenth of the
+// advertisers) atomically (REPLACE PARTITION from a staging copy in which the
+// changed days were rebuilt). Every sync
 // ends with a refresh; a refresh that was killed leaves every partition
 // either as it was or as rebuilt, and the next
 // refresh finds what is still different, because the comparison reads the
@@ -391,7 +393,7 @@ type partition struct {
 func (p partition) id() string { return fmt.Sprintf("%d-%d", p.month, p.bucket) }
 
 // refreshTable plans the dirty days of table (m's table, or the table being
-// built in its place) and rebuilds them, a partition at a time. It returns
+// built in its place) and rebuilds them, month by month. It returns
 // the number of days planned and of partitions replaced.
 func (r *Refresher) refreshTable(ctx context.Context, m Materialised, table string) (days, partitions int, checking time.Duration, err error) {
 	start := time.Now()
@@ -442,37 +444,25 @@ func (r *Refresher) refreshTable(ctx context.Context, m Materialised, table stri
 
 // concurrentMonths is how many months of a table a refresh rebuilds at once.
 // A month's INSERT … SELECT keeps about one core busy (it reads on both and
-// writes its parts on one), so a refresh after a backfill left a core idle;
-// two at a time rebuilt a backfill's three months in 2.5–3.0 s instead of
-// 3.6–3.8 s. Memory is the engine's insert blocks (about 850 bytes a row, up
-// to a million rows) for each month being built.
+// writes its parts on one), so a refresh after a backfill left a core idle:
+// two at a time, `adhouse refresh` of a backfill's three months (1.02M
+// ad-days) took 4.8–5.1 s instead of 5.2–5.7 s. A build streams (its memory
+// is the engine's insert blocks, up to a million rows, and the name joins of
+// its advertisers), so two at once need about twice one's memory.
 const concurrentMonths = 2
 
-// rebuild replaces the planned partitions of a table, a month at a time (two
-// months at once, each on its own): into a staging table go hard-linked
-// copies of the month's partitions that hold days the plan does not name,
-// the planned days are masked in them (one lightweight delete) and rebuilt
-// (one INSERT), then each partition is swapped in whole. Until its swap
-// nothing of a partition is visible; each swap is atomic. It returns the
-// number of partitions replaced.
-func (r *Refresher) rebuild(ctx context.Context, id string, data stepData, parts []partition) (replaced int, err error) {
-	defer func() {
-		// The stage holds nothing the table lacks: drop it whatever happened,
-		// even when ctx was cancelled.
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		if derr := r.exec(dctx, "drop", data); derr != nil && err == nil {
-			err = derr
-		}
-	}()
-	if err := r.step(ctx, "drop", data); err != nil {
-		return 0, err
-	}
-	if err := r.step(ctx, "stage", data); err != nil {
-		return 0, err
-	}
-	var mu sync.Mutex
-	g, gctx := errgroup.WithContext(ctx)
+// rebuild replaces the planned partitions of a table month by month, two
+// months at once (rebuildMonth). It returns the number of partitions
+// replaced. When a month fails, the other ends after its current step and
+// no month starts.
+func (r *Refresher) rebuild(ctx context.Context, id string, data stepData, parts []partition) (int, error) {
+	var (
+		g        errgroup.Group
+		failed   atomic.Bool
+		mu       sync.Mutex
+		replaced int
+		first    error // the first failure other than errStopped
+	)
 	g.SetLimit(concurrentMonths)
 	for len(parts) > 0 {
 		n := 1
@@ -482,23 +472,62 @@ func (r *Refresher) rebuild(ctx context.Context, id string, data stepData, parts
 		month := parts[:n]
 		parts = parts[n:]
 		g.Go(func() error {
-			if err := gctx.Err(); err != nil {
-				return err // another month failed: start no more
-			}
-			n, err := r.rebuildMonth(gctx, id, data, month)
+			n, err := r.rebuildMonth(ctx, id, data, month, &failed)
 			mu.Lock()
+			defer mu.Unlock()
 			replaced += n
-			mu.Unlock()
-			return err
+			if err != nil && (first == nil || errors.Is(first, errStopped)) {
+				first = err
+			}
+			return nil
 		})
 	}
-	err = g.Wait()
-	return replaced, err
+	_ = g.Wait()
+	return replaced, first
 }
 
-// rebuildMonth rebuilds the planned partitions of one month (rebuild) and
-// returns how many it swapped in.
-func (r *Refresher) rebuildMonth(ctx context.Context, id string, data stepData, month []partition) (replaced int, err error) {
+// errStopped ends a month's rebuild between two steps after another month's
+// failed; that failure is the one reported.
+var errStopped = errors.New("another month failed")
+
+// rebuildMonth rebuilds the planned partitions of one month in a staging
+// table of its own: into it go hard-linked copies of the month's partitions
+// that hold days the plan does not name, the planned days are masked in them
+// (one lightweight delete) and rebuilt (one INSERT), then each partition is
+// swapped in whole. Until its swap nothing of a partition is visible; each
+// swap is atomic. A stage per month keeps one month's delete, a mutation of
+// the whole stage, off another's parts. It returns how many partitions it
+// swapped in; it stops before its next step once failed is set.
+func (r *Refresher) rebuildMonth(ctx context.Context, id string, data stepData, month []partition, failed *atomic.Bool) (replaced int, err error) {
+	if failed.Load() {
+		return 0, errStopped
+	}
+	step := func(ctx context.Context, name string) error {
+		if failed.Load() {
+			return errStopped
+		}
+		if err := r.step(ctx, name, data); err != nil {
+			failed.Store(true)
+			return err
+		}
+		return nil
+	}
+	data.Stage = fmt.Sprintf("%s_%d", data.Stage, month[0].month)
+	defer func() {
+		// The stage holds nothing the table lacks: drop it whatever happened,
+		// even when ctx was cancelled.
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if derr := r.exec(dctx, "drop", data); derr != nil && err == nil {
+			err = derr
+		}
+	}()
+	if err := step(ctx, "drop"); err != nil {
+		return 0, err
+	}
+	if err := step(ctx, "stage"); err != nil {
+		return 0, err
+	}
 	from, to := month[0].from, month[0].to
 	var forget, add bool
 	for _, p := range month {
@@ -521,24 +550,24 @@ func (r *Refresher) rebuildMonth(ctx context.Context, id string, data stepData, 
 			continue
 		}
 		data.Partition = p.id()
-		if err := r.step(ctx, "copy", data); err != nil {
+		if err := step(ctx, "copy"); err != nil {
 			return replaced, fmt.Errorf("partition %s: %w", p.id(), err)
 		}
 	}
 	data.Partition = ""
 	if forget {
-		if err := r.step(ctx, "forget", data); err != nil {
+		if err := step(ctx, "forget"); err != nil {
 			return replaced, fmt.Errorf("month %d: %w", month[0].month, err)
 		}
 	}
 	if add {
-		if err := r.step(ctx, "build", data); err != nil {
+		if err := step(ctx, "build"); err != nil {
 			return replaced, fmt.Errorf("month %d: %w", month[0].month, err)
 		}
 	}
 	for _, p := range month {
 		data.Partition = p.id()
-		if err := r.step(ctx, "publish", data); err != nil {
+		if err := step(ctx, "publish"); err != nil {
 			return replaced, fmt.Errorf("partition %s: %w", p.id(), err)
 		}
 		replaced++

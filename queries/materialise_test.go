@@ -121,9 +121,11 @@ func TestRefreshKilledAtEveryStep(t *testing.T) {
 	versions[1].dropAds(4)
 	versions[0].load(t, conn, cfg)
 	n := 1
-	// A refresh here stages 4 tables, copies about 16 partitions, masks 4
+	// A refresh here stages 8 months (4 tables, each month in a stage of
+	// its own, two months at once), copies about 16 partitions, masks 4
 	// months, rebuilds 8 and swaps about 32 partitions back: the first of
-	// a step, and a later one after others of it completed.
+	// a step, and a later one after others of it completed. The other month
+	// being rebuilt ends after its current step.
 	for _, tc := range []struct {
 		step string
 		nth  int

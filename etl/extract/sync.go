@@ -483,7 +483,8 @@ func (s *Syncer) Run(ctx context.Context, advertiserIDs []string, job Job) (res 
 	}
 
 	// Superseded versions of the days this run re-pulled are garbage: reclaim
-	// them, one delete per table (answers never depended on it).
+	// them, at most one delete per table, none when nothing was superseded
+	// (answers never depended on it).
 	s.opts.Progress.SetPhase(PhasePrune)
 	for table, span := range touched.days {
 		if err := s.loader.PruneDays(ctx, table, span[0].Time(), span[1].Time()); err != nil {
