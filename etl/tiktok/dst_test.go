@@ -64,9 +64,11 @@ func TestHourStarts(t *testing.T) {
 // of 37 rows splitting the repeated hour's two rows apart: the skipped hour
 // has no row, the repeated hour has two (the second with Fold 1 and the later
 // instant), every row equals the simulator's truth, the hours of an entity
-// are an hour apart, and they sum to the daily row.
+// are an hour apart, and they sum to the daily row. The same day through a
+// report task (a CSV file) gives the same rows.
 func TestReportAcrossDaylightSaving(t *testing.T) {
 	srv, c := simClient(t, tiktoksim.Config{Seed: 11, Advertisers: 4, StartDate: date(2026, 3, 1), Days: 250})
+	tasks := fastTasks(c)
 	ctx := context.Background()
 	advs := srv.AdvertiserIDs()
 	for _, tc := range []struct {
@@ -93,6 +95,13 @@ func TestReportAcrossDaylightSaving(t *testing.T) {
 				tiktok.SortRows(rows)
 				tiktok.SortRows(want)
 				requireSameRows(t, rows, want)
+				// The report task's file labels hours the same way.
+				taskRows, _, err := pullTask(ctx, tasks, tiktok.ReportQuery{AdvertiserID: tc.adv, Level: lvl, Granularity: tiktok.Hourly, Start: tc.day, End: tc.day})
+				if err != nil {
+					t.Fatal(err)
+				}
+				tiktok.SortRows(taskRows)
+				requireSameRows(t, taskRows, want)
 
 				starts := map[string][]time.Time{}
 				for _, r := range rows {

@@ -744,7 +744,9 @@ func (t *ReportTasks) decodeFile(q ReportQuery, loc *time.Location, r io.Reader,
 		if err != nil {
 			return &fileDecodeError{line: line, err: err}
 		}
-		if !seen.add(row.EntityID, row.Date, row.Hour) {
+		// admit, as the synchronous reader does: the second row of an hour
+		// that a fall-back day repeats is that hour's second occurrence.
+		if !seen.admit(&row, loc) {
 			return &fileDecodeError{line: line, err: fmt.Errorf("row %s repeats an earlier row of the file", row.Key())}
 		}
 		page.Rows = append(page.Rows, row)
