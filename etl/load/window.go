@@ -59,7 +59,11 @@ func (l *Loader) Begin(spec WindowSpec) (*Window, error) {
 	}, nil
 }
 
-// Append adds a row to the window, sending a batch when one is full.
+// Append adds a row to the window, sending a batch when one is full. A
+// window holds each entity and day (or hour) once: the materialised BI
+// tables are built from committed rows as they are, not grouped, so a caller
+// that could repeat a row must reject the window first (the TikTok readers
+// do, as pagination drift).
 func (w *Window) Append(ctx context.Context, r DatedRow) error {
 	if w.finished {
 		return ErrWindowFinished
