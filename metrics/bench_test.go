@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+	"time"
 )
 
 const benchRows = 1_000_000
@@ -168,49 +169,72 @@ var benchKeys = sync.OnceValue(func() []benchKey {
 })
 
 // BenchmarkGrouped sums the same rows into 10,000 (day, campaign) groups,
-// exactly and in float64, and reads CPI and ROAS for every group.
+// exactly and in float64, and reads CPI and ROAS for every group. "ratio"
+// runs the two in turns and reports their ratio: each alone moved by a
+// third between runs minutes apart on a shared machine.
 func BenchmarkGrouped(b *testing.B) {
 	rows, frows := benchData()
 	keys := benchKeys()
 	b.Run("exact", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			g := NewGrouped[benchKey](10_000)
-			for i := range rows {
-				if err := g.Add(keys[i], &rows[i]); err != nil {
-					b.Fatal(err)
-				}
-			}
-			for _, a := range g.All() {
-				_ = a.CPI(AppInstall)
-				_ = a.ROAS(GA4Revenue)
-			}
+			groupExact(b, rows, keys)
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/benchRows, "ns/row")
 	})
 	b.Run("float64", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			index := make(map[benchKey]int, 10_000)
-			aggs := make([]floatAggregate, 0, 10_000)
-			for i := range frows {
-				j, ok := index[keys[i]]
-				if !ok {
-					j = len(aggs)
-					index[keys[i]] = j
-					aggs = append(aggs, floatAggregate{})
-				}
-				if !aggs[j].add(&frows[i]) {
-					b.Fatal("currency")
-				}
-			}
-			for j := range aggs {
-				_ = aggs[j].cpi()
-				_ = aggs[j].revenue[GA4Revenue] / aggs[j].spend
-			}
+			groupFloat(b, frows, keys)
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/benchRows, "ns/row")
 	})
+	b.Run("ratio", func(b *testing.B) {
+		var exact, float time.Duration
+		for b.Loop() {
+			start := time.Now()
+			groupExact(b, rows, keys)
+			mid := time.Now()
+			groupFloat(b, frows, keys)
+			exact, float = exact+mid.Sub(start), float+time.Since(mid)
+		}
+		b.ReportMetric(float64(exact.Nanoseconds())/float64(b.N)/benchRows, "exact_ns/row")
+		b.ReportMetric(float64(float.Nanoseconds())/float64(b.N)/benchRows, "float64_ns/row")
+		b.ReportMetric(float64(exact)/float64(float), "exact/float64")
+	})
+}
+
+func groupExact(b *testing.B, rows []Row, keys []benchKey) {
+	g := NewGrouped[benchKey](10_000)
+	for i := range rows {
+		if err := g.Add(keys[i], &rows[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, a := range g.All() {
+		_ = a.CPI(AppInstall)
+		_ = a.ROAS(GA4Revenue)
+	}
+}
+
+func groupFloat(b *testing.B, frows []floatRow, keys []benchKey) {
+	index := make(map[benchKey]int, 10_000)
+	aggs := make([]floatAggregate, 0, 10_000)
+	for i := range frows {
+		j, ok := index[keys[i]]
+		if !ok {
+			j = len(aggs)
+			index[keys[i]] = j
+			aggs = append(aggs, floatAggregate{})
+		}
+		if !aggs[j].add(&frows[i]) {
+			b.Fatal("currency")
+		}
+	}
+	for j := range aggs {
+		_ = aggs[j].cpi()
+		_ = aggs[j].revenue[GA4Revenue] / aggs[j].spend
+	}
 }
 
 // BenchmarkParseAmount parses TikTok-style money strings.
