@@ -519,6 +519,7 @@ func (r *Refresher) rebuildMonth(ctx context.Context, id string, data stepData, 
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
 		if derr := r.exec(dctx, "drop", data); derr != nil && err == nil {
+			failed.Store(true)
 			err = derr
 		}
 	}()
