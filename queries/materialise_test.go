@@ -419,3 +419,44 @@ func TestNameCheckFollowsEntityLoads(t *testing.T) {
 	require.Zero(t, renamed(), "advertisers without entity rows loaded after the watermark are not compared")
 	require.Equal(t, "Renamed in flight", shown())
 }
+
+// TestStalenessCountsFromTheFirstMissedCommit: days committed again and
+// again while no refresh runs (an hourly sync whose refreshes fail) have
+// lacked their data since the first commit the table missed, not since the
+// newest, even once load_commits has merged the older commits away; the
+// commit a table was built from does not count, and a refresh clears it.
+func TestStalenessCountsFromTheFirstMissedCommit(t *testing.T) {
+	conn, cfg := setup(t, config.ProtocolNative)
+	db := cfg.ClickHouse.Database
+	ctx := context.Background()
+	ds := genDataset(5, []advertiser{{"adv-s1", "North", "USD", "UTC"}}, 1, 1, 2, day0, 3)
+	ds.load(t, conn, cfg)
+	r := queries.NewRefresher(conn, schema.Target{Database: db}, queries.RefreshOptions{})
+	oldest := func() time.Time {
+		pending, err := r.Pending(ctx)
+		require.NoError(t, err)
+		for _, p := range pending {
+			if p.Table == "bi_campaign_daily" {
+				return p.Oldest
+			}
+		}
+		t.Fatal("no pending row for bi_campaign_daily")
+		return time.Time{}
+	}
+	require.Zero(t, oldest(), "built")
+
+	time.Sleep(20 * time.Millisecond)
+	first := time.Now().Truncate(time.Millisecond)
+	ds.write(t, conn, cfg)
+	time.Sleep(1500 * time.Millisecond)
+	newest := time.Now()
+	ds.write(t, conn, cfg)
+	require.NoError(t, conn.Exec(ctx, "OPTIMIZE TABLE "+db+".load_commits FINAL"))
+	var commits uint64
+	require.NoError(t, conn.QueryRow(ctx, "SELECT count() FROM "+db+".load_commits WHERE table_name = 'load_campaign_stats_daily'").Scan(&commits))
+	require.EqualValues(t, 3, commits, "load_commits holds each day's newest commit only")
+	require.WithinRange(t, oldest(), first, newest, "stale since the first commit the table missed")
+
+	refresh(t, conn, db)
+	require.Zero(t, oldest(), "refreshed")
+}

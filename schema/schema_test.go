@@ -170,3 +170,40 @@ func tableCount(t *testing.T, conn driver.Conn, db string) uint64 {
 	require.NotZero(t, n)
 	return n
 }
+
+// TestCommitLogLogsEveryCommit: migration 0009 logs the commits load_commits
+// holds when it runs, and every commit after it, each once, including a
+// day's older commits that load_commits merges away.
+func TestCommitLogLogsEveryCommit(t *testing.T) {
+	conn, cfg := warehousetest.Open(t, config.ProtocolNative)
+	db := cfg.ClickHouse.Database
+	target := schema.Target{Database: db}
+	ctx := context.Background()
+	_, err := schema.Migrate(ctx, conn, target)
+	require.NoError(t, err)
+	commit := func(version uint64) {
+		require.NoError(t, conn.Exec(ctx, "INSERT INTO "+db+".load_commits (table_name, advertiser_id, stat_date, window_version, batch_versions, row_count, window_from, window_to, run_id, committed_at) "+
+			"VALUES ('load_ad_stats_daily', 'a1', '2026-11-01', ?, [?], 1, '2026-11-01', '2026-11-01', 'test', now64(3))", version, version))
+	}
+	logged := func() []uint64 {
+		var vs []uint64
+		require.NoError(t, conn.QueryRow(ctx, "SELECT groupArraySorted(100)(window_version) FROM "+db+".load_commit_log").Scan(&vs))
+		return vs
+	}
+	// A warehouse from before 0009, with a commit made then.
+	require.NoError(t, conn.Exec(ctx, "DROP TABLE "+db+".load_commit_log_mv SYNC"))
+	require.NoError(t, conn.Exec(ctx, "DROP TABLE "+db+".load_commit_log SYNC"))
+	require.NoError(t, conn.Exec(ctx, "DELETE FROM "+db+".schema_migrations WHERE version = 9"))
+	commit(1)
+	applied, err := schema.Migrate(ctx, conn, target)
+	require.NoError(t, err)
+	require.Len(t, applied, 1)
+	require.Equal(t, []uint64{1}, logged(), "the commit made before the migration")
+	commit(2)
+	commit(3)
+	require.NoError(t, conn.Exec(ctx, "OPTIMIZE TABLE "+db+".load_commits FINAL"))
+	var kept uint64
+	require.NoError(t, conn.QueryRow(ctx, "SELECT count() FROM "+db+".load_commits").Scan(&kept))
+	require.EqualValues(t, 1, kept)
+	require.Equal(t, []uint64{1, 2, 3}, logged())
+}

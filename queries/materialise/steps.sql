@@ -20,14 +20,35 @@ SETTINGS join_use_nulls = 0
 {{end}}
 
 {{- /* pending counts what .Table lacks without planning anything: the
-dirty days, those only renamed, and the oldest commit not yet in it. */ -}}
+dirty days, those only renamed, and the oldest commit not yet in it. A day
+has lacked its data since the first commit after the one it was built from
+(load_commit_log), not since its newest: a day re-committed by every run
+while refreshes fail would otherwise look minutes old. A day without such a
+logged commit (logged before 0009, or past the log's TTL) counts from its
+newest commit. The dirty days are the small side of the join. */ -}}
 {{define "pending"}}
 SELECT
     count() AS days,
     countIf(names_only = 1) AS renamed_days,
-    minIf(committed_at, names_only = 0 AND committed_at > 0) AS oldest
+    minIf(since, names_only = 0 AND since > 0) AS oldest
 FROM
-({{template "dirty" .}}
+(
+    SELECT
+        d.advertiser_id,
+        d.stat_date,
+        any(d.names_only) AS names_only,
+        minIf(l.committed_at, l.window_version > d.built_version) AS first,
+        if(first > 0, least(first, any(d.committed_at)), any(d.committed_at)) AS since
+    FROM
+    (
+        SELECT advertiser_id, stat_date, window_version, committed_at
+        FROM {{.DB}}.load_commit_log
+        WHERE table_name = '{{statsTable .Level.Name .Grain}}'
+    ) AS l
+    RIGHT JOIN
+    ({{template "dirty" .}}
+    ) AS d ON l.advertiser_id = d.advertiser_id AND l.stat_date = d.stat_date
+    GROUP BY d.advertiser_id, d.stat_date
 )
 SETTINGS join_use_nulls = 0
 {{end}}

@@ -1502,3 +1502,34 @@ ORDER BY bi_table;
 CREATE TABLE IF NOT EXISTS adhouse.materialise_names ON CLUSTER `ads_cluster` AS adhouse.materialise_names_local
 ENGINE = Distributed(`ads_cluster`, adhouse, materialise_names_local, cityHash64(bi_table));
 
+-- migration commit_log
+-- Every commit of every day, as made: load_commits keeps a day's newest
+-- commit only (once merged), but a materialised BI table that missed several
+-- commits of a day has been stale since the first of them, which is what
+-- adhouse_bi_staleness_seconds reports (queries.Pending). The materialized
+-- view logs each row inserted into load_commits; the INSERT below logs the
+-- commits made before this migration, as far as load_commits still holds
+-- them. The TTL keeps a year and a month of it: a day built from a commit
+-- older than that is stale since its newest commit at the latest.
+CREATE TABLE IF NOT EXISTS adhouse.load_commit_log_local ON CLUSTER `ads_cluster`
+(
+    table_name     LowCardinality(String),
+    advertiser_id  String,
+    stat_date      Date,
+    window_version UInt64 COMMENT 'the committed window (load_commits.window_version)',
+    committed_at   DateTime64(3, 'UTC') COMMENT 'when that window was committed'
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
+ORDER BY (table_name, advertiser_id, stat_date, window_version)
+TTL toDateTime(committed_at) + INTERVAL 400 DAY;
+
+CREATE TABLE IF NOT EXISTS adhouse.load_commit_log ON CLUSTER `ads_cluster` AS adhouse.load_commit_log_local
+ENGINE = Distributed(`ads_cluster`, adhouse, load_commit_log_local, cityHash64(advertiser_id));
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS adhouse.load_commit_log_mv_local ON CLUSTER `ads_cluster`
+TO adhouse.load_commit_log_local
+AS SELECT table_name, advertiser_id, stat_date, window_version, committed_at FROM adhouse.load_commits_local;
+
+INSERT INTO adhouse.load_commit_log (table_name, advertiser_id, stat_date, window_version, committed_at)
+SELECT table_name, advertiser_id, stat_date, window_version, committed_at FROM adhouse.load_commits;
+
