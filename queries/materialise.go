@@ -305,6 +305,9 @@ func (r *Refresher) Refresh(ctx context.Context) (RefreshResult, error) {
 	if err := r.dropAbandoned(ctx); err != nil {
 		return res, err
 	}
+	if err := r.requireDefinitions(ctx); err != nil {
+		return res, err
+	}
 	for _, m := range MaterialisedTables() {
 		var checked time.Time // when the last pass's check started
 		for pass := 0; pass < maxPasses; pass++ {
@@ -331,6 +334,51 @@ func (r *Refresher) Refresh(ctx context.Context) (RefreshResult, error) {
 	}
 	res.Took = time.Since(start)
 	return res, nil
+}
+
+// ErrOtherDefinition is wrapped by [Refresher.Refresh] when a materialised
+// table was built by a definition other than this binary's: rebuilding its
+// changed days with other SQL would leave rows of two definitions side by
+// side, and no later check would see it.
+var ErrOtherDefinition = errors.New("built by another definition")
+
+// requireDefinitions checks that every materialised table was built by this
+// binary's definition: after an upgrade, until `adhouse migrate` rebuilds
+// them, and for an older process still running after it did.
+func (r *Refresher) requireDefinitions(ctx context.Context) error {
+	rows, err := r.conn.Query(ctx, "SELECT name, comment FROM system.tables WHERE database = ? AND startsWith(name, 'materialised_')", r.t.Database)
+	if err != nil {
+		return fmt.Errorf("queries: reading the materialised tables' definitions: %w", err)
+	}
+	comments := map[string]string{}
+	for rows.Next() {
+		var name, comment string
+		if err := rows.Scan(&name, &comment); err != nil {
+			rows.Close()
+			return err
+		}
+		comments[name] = comment
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, m := range MaterialisedTables() {
+		def, err := m.definition(r.t)
+		if err != nil {
+			return err
+		}
+		comment, ok := comments[m.Table()]
+		if !ok {
+			return fmt.Errorf("queries: %s is missing: run `adhouse migrate`", m.Table())
+		}
+		if !strings.HasSuffix(comment, "definition "+def) {
+			built := comment[strings.LastIndex(comment, " ")+1:]
+			return fmt.Errorf("queries: %s: %w %s, not this adhouse's %s: run `adhouse migrate` with the adhouse that syncs (it rebuilds the table), and stop any older one",
+				m.Table(), ErrOtherDefinition, built, def)
+		}
+	}
+	return nil
 }
 
 // dropAbandoned drops the staging tables of refreshes that were killed more

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -459,4 +460,35 @@ func TestStalenessCountsFromTheFirstMissedCommit(t *testing.T) {
 
 	refresh(t, conn, db)
 	require.Zero(t, oldest(), "refreshed")
+}
+
+// TestRefreshRefusesAnotherDefinition: a refresh leaves alone a table built
+// by another definition (an older process still running after `adhouse
+// migrate` rebuilt it, or a new binary before it), rather than rebuild its
+// days with other SQL next to rows of the first; migrating rebuilds it, and
+// refreshes go on.
+func TestRefreshRefusesAnotherDefinition(t *testing.T) {
+	conn, cfg := setup(t, config.ProtocolNative)
+	db := cfg.ClickHouse.Database
+	ctx := context.Background()
+	first := genDataset(6, []advertiser{{"adv-d1", "North", "USD", "UTC"}}, 1, 2, 2, day0, 4)
+	first.load(t, conn, cfg)
+	before := contents(t, conn, db, "bi_campaign_daily")
+	var comment string
+	require.NoError(t, conn.QueryRow(ctx, "SELECT comment FROM system.tables WHERE database = ? AND name = 'materialised_campaign_daily'", db).Scan(&comment))
+	other := comment[:strings.LastIndex(comment, " ")+1] + "0123456789abcdef"
+	require.NoError(t, conn.Exec(ctx, fmt.Sprintf("ALTER TABLE %s.materialised_campaign_daily MODIFY COMMENT '%s'", db, other)))
+
+	genDataset(7, []advertiser{{"adv-d1", "North", "USD", "UTC"}}, 1, 2, 2, day0, 4).write(t, conn, cfg)
+	_, err := queries.NewRefresher(conn, schema.Target{Database: db}, queries.RefreshOptions{}).Refresh(ctx)
+	require.ErrorIs(t, err, queries.ErrOtherDefinition)
+	require.ErrorContains(t, err, "materialised_campaign_daily: built by another definition 0123456789abcdef")
+	require.ErrorContains(t, err, "adhouse migrate")
+	require.Equal(t, before, contents(t, conn, db, "bi_campaign_daily"), "nothing rebuilt")
+
+	require.NoError(t, queries.Ensure(ctx, conn, schema.Target{Database: db}))
+	refresh(t, conn, db)
+	for _, m := range queries.MaterialisedTables() {
+		require.Equal(t, contents(t, conn, db, m.Live()), contents(t, conn, db, m.Name()), "%s differs from its live definition", m.Name())
+	}
 }
