@@ -168,10 +168,14 @@ func (m Materialised) comment(def string) string {
 // materialised yet: bi_<level>_<grain> reads the live definition
 // (15_materialised.sql).
 func Ensure(ctx context.Context, conn driver.Conn, t schema.Target) error {
+	return ensure(ctx, conn, t, RefreshOptions{})
+}
+
+func ensure(ctx context.Context, conn driver.Conn, t schema.Target, opts RefreshOptions) error {
 	if t.Cluster != "" {
 		return nil
 	}
-	r := NewRefresher(conn, t, RefreshOptions{})
+	r := NewRefresher(conn, t, opts)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, m := range MaterialisedTables() {
@@ -194,13 +198,17 @@ func Ensure(ctx context.Context, conn driver.Conn, t schema.Target) error {
 	return nil
 }
 
-// replaceWhole builds m under a temporary name and puts it in place.
+// replaceWhole builds m under a temporary name and puts it in place. The
+// name is this build's own: two processes migrating at once each build
+// theirs and swap it in, where one shared name let one drop and re-create
+// the table the other was about to swap in, half-built.
 func (r *Refresher) replaceWhole(ctx context.Context, m Materialised, exists bool, comment string) error {
-	next := "materialise_next_" + m.Table()
-	db := r.t.Database
-	if err := r.conn.Exec(ctx, fmt.Sprintf("DROP TABLE IF EXISTS %s.%s SYNC", db, next)); err != nil {
+	id, err := refreshID()
+	if err != nil {
 		return err
 	}
+	next := "materialise_next_" + m.Table() + "_" + id
+	db := r.t.Database
 	ddl, err := m.tableDDL(r.t, next, comment)
 	if err != nil {
 		return err
@@ -219,14 +227,26 @@ func (r *Refresher) replaceWhole(ctx context.Context, m Materialised, exists boo
 			break
 		}
 	}
+	if err := r.hook("swap"); err != nil {
+		return err
+	}
 	if !exists {
-		return r.conn.Exec(ctx, fmt.Sprintf("RENAME TABLE %[1]s.%[2]s TO %[1]s.%[3]s", db, next, m.Table()))
+		err := r.conn.Exec(ctx, fmt.Sprintf("RENAME TABLE %[1]s.%[2]s TO %[1]s.%[3]s", db, next, m.Table()))
+		var ex *clickhouse.Exception
+		if !errors.As(err, &ex) || ex.Code != tableAlreadyExists {
+			return err
+		}
+		// Another process put its build in place meanwhile: this one,
+		// as complete, replaces it.
 	}
 	if err := r.conn.Exec(ctx, fmt.Sprintf("EXCHANGE TABLES %[1]s.%[2]s AND %[1]s.%[3]s", db, next, m.Table())); err != nil {
 		return err
 	}
 	return r.conn.Exec(ctx, fmt.Sprintf("DROP TABLE IF EXISTS %s.%s SYNC", db, next))
 }
+
+// tableAlreadyExists is ClickHouse's TABLE_ALREADY_EXISTS.
+const tableAlreadyExists = 57
 
 // RefreshOptions tunes a [Refresher].
 type RefreshOptions struct {
@@ -624,17 +644,22 @@ func (r *Refresher) rebuildMonth(ctx context.Context, id string, data stepData, 
 	return replaced, nil
 }
 
-// step runs one step, after the test hook (called by one month at a time).
+// step runs one step, after the test hook.
 func (r *Refresher) step(ctx context.Context, name string, data stepData) error {
-	if r.opts.beforeStep != nil {
-		r.hookMu.Lock()
-		err := r.opts.beforeStep(name)
-		r.hookMu.Unlock()
-		if err != nil {
-			return err
-		}
+	if err := r.hook(name); err != nil {
+		return err
 	}
 	return r.exec(ctx, name, data)
+}
+
+// hook calls the test hook, if any, for one month at a time.
+func (r *Refresher) hook(step string) error {
+	if r.opts.beforeStep == nil {
+		return nil
+	}
+	r.hookMu.Lock()
+	defer r.hookMu.Unlock()
+	return r.opts.beforeStep(step)
 }
 
 func minTime(a, b time.Time) time.Time {

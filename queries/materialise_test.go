@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -491,4 +492,49 @@ func TestRefreshRefusesAnotherDefinition(t *testing.T) {
 	for _, m := range queries.MaterialisedTables() {
 		require.Equal(t, contents(t, conn, db, m.Live()), contents(t, conn, db, m.Name()), "%s differs from its live definition", m.Name())
 	}
+}
+
+// TestConcurrentMigratesSwapInWholeTables: two `adhouse migrate` at once
+// after an upgrade each rebuild the changed table whole under a name of
+// their own. The first swaps its build in while the second is still
+// building; with one shared name the second had dropped and re-created the
+// first's build, which the first then swapped in half-built.
+func TestConcurrentMigratesSwapInWholeTables(t *testing.T) {
+	conn, cfg := setup(t, config.ProtocolNative)
+	db := cfg.ClickHouse.Database
+	ctx := context.Background()
+	target := schema.Target{Database: db}
+	genDataset(8, parityAdvertisers, 2, 2, 2, day0, 10).load(t, conn, cfg)
+	var comment string
+	require.NoError(t, conn.QueryRow(ctx, "SELECT comment FROM system.tables WHERE database = ? AND name = 'materialised_campaign_daily'", db).Scan(&comment))
+	require.NoError(t, conn.Exec(ctx, fmt.Sprintf("ALTER TABLE %s.materialised_campaign_daily MODIFY COMMENT '%s'", db, comment[:strings.LastIndex(comment, " ")+1]+"0123456789abcdef")))
+
+	second := make(chan error, 1)
+	secondBuilding, firstSwapped := make(chan struct{}), make(chan struct{})
+	var started sync.Once
+	err := queries.EnsureWith(ctx, conn, target, queries.BeforeStep(queries.RefreshOptions{}, func(step string) error {
+		if step == "swap" {
+			started.Do(func() {
+				go func() {
+					var paused sync.Once
+					second <- queries.EnsureWith(ctx, conn, target, queries.BeforeStep(queries.RefreshOptions{}, func(string) error {
+						paused.Do(func() { close(secondBuilding); <-firstSwapped })
+						return nil
+					}))
+				}()
+				<-secondBuilding
+			})
+		}
+		return nil
+	}))
+	close(firstSwapped)
+	require.NoError(t, err, "the first migrate")
+	require.NoError(t, <-second, "the second migrate")
+	refresh(t, conn, db)
+	for _, m := range queries.MaterialisedTables() {
+		require.Equal(t, contents(t, conn, db, m.Live()), contents(t, conn, db, m.Name()), "%s differs from its live definition", m.Name())
+	}
+	var stages uint64
+	require.NoError(t, conn.QueryRow(ctx, "SELECT count() FROM system.tables WHERE database = ? AND startsWith(name, 'materialise_')  AND name NOT IN ('materialise_plan', 'materialise_names')", db).Scan(&stages))
+	require.Zero(t, stages, "a build left behind")
 }
