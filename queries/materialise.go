@@ -259,8 +259,9 @@ type RefreshOptions struct {
 
 // Refresher brings the materialised BI tables up to date with the committed
 // data and the entity names. It is safe for concurrent use: refreshes of one
-// Refresher run one at a time; refreshes from two processes may overlap, and
-// the last to publish a partition also checks it afterwards.
+// Refresher run one at a time; refreshes from two processes may overlap: a
+// refresh publishes a partition only if no other published it since it
+// planned, else plans it again.
 type Refresher struct {
 	conn driver.Conn
 	t    schema.Target
@@ -455,6 +456,10 @@ type partition struct {
 	// plan does not name.
 	add, kept bool
 	days      uint64
+	// block is the partition's newest block number in the table before the
+	// plan (0: no parts), which tells whether another refresh published it
+	// since.
+	block int64
 }
 
 // id is the partition's id as ClickHouse names it.
@@ -471,6 +476,10 @@ func (r *Refresher) refreshTable(ctx context.Context, m Materialised, table stri
 	}
 	pctx := clickhouse.Context(ctx, clickhouse.WithParameters(map[string]string{"refresh": id}))
 	data := m.step(table)
+	blocks, err := r.blocks(ctx, table, "")
+	if err != nil {
+		return 0, 0, time.Since(start), err
+	}
 	if err := r.exec(pctx, "plan", data); err != nil {
 		return 0, 0, time.Since(start), err
 	}
@@ -491,6 +500,7 @@ func (r *Refresher) refreshTable(ctx context.Context, m Materialised, table stri
 			return 0, 0, time.Since(start), err
 		}
 		p.add, p.kept = add == 1, kept == 1
+		p.block = blocks[p.id()]
 		parts = append(parts, p)
 	}
 	rows.Close()
@@ -636,12 +646,73 @@ func (r *Refresher) rebuildMonth(ctx context.Context, id string, data stepData, 
 	}
 	for _, p := range month {
 		data.Partition = p.id()
-		if err := step(ctx, "publish"); err != nil {
+		published, err := r.publish(ctx, data, p, failed)
+		if err != nil {
 			return replaced, fmt.Errorf("partition %s: %w", p.id(), err)
 		}
-		replaced++
+		if published {
+			replaced++
+		}
 	}
 	return replaced, nil
+}
+
+// publish swaps the stage's copy of partition p into the table, unless
+// another refresh (another process) published p since this one planned: the
+// copy may lack what that one put there (a rename, a newer window), and
+// swapping it in would undo it where no later check looks, since that
+// refresh's name check has moved the watermark past the rename. The days
+// stay planned for the next pass. What is left is the moment between the
+// check and the swap.
+func (r *Refresher) publish(ctx context.Context, data stepData, p partition, failed *atomic.Bool) (bool, error) {
+	if failed.Load() {
+		return false, errStopped
+	}
+	if err := r.hook("publish"); err != nil {
+		failed.Store(true)
+		return false, err
+	}
+	now, err := r.blocks(ctx, data.Table, p.id())
+	if err == nil && now[p.id()] != p.block {
+		r.log.Debug().Str("table", data.Table).Str("partition", p.id()).Msg("another refresh published the partition first; planning it again")
+		return false, nil
+	}
+	if err == nil {
+		err = r.exec(ctx, "publish", data)
+	}
+	if err != nil {
+		failed.Store(true)
+		return false, err
+	}
+	return true, nil
+}
+
+// blocks returns the newest block number of each partition of table with
+// parts (of partition id only, when not empty). A REPLACE PARTITION gives
+// the parts it puts in new block numbers and a merge keeps its parts'
+// newest, so the number changes when, and only when, a partition is
+// published: nothing else writes a materialised table.
+func (r *Refresher) blocks(ctx context.Context, table, id string) (map[string]int64, error) {
+	q := "SELECT partition_id, max(max_block_number) FROM system.parts WHERE database = {db:String} AND table = {table:String} AND active"
+	if id != "" {
+		q += " AND partition_id = {partition:String}"
+	}
+	ctx = clickhouse.Context(ctx, clickhouse.WithParameters(map[string]string{"db": r.t.Database, "table": table, "partition": id}))
+	rows, err := r.conn.Query(ctx, q+" GROUP BY partition_id")
+	if err != nil {
+		return nil, fmt.Errorf("queries: reading the partitions of %s: %w", table, err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var pid string
+		var block int64
+		if err := rows.Scan(&pid, &block); err != nil {
+			return nil, err
+		}
+		out[pid] = block
+	}
+	return out, rows.Err()
 }
 
 // step runs one step, after the test hook.

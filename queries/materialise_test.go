@@ -538,3 +538,45 @@ func TestConcurrentMigratesSwapInWholeTables(t *testing.T) {
 	require.NoError(t, conn.QueryRow(ctx, "SELECT count() FROM system.tables WHERE database = ? AND startsWith(name, 'materialise_')  AND name NOT IN ('materialise_plan', 'materialise_names')", db).Scan(&stages))
 	require.Zero(t, stages, "a build left behind")
 }
+
+// TestStaleCopyNeverUndoesAnotherRefresh: two refreshes overlap (two
+// daemons, or `adhouse refresh` beside one). While the first holds its
+// rebuild of a month, the advertiser is renamed and the second refresh
+// rebuilds and publishes that month with the new name, and its name check
+// moves the watermark past the rename. The first must not publish its older
+// rebuild over it: no later check would look at that advertiser's names
+// again.
+func TestStaleCopyNeverUndoesAnotherRefresh(t *testing.T) {
+	conn, cfg := setup(t, config.ProtocolNative)
+	db := cfg.ClickHouse.Database
+	ctx := context.Background()
+	adv := advertiser{"adv-o1", "North", "USD", "UTC"}
+	ds := genDataset(9, []advertiser{adv}, 2, 2, 2, day0, 6)
+	ds.load(t, conn, cfg)
+	ds.write(t, conn, cfg) // every day committed again: the first refresh rebuilds the month
+
+	overlapped := false
+	first := queries.NewRefresher(conn, schema.Target{Database: db}, queries.BeforeStep(queries.RefreshOptions{}, func(s string) error {
+		if s == "publish" && !overlapped { // the first table's, bi_advertiser_daily's
+			overlapped = true
+			require.NoError(t, conn.Exec(ctx, "INSERT INTO "+db+".advertisers (advertiser_id, name, currency, timezone, load_version, loaded_at) VALUES (?, 'Renamed meanwhile', ?, ?, ?, now64(3))",
+				adv.id, adv.currency, adv.timezone, load.NewVersion()))
+			res, err := queries.NewRefresher(conn, schema.Target{Database: db}, queries.RefreshOptions{}).Refresh(ctx)
+			require.NoError(t, err)
+			require.Positive(t, res.Partitions, "the second refresh publishes the month")
+			// As if the second refresh's check were ten minutes old: its
+			// watermark covers the rename.
+			require.NoError(t, conn.Exec(ctx, "INSERT INTO "+db+".materialise_names (bi_table, checked_to, checked_at) SELECT bi_table, ?, now64(3) FROM "+db+".materialise_names GROUP BY bi_table", load.NewVersion()))
+		}
+		return nil
+	}))
+	_, err := first.Refresh(ctx)
+	require.NoError(t, err)
+	require.True(t, overlapped, "the first refresh reached a publish")
+	var shown string
+	require.NoError(t, conn.QueryRow(ctx, "SELECT any(advertiser_name) FROM "+db+".bi_advertiser_daily").Scan(&shown))
+	require.Equal(t, "Renamed meanwhile", shown)
+	for _, m := range queries.MaterialisedTables() {
+		require.Equal(t, contents(t, conn, db, m.Live()), contents(t, conn, db, m.Name()), "%s differs from its live definition", m.Name())
+	}
+}
