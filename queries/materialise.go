@@ -171,6 +171,7 @@ func Ensure(ctx context.Context, conn driver.Conn, t schema.Target) error {
 	return ensure(ctx, conn, t, RefreshOptions{})
 }
 
+// ensure is Ensure with a refresher's options (tests stop a build at a step).
 func ensure(ctx context.Context, conn driver.Conn, t schema.Target, opts RefreshOptions) error {
 	if t.Cluster != "" {
 		return nil
@@ -191,7 +192,7 @@ func ensure(ctx context.Context, conn driver.Conn, t schema.Target, opts Refresh
 		if engine == "MergeTree" && strings.HasSuffix(comment, "definition "+def) {
 			continue
 		}
-		if err := r.replaceWhole(ctx, m, engine != "", m.comment(def)); err != nil {
+		if err := r.replaceWhole(ctx, m, m.comment(def)); err != nil {
 			return fmt.Errorf("queries: materialising %s: %w", m.Table(), err)
 		}
 	}
@@ -202,7 +203,7 @@ func ensure(ctx context.Context, conn driver.Conn, t schema.Target, opts Refresh
 // name is this build's own: two processes migrating at once each build
 // theirs and swap it in, where one shared name let one drop and re-create
 // the table the other was about to swap in, half-built.
-func (r *Refresher) replaceWhole(ctx context.Context, m Materialised, exists bool, comment string) error {
+func (r *Refresher) replaceWhole(ctx context.Context, m Materialised, comment string) error {
 	id, err := refreshID()
 	if err != nil {
 		return err
@@ -218,26 +219,44 @@ func (r *Refresher) replaceWhole(ctx context.Context, m Materialised, exists boo
 			return fmt.Errorf("%s: %w", stmt, err)
 		}
 	}
+	defer func() {
+		// Whatever happened, next now holds a build no one will swap in, or
+		// the table it replaced (or nothing, once renamed into place): the
+		// next attempt builds under a name of its own.
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		_ = r.conn.Exec(dctx, fmt.Sprintf("DROP TABLE IF EXISTS %s.%s SYNC", db, next))
+	}()
 	for pass := 0; pass < maxPasses; pass++ {
-		n, _, _, err := r.refreshTable(ctx, m, next)
+		res, err := r.refreshTable(ctx, m, next)
 		if err != nil {
 			return err
 		}
-		if n == 0 {
+		if res.days == 0 {
 			break
 		}
 	}
 	if err := r.hook("swap"); err != nil {
 		return err
 	}
-	if !exists {
+	// Another migrate may have put a build of this definition in place
+	// while this one built, and refreshes may have published into it
+	// since: swapping this older build over it would undo them.
+	var live string
+	err = r.conn.QueryRow(ctx, "SELECT comment FROM system.tables WHERE database = ? AND name = ?", db, m.Table()).Scan(&live)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	if err == nil && live == comment {
+		return nil
+	}
+	if err != nil {
 		err := r.conn.Exec(ctx, fmt.Sprintf("RENAME TABLE %[1]s.%[2]s TO %[1]s.%[3]s", db, next, m.Table()))
 		var ex *clickhouse.Exception
-		if !errors.As(err, &ex) || ex.Code != tableAlreadyExists {
-			return err
+		if errors.As(err, &ex) && ex.Code == tableAlreadyExists {
+			return nil // another migrate put its build in place meanwhile
 		}
-		// Another process put its build in place meanwhile: this one,
-		// as complete, replaces it.
+		return err
 	}
 	if err := r.conn.Exec(ctx, fmt.Sprintf("EXCHANGE TABLES %[1]s.%[2]s AND %[1]s.%[3]s", db, next, m.Table())); err != nil {
 		return err
@@ -330,20 +349,32 @@ func (r *Refresher) Refresh(ctx context.Context) (RefreshResult, error) {
 		return res, err
 	}
 	for _, m := range MaterialisedTables() {
-		var checked time.Time // when the last pass's check started
+		var (
+			checked time.Time // when the last pass's check started
+			last    tableResult
+		)
 		for pass := 0; pass < maxPasses; pass++ {
 			checked = time.Now()
-			n, parts, checking, err := r.refreshTable(ctx, m, m.Table())
-			res.Days += n
-			res.Checking += checking
-			res.Partitions += parts
+			var err error
+			last, err = r.refreshTable(ctx, m, m.Table())
+			res.Days += last.days
+			res.Checking += last.checking
+			res.Partitions += last.replaced
 			if err != nil {
 				return res, fmt.Errorf("refreshing %s: %w", m.Table(), err)
 			}
-			if n == 0 {
+			if last.days == 0 {
 				break
 			}
-			r.log.Debug().Str("table", m.Table()).Int("days", n).Int("pass", pass+1).Msg("materialised days rebuilt")
+			r.log.Debug().Str("table", m.Table()).Int("days", last.days).Int("pass", pass+1).Msg("materialised days rebuilt")
+		}
+		if last.replaced < last.planned {
+			// Another refresh published partitions of the last pass first,
+			// so what that check found is not all in place: keep the name
+			// watermark where it was, and the next refresh looks again.
+			r.log.Warn().Str("table", m.Table()).Int("partitions", last.planned-last.replaced).
+				Msg("other refreshes kept publishing the partitions this one rebuilt; the next refresh checks them again")
+			continue
 		}
 		// Every entity row loaded before checked, less namesMargin, was
 		// visible to that check, and what it found is rebuilt: later checks
@@ -394,8 +425,11 @@ func (r *Refresher) requireDefinitions(ctx context.Context) error {
 			return fmt.Errorf("queries: %s is missing: run `adhouse migrate`", m.Table())
 		}
 		if !strings.HasSuffix(comment, "definition "+def) {
-			built := comment[strings.LastIndex(comment, " ")+1:]
-			return fmt.Errorf("queries: %s: %w %s, not this adhouse's %s: run `adhouse migrate` with the adhouse that syncs (it rebuilds the table), and stop any older one",
+			built := "unknown"
+			if i := strings.LastIndex(comment, "definition "); i >= 0 {
+				built = comment[i+len("definition "):]
+			}
+			return fmt.Errorf("queries: %s: %w %s, not this adhouse's %s: if this adhouse is the newer one, run `adhouse migrate` with it, which rebuilds the table; if it is an older one still running after an upgrade, stop it",
 				m.Table(), ErrOtherDefinition, built, def)
 		}
 	}
@@ -465,31 +499,41 @@ type partition struct {
 // id is the partition's id as ClickHouse names it.
 func (p partition) id() string { return fmt.Sprintf("%d-%d", p.month, p.bucket) }
 
+// tableResult says what one pass of refreshTable did.
+type tableResult struct {
+	// days and planned count the days and partitions the pass planned,
+	// replaced the partitions it swapped in: the others were published by
+	// another refresh first.
+	days, planned, replaced int
+	// checking is the time spent finding what differs.
+	checking time.Duration
+}
+
 // refreshTable plans the dirty days of table (m's table, or the table being
-// built in its place) and rebuilds them, month by month. It returns
-// the number of days planned and of partitions replaced.
-func (r *Refresher) refreshTable(ctx context.Context, m Materialised, table string) (days, partitions int, checking time.Duration, err error) {
+// built in its place) and rebuilds them, month by month.
+func (r *Refresher) refreshTable(ctx context.Context, m Materialised, table string) (tableResult, error) {
+	var res tableResult
 	start := time.Now()
 	id, err := refreshID()
 	if err != nil {
-		return 0, 0, time.Since(start), err
+		return res, err
 	}
 	pctx := clickhouse.Context(ctx, clickhouse.WithParameters(map[string]string{"refresh": id}))
 	data := m.step(table)
 	blocks, err := r.blocks(ctx, table, "")
 	if err != nil {
-		return 0, 0, time.Since(start), err
+		return res, err
 	}
 	if err := r.exec(pctx, "plan", data); err != nil {
-		return 0, 0, time.Since(start), err
+		return res, err
 	}
 	q, err := renderStep(r.t, "partitions", data)
 	if err != nil {
-		return 0, 0, time.Since(start), err
+		return res, err
 	}
 	rows, err := r.conn.Query(pctx, q)
 	if err != nil {
-		return 0, 0, time.Since(start), fmt.Errorf("partitions: %w", err)
+		return res, fmt.Errorf("partitions: %w", err)
 	}
 	var parts []partition
 	for rows.Next() {
@@ -497,27 +541,25 @@ func (r *Refresher) refreshTable(ctx context.Context, m Materialised, table stri
 		var add, kept uint8
 		if err := rows.Scan(&p.month, &p.bucket, &p.from, &p.to, &add, &p.days, &kept); err != nil {
 			rows.Close()
-			return 0, 0, time.Since(start), err
+			return res, err
 		}
 		p.add, p.kept = add == 1, kept == 1
 		p.block = blocks[p.id()]
 		parts = append(parts, p)
 	}
 	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, 0, time.Since(start), err
-	}
-	if len(parts) == 0 {
-		return 0, 0, time.Since(start), nil
+	res.checking = time.Since(start)
+	if err := rows.Err(); err != nil || len(parts) == 0 {
+		return res, err
 	}
 	for _, p := range parts {
-		days += int(p.days)
+		res.days += int(p.days)
 	}
+	res.planned = len(parts)
 	slices.SortFunc(parts, func(a, b partition) int { return cmp.Compare(a.month, b.month) })
 	data.Stage = "materialise_stage_" + table + "_" + id
-	checking = time.Since(start)
-	partitions, err = r.rebuild(ctx, id, data, parts)
-	return days, partitions, checking, err
+	res.replaced, err = r.rebuild(ctx, id, data, parts)
+	return res, err
 }
 
 // concurrentMonths is how many months of a table a refresh rebuilds at once.
@@ -644,61 +686,53 @@ func (r *Refresher) rebuildMonth(ctx context.Context, id string, data stepData, 
 			return replaced, fmt.Errorf("month %d: %w", month[0].month, err)
 		}
 	}
-	for _, p := range month {
+	// Each partition is swapped in unless another refresh (another
+	// process) published it since this one planned: the stage may lack what
+	// that one put there (a rename, a newer window), and swapping it in
+	// would undo that where no later check looks, since that refresh's name
+	// check moved the watermark past the rename. Its days stay planned for
+	// the next pass. The month's partitions are read once, after the first
+	// swap's hook: what is left is the moment from there to each swap.
+	var now map[string]int64
+	for i, p := range month {
 		data.Partition = p.id()
-		published, err := r.publish(ctx, data, p, failed)
-		if err != nil {
+		if failed.Load() {
+			return replaced, errStopped
+		}
+		if err := r.hook("publish"); err != nil {
+			failed.Store(true)
 			return replaced, fmt.Errorf("partition %s: %w", p.id(), err)
 		}
-		if published {
-			replaced++
+		if i == 0 {
+			if now, err = r.blocks(ctx, data.Table, fmt.Sprintf("%d-", p.month)); err != nil {
+				failed.Store(true)
+				return replaced, err
+			}
 		}
+		if now[p.id()] != p.block {
+			r.log.Debug().Str("table", data.Table).Str("partition", p.id()).Msg("another refresh published the partition first; planning it again")
+			continue
+		}
+		if err := r.exec(ctx, "publish", data); err != nil {
+			failed.Store(true)
+			return replaced, fmt.Errorf("partition %s: %w", p.id(), err)
+		}
+		replaced++
 	}
 	return replaced, nil
 }
 
-// publish swaps the stage's copy of partition p into the table, unless
-// another refresh (another process) published p since this one planned: the
-// copy may lack what that one put there (a rename, a newer window), and
-// swapping it in would undo it where no later check looks, since that
-// refresh's name check has moved the watermark past the rename. The days
-// stay planned for the next pass. What is left is the moment between the
-// check and the swap.
-func (r *Refresher) publish(ctx context.Context, data stepData, p partition, failed *atomic.Bool) (bool, error) {
-	if failed.Load() {
-		return false, errStopped
-	}
-	if err := r.hook("publish"); err != nil {
-		failed.Store(true)
-		return false, err
-	}
-	now, err := r.blocks(ctx, data.Table, p.id())
-	if err == nil && now[p.id()] != p.block {
-		r.log.Debug().Str("table", data.Table).Str("partition", p.id()).Msg("another refresh published the partition first; planning it again")
-		return false, nil
-	}
-	if err == nil {
-		err = r.exec(ctx, "publish", data)
-	}
-	if err != nil {
-		failed.Store(true)
-		return false, err
-	}
-	return true, nil
-}
-
 // blocks returns the newest block number of each partition of table with
-// parts (of partition id only, when not empty). A REPLACE PARTITION gives
-// the parts it puts in new block numbers and a merge keeps its parts'
-// newest, so the number changes when, and only when, a partition is
-// published: nothing else writes a materialised table.
-func (r *Refresher) blocks(ctx context.Context, table, id string) (map[string]int64, error) {
-	q := "SELECT partition_id, max(max_block_number) FROM system.parts WHERE database = {db:String} AND table = {table:String} AND active"
-	if id != "" {
-		q += " AND partition_id = {partition:String}"
-	}
-	ctx = clickhouse.Context(ctx, clickhouse.WithParameters(map[string]string{"db": r.t.Database, "table": table, "partition": id}))
-	rows, err := r.conn.Query(ctx, q+" GROUP BY partition_id")
+// parts whose id starts with prefix. A REPLACE PARTITION gives the parts it
+// puts in new block numbers and a merge keeps its parts' newest, so the
+// number changes when a partition is published, not otherwise: nothing else
+// writes a materialised table. (It can miss a partition emptied, filled and
+// emptied again in between, which holds nothing either way.)
+func (r *Refresher) blocks(ctx context.Context, table, prefix string) (map[string]int64, error) {
+	ctx = clickhouse.Context(ctx, clickhouse.WithParameters(map[string]string{"db": r.t.Database, "table": table, "prefix": prefix}))
+	rows, err := r.conn.Query(ctx, `SELECT partition_id, max(max_block_number) FROM system.parts
+    WHERE database = {db:String} AND table = {table:String} AND active AND startsWith(partition_id, {prefix:String})
+    GROUP BY partition_id`)
 	if err != nil {
 		return nil, fmt.Errorf("queries: reading the partitions of %s: %w", table, err)
 	}

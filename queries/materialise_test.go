@@ -336,19 +336,23 @@ func TestOverlappingRefreshesNeverDuplicate(t *testing.T) {
 	refresh(t, conn, db)
 	loadAnalystDays(t, l, weeks[1].from, weeks[1].to)
 
+	// The hook runs on the refresh's goroutines: it reports, the test
+	// goroutine asserts.
 	overlapped := false
+	var second queries.RefreshResult
 	first := queries.NewRefresher(conn, schema.Target{Database: db}, queries.BeforeStep(queries.RefreshOptions{}, func(s string) error {
 		if s == "copy" && !overlapped {
 			overlapped = true
-			res, err := queries.NewRefresher(conn, schema.Target{Database: db}, queries.RefreshOptions{}).Refresh(ctx)
-			require.NoError(t, err)
-			require.Positive(t, res.Days, "the second refresh builds the new week")
+			var err error
+			second, err = queries.NewRefresher(conn, schema.Target{Database: db}, queries.RefreshOptions{}).Refresh(ctx)
+			return err
 		}
 		return nil
 	}))
 	_, err := first.Refresh(ctx)
 	require.NoError(t, err)
 	require.True(t, overlapped, "the first refresh copied a partition")
+	require.Positive(t, second.Days, "the second refresh builds the new week")
 	for _, m := range queries.MaterialisedTables() {
 		require.Equal(t, contents(t, conn, db, m.Live()), contents(t, conn, db, m.Name()), "%s differs from its live definition", m.Name())
 	}
@@ -555,27 +559,99 @@ func TestStaleCopyNeverUndoesAnotherRefresh(t *testing.T) {
 	ds.load(t, conn, cfg)
 	ds.write(t, conn, cfg) // every day committed again: the first refresh rebuilds the month
 
+	// The hook runs on the refresh's goroutines: it reports, the test
+	// goroutine asserts.
 	overlapped := false
+	var second queries.RefreshResult
 	first := queries.NewRefresher(conn, schema.Target{Database: db}, queries.BeforeStep(queries.RefreshOptions{}, func(s string) error {
-		if s == "publish" && !overlapped { // the first table's, bi_advertiser_daily's
-			overlapped = true
-			require.NoError(t, conn.Exec(ctx, "INSERT INTO "+db+".advertisers (advertiser_id, name, currency, timezone, load_version, loaded_at) VALUES (?, 'Renamed meanwhile', ?, ?, ?, now64(3))",
-				adv.id, adv.currency, adv.timezone, load.NewVersion()))
-			res, err := queries.NewRefresher(conn, schema.Target{Database: db}, queries.RefreshOptions{}).Refresh(ctx)
-			require.NoError(t, err)
-			require.Positive(t, res.Partitions, "the second refresh publishes the month")
-			// As if the second refresh's check were ten minutes old: its
-			// watermark covers the rename.
-			require.NoError(t, conn.Exec(ctx, "INSERT INTO "+db+".materialise_names (bi_table, checked_to, checked_at) SELECT bi_table, ?, now64(3) FROM "+db+".materialise_names GROUP BY bi_table", load.NewVersion()))
+		if s != "publish" || overlapped { // the first is bi_advertiser_daily's
+			return nil
 		}
-		return nil
+		overlapped = true
+		if err := conn.Exec(ctx, "INSERT INTO "+db+".advertisers (advertiser_id, name, currency, timezone, load_version, loaded_at) VALUES (?, 'Renamed meanwhile', ?, ?, ?, now64(3))",
+			adv.id, adv.currency, adv.timezone, load.NewVersion()); err != nil {
+			return err
+		}
+		var err error
+		if second, err = queries.NewRefresher(conn, schema.Target{Database: db}, queries.RefreshOptions{}).Refresh(ctx); err != nil {
+			return fmt.Errorf("the second refresh: %w", err)
+		}
+		// As if the second refresh's check were ten minutes old: its
+		// watermark covers the rename.
+		return conn.Exec(ctx, "INSERT INTO "+db+".materialise_names (bi_table, checked_to, checked_at) SELECT bi_table, ?, now64(3) FROM "+db+".materialise_names GROUP BY bi_table", load.NewVersion())
 	}))
 	_, err := first.Refresh(ctx)
 	require.NoError(t, err)
 	require.True(t, overlapped, "the first refresh reached a publish")
+	require.Positive(t, second.Partitions, "the second refresh publishes the month")
 	var shown string
 	require.NoError(t, conn.QueryRow(ctx, "SELECT any(advertiser_name) FROM "+db+".bi_advertiser_daily").Scan(&shown))
 	require.Equal(t, "Renamed meanwhile", shown)
+	for _, m := range queries.MaterialisedTables() {
+		require.Equal(t, contents(t, conn, db, m.Live()), contents(t, conn, db, m.Name()), "%s differs from its live definition", m.Name())
+	}
+}
+
+// TestNameWatermarkWaitsForItsPublishes: when other refreshes publish a
+// table's partitions before this one on every pass, so that none of its
+// last pass's rebuilds went in, its name check is not recorded: a rename it
+// found may be in none of them. The next refresh records it.
+func TestNameWatermarkWaitsForItsPublishes(t *testing.T) {
+	conn, cfg := setup(t, config.ProtocolNative)
+	db := cfg.ClickHouse.Database
+	ctx := context.Background()
+	ds := genDataset(10, []advertiser{{"adv-w1", "North", "USD", "UTC"}}, 1, 2, 2, day0, 5)
+	ds.load(t, conn, cfg)
+	ds.write(t, conn, cfg)
+	watermark := func(table string) uint64 {
+		var v uint64
+		require.NoError(t, conn.QueryRow(ctx, "SELECT max(checked_to) FROM "+db+".materialise_names WHERE bi_table = ?", table).Scan(&v))
+		return v
+	}
+	adv, camp := watermark("materialised_advertiser_daily"), watermark("materialised_campaign_daily")
+
+	// Before each of the refresh's swaps, "another refresh" publishes every
+	// partition of materialised_advertiser_daily again, unchanged.
+	tbl := db + ".materialised_advertiser_daily"
+	require.NoError(t, conn.Exec(ctx, "CREATE TABLE "+db+".republish AS "+tbl))
+	republished := 0
+	r := queries.NewRefresher(conn, schema.Target{Database: db}, queries.BeforeStep(queries.RefreshOptions{}, func(s string) error {
+		if s != "publish" {
+			return nil
+		}
+		rows, err := conn.Query(ctx, "SELECT DISTINCT partition_id FROM system.parts WHERE database = ? AND table = 'materialised_advertiser_daily' AND active", db)
+		if err != nil {
+			return err
+		}
+		var ids []string
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		for _, id := range ids {
+			for _, q := range []string{"ALTER TABLE " + db + ".republish REPLACE PARTITION ID '" + id + "' FROM " + tbl,
+				"ALTER TABLE " + tbl + " REPLACE PARTITION ID '" + id + "' FROM " + db + ".republish"} {
+				if err := conn.Exec(ctx, q); err != nil {
+					return err
+				}
+			}
+		}
+		republished++
+		return nil
+	}))
+	res, err := r.Refresh(ctx)
+	require.NoError(t, err)
+	require.Positive(t, republished)
+	require.Positive(t, res.Partitions, "the other tables' partitions went in")
+	require.Equal(t, adv, watermark("materialised_advertiser_daily"), "no check recorded for the table none of whose rebuilds went in")
+	require.Greater(t, watermark("materialised_campaign_daily"), camp)
+
+	refresh(t, conn, db)
+	require.Greater(t, watermark("materialised_advertiser_daily"), adv)
 	for _, m := range queries.MaterialisedTables() {
 		require.Equal(t, contents(t, conn, db, m.Live()), contents(t, conn, db, m.Name()), "%s differs from its live definition", m.Name())
 	}

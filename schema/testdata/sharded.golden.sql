@@ -1509,8 +1509,11 @@ ENGINE = Distributed(`ads_cluster`, adhouse, materialise_names_local, cityHash64
 -- adhouse_bi_staleness_seconds reports (queries.Pending). The materialized
 -- view logs each row inserted into load_commits; the INSERT below logs the
 -- commits made before this migration, as far as load_commits still holds
--- them. The TTL keeps a year and a month of it: a day built from a commit
--- older than that is stale since its newest commit at the latest.
+-- them (a commit logged twice, by both or by a migration run again, is one
+-- row once merged, and counts once either way). The TTL keeps 35 days, so
+-- that reading the log costs a month of commits: a table that has missed
+-- commits for longer shows the oldest missed commit still logged (about 35
+-- days when syncs run daily).
 CREATE TABLE IF NOT EXISTS adhouse.load_commit_log_local
 (
     table_name     LowCardinality(String),
@@ -1519,9 +1522,9 @@ CREATE TABLE IF NOT EXISTS adhouse.load_commit_log_local
     window_version UInt64 COMMENT 'the committed window (load_commits.window_version)',
     committed_at   DateTime64(3, 'UTC') COMMENT 'when that window was committed'
 )
-ENGINE = MergeTree()
+ENGINE = ReplacingMergeTree()
 ORDER BY (table_name, advertiser_id, stat_date, window_version)
-TTL toDateTime(committed_at) + INTERVAL 400 DAY;
+TTL toDateTime(committed_at) + INTERVAL 35 DAY;
 
 CREATE TABLE IF NOT EXISTS adhouse.load_commit_log AS adhouse.load_commit_log_local
 ENGINE = Distributed(`ads_cluster`, adhouse, load_commit_log_local, cityHash64(advertiser_id));
