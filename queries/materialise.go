@@ -91,6 +91,13 @@ type perfData struct {
 
 // stepData is the argument of the steps of materialise/steps.sql.
 type stepData struct {
+	// Names keys the table's name watermark in materialise_names: the
+	// table and the definition it is built by, so that a table rebuilt
+	// whole under a new definition starts without one. Its build read the
+	// names before the swap, and a rename that an older process then put
+	// into the table it replaced, moving that table's watermark past it,
+	// would otherwise be looked at by no later check.
+	Names     string
 	DB        string
 	Level     schema.Level
 	Grain     string
@@ -155,6 +162,12 @@ func (m Materialised) definition(t schema.Target) (string, error) {
 	return hex.EncodeToString(sum[:8]), nil
 }
 
+// names returns the name watermark's key of table, built by m's definition.
+func (m Materialised) names(t schema.Target, table string) (string, error) {
+	def, err := m.definition(t)
+	return table + "@" + def, err
+}
+
 func (m Materialised) comment(def string) string {
 	return fmt.Sprintf("The rows of %s without their metrics, materialised from %s and rebuilt by every sync for the days it committed; definition %s",
 		m.Name(), m.Live(), def)
@@ -210,6 +223,14 @@ func (r *Refresher) replaceWhole(ctx context.Context, m Materialised, comment st
 	}
 	next := "materialise_next_" + m.Table() + "_" + id
 	db := r.t.Database
+	defer func() {
+		// Whatever happened, next now holds a build no one will swap in, or
+		// the table it replaced (or nothing, once renamed into place): the
+		// next attempt builds under a name of its own.
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		_ = r.conn.Exec(dctx, fmt.Sprintf("DROP TABLE IF EXISTS %s.%s SYNC", db, next))
+	}()
 	ddl, err := m.tableDDL(r.t, next, comment)
 	if err != nil {
 		return err
@@ -219,14 +240,6 @@ func (r *Refresher) replaceWhole(ctx context.Context, m Materialised, comment st
 			return fmt.Errorf("%s: %w", stmt, err)
 		}
 	}
-	defer func() {
-		// Whatever happened, next now holds a build no one will swap in, or
-		// the table it replaced (or nothing, once renamed into place): the
-		// next attempt builds under a name of its own.
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		_ = r.conn.Exec(dctx, fmt.Sprintf("DROP TABLE IF EXISTS %s.%s SYNC", db, next))
-	}()
 	for pass := 0; pass < maxPasses; pass++ {
 		res, err := r.refreshTable(ctx, m, next)
 		if err != nil {
@@ -240,28 +253,27 @@ func (r *Refresher) replaceWhole(ctx context.Context, m Materialised, comment st
 		return err
 	}
 	// Another migrate may have put a build of this definition in place
-	// while this one built, and refreshes may have published into it
-	// since: swapping this older build over it would undo them.
-	var live string
-	err = r.conn.QueryRow(ctx, "SELECT comment FROM system.tables WHERE database = ? AND name = ?", db, m.Table()).Scan(&live)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return err
-	}
-	if err == nil && live == comment {
-		return nil
-	}
-	if err != nil {
-		err := r.conn.Exec(ctx, fmt.Sprintf("RENAME TABLE %[1]s.%[2]s TO %[1]s.%[3]s", db, next, m.Table()))
-		var ex *clickhouse.Exception
-		if errors.As(err, &ex) && ex.Code == tableAlreadyExists {
-			return nil // another migrate put its build in place meanwhile
+	// while this one built, and refreshes may have published into it since:
+	// swapping this older build over it would undo them. (A build put in
+	// place between this check and the swap is swapped over.)
+	for {
+		var live string
+		err := r.conn.QueryRow(ctx, "SELECT comment FROM system.tables WHERE database = ? AND name = ?", db, m.Table()).Scan(&live)
+		switch {
+		case err == nil && live == comment:
+			return nil
+		case err == nil:
+			return r.conn.Exec(ctx, fmt.Sprintf("EXCHANGE TABLES %[1]s.%[2]s AND %[1]s.%[3]s", db, next, m.Table()))
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
 		}
-		return err
+		err = r.conn.Exec(ctx, fmt.Sprintf("RENAME TABLE %[1]s.%[2]s TO %[1]s.%[3]s", db, next, m.Table()))
+		var ex *clickhouse.Exception
+		if !errors.As(err, &ex) || ex.Code != tableAlreadyExists {
+			return err
+		}
+		// Another migrate put its build in place meanwhile: look at it.
 	}
-	if err := r.conn.Exec(ctx, fmt.Sprintf("EXCHANGE TABLES %[1]s.%[2]s AND %[1]s.%[3]s", db, next, m.Table())); err != nil {
-		return err
-	}
-	return r.conn.Exec(ctx, fmt.Sprintf("DROP TABLE IF EXISTS %s.%s SYNC", db, next))
 }
 
 // tableAlreadyExists is ClickHouse's TABLE_ALREADY_EXISTS.
@@ -357,7 +369,7 @@ func (r *Refresher) Refresh(ctx context.Context) (RefreshResult, error) {
 			checked = time.Now()
 			var err error
 			last, err = r.refreshTable(ctx, m, m.Table())
-			res.Days += last.days
+			res.Days += last.rebuilt
 			res.Checking += last.checking
 			res.Partitions += last.replaced
 			if err != nil {
@@ -379,8 +391,12 @@ func (r *Refresher) Refresh(ctx context.Context) (RefreshResult, error) {
 		// Every entity row loaded before checked, less namesMargin, was
 		// visible to that check, and what it found is rebuilt: later checks
 		// of the table need only look at rows loaded after.
+		key, err := m.names(r.t, m.Table())
+		if err != nil {
+			return res, err
+		}
 		if err := r.conn.Exec(ctx, fmt.Sprintf("INSERT INTO %s.materialise_names (bi_table, checked_to, checked_at) VALUES (?, ?, ?)", r.t.Database),
-			m.Table(), load.VersionAt(checked.Add(-namesMargin)), checked); err != nil {
+			key, load.VersionAt(checked.Add(-namesMargin)), checked); err != nil {
 			return res, fmt.Errorf("recording the name check of %s: %w", m.Table(), err)
 		}
 	}
@@ -502,9 +518,9 @@ func (p partition) id() string { return fmt.Sprintf("%d-%d", p.month, p.bucket) 
 // tableResult says what one pass of refreshTable did.
 type tableResult struct {
 	// days and planned count the days and partitions the pass planned,
-	// replaced the partitions it swapped in: the others were published by
-	// another refresh first.
-	days, planned, replaced int
+	// rebuilt and replaced those it swapped in: the others were published
+	// by another refresh first.
+	days, planned, rebuilt, replaced int
 	// checking is the time spent finding what differs.
 	checking time.Duration
 }
@@ -520,6 +536,9 @@ func (r *Refresher) refreshTable(ctx context.Context, m Materialised, table stri
 	}
 	pctx := clickhouse.Context(ctx, clickhouse.WithParameters(map[string]string{"refresh": id}))
 	data := m.step(table)
+	if data.Names, err = m.names(r.t, table); err != nil {
+		return res, err
+	}
 	blocks, err := r.blocks(ctx, table, "")
 	if err != nil {
 		return res, err
@@ -558,7 +577,7 @@ func (r *Refresher) refreshTable(ctx context.Context, m Materialised, table stri
 	res.planned = len(parts)
 	slices.SortFunc(parts, func(a, b partition) int { return cmp.Compare(a.month, b.month) })
 	data.Stage = "materialise_stage_" + table + "_" + id
-	res.replaced, err = r.rebuild(ctx, id, data, parts)
+	res.replaced, res.rebuilt, err = r.rebuild(ctx, id, data, parts)
 	return res, err
 }
 
@@ -573,15 +592,14 @@ const concurrentMonths = 2
 
 // rebuild replaces the planned partitions of a table month by month, two
 // months at once (rebuildMonth). It returns the number of partitions
-// replaced. When a month fails, the other ends after its current step and
+// replaced and of days in them. When a month fails, the other ends after its current step and
 // no month starts.
-func (r *Refresher) rebuild(ctx context.Context, id string, data stepData, parts []partition) (int, error) {
+func (r *Refresher) rebuild(ctx context.Context, id string, data stepData, parts []partition) (replaced, rebuilt int, err error) {
 	var (
-		g        errgroup.Group
-		failed   atomic.Bool
-		mu       sync.Mutex
-		replaced int
-		first    error // the first failure other than errStopped
+		g      errgroup.Group
+		failed atomic.Bool
+		mu     sync.Mutex
+		first  error // the first failure other than errStopped
 	)
 	g.SetLimit(concurrentMonths)
 	for len(parts) > 0 {
@@ -592,10 +610,11 @@ func (r *Refresher) rebuild(ctx context.Context, id string, data stepData, parts
 		month := parts[:n]
 		parts = parts[n:]
 		g.Go(func() error {
-			n, err := r.rebuildMonth(ctx, id, data, month, &failed)
+			n, days, err := r.rebuildMonth(ctx, id, data, month, &failed)
 			mu.Lock()
 			defer mu.Unlock()
 			replaced += n
+			rebuilt += days
 			if err != nil && (first == nil || errors.Is(first, errStopped)) {
 				first = err
 			}
@@ -603,7 +622,7 @@ func (r *Refresher) rebuild(ctx context.Context, id string, data stepData, parts
 		})
 	}
 	_ = g.Wait()
-	return replaced, first
+	return replaced, rebuilt, first
 }
 
 // errStopped ends a month's rebuild between two steps after another month's
@@ -617,10 +636,11 @@ var errStopped = errors.New("another month failed")
 // swapped in whole. Until its swap nothing of a partition is visible; each
 // swap is atomic. A stage per month keeps one month's delete, a mutation of
 // the whole stage, off another's parts. It returns how many partitions it
-// swapped in; it stops before its next step once failed is set.
-func (r *Refresher) rebuildMonth(ctx context.Context, id string, data stepData, month []partition, failed *atomic.Bool) (replaced int, err error) {
+// swapped in and the days planned in them; it stops before its next step
+// once failed is set.
+func (r *Refresher) rebuildMonth(ctx context.Context, id string, data stepData, month []partition, failed *atomic.Bool) (replaced, rebuilt int, err error) {
 	if failed.Load() {
-		return 0, errStopped
+		return 0, 0, errStopped
 	}
 	step := func(ctx context.Context, name string) error {
 		if failed.Load() {
@@ -644,10 +664,10 @@ func (r *Refresher) rebuildMonth(ctx context.Context, id string, data stepData, 
 		}
 	}()
 	if err := step(ctx, "drop"); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if err := step(ctx, "stage"); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	from, to := month[0].from, month[0].to
 	var forget, add bool
@@ -672,18 +692,18 @@ func (r *Refresher) rebuildMonth(ctx context.Context, id string, data stepData, 
 		}
 		data.Partition = p.id()
 		if err := step(ctx, "copy"); err != nil {
-			return replaced, fmt.Errorf("partition %s: %w", p.id(), err)
+			return replaced, rebuilt, fmt.Errorf("partition %s: %w", p.id(), err)
 		}
 	}
 	data.Partition = ""
 	if forget {
 		if err := step(ctx, "forget"); err != nil {
-			return replaced, fmt.Errorf("month %d: %w", month[0].month, err)
+			return replaced, rebuilt, fmt.Errorf("month %d: %w", month[0].month, err)
 		}
 	}
 	if add {
 		if err := step(ctx, "build"); err != nil {
-			return replaced, fmt.Errorf("month %d: %w", month[0].month, err)
+			return replaced, rebuilt, fmt.Errorf("month %d: %w", month[0].month, err)
 		}
 	}
 	// Each partition is swapped in unless another refresh (another
@@ -697,16 +717,16 @@ func (r *Refresher) rebuildMonth(ctx context.Context, id string, data stepData, 
 	for i, p := range month {
 		data.Partition = p.id()
 		if failed.Load() {
-			return replaced, errStopped
+			return replaced, rebuilt, errStopped
 		}
 		if err := r.hook("publish"); err != nil {
 			failed.Store(true)
-			return replaced, fmt.Errorf("partition %s: %w", p.id(), err)
+			return replaced, rebuilt, fmt.Errorf("partition %s: %w", p.id(), err)
 		}
 		if i == 0 {
 			if now, err = r.blocks(ctx, data.Table, fmt.Sprintf("%d-", p.month)); err != nil {
 				failed.Store(true)
-				return replaced, err
+				return replaced, rebuilt, fmt.Errorf("month %d: %w", p.month, err)
 			}
 		}
 		if now[p.id()] != p.block {
@@ -715,11 +735,12 @@ func (r *Refresher) rebuildMonth(ctx context.Context, id string, data stepData, 
 		}
 		if err := r.exec(ctx, "publish", data); err != nil {
 			failed.Store(true)
-			return replaced, fmt.Errorf("partition %s: %w", p.id(), err)
+			return replaced, rebuilt, fmt.Errorf("partition %s: %w", p.id(), err)
 		}
 		replaced++
+		rebuilt += int(p.days)
 	}
-	return replaced, nil
+	return replaced, rebuilt, nil
 }
 
 // blocks returns the newest block number of each partition of table with
@@ -824,7 +845,12 @@ func (r *Refresher) Pending(ctx context.Context) ([]Pending, error) {
 	}
 	var out []Pending
 	for _, m := range MaterialisedTables() {
-		q, err := renderStep(r.t, "pending", m.step(m.Table()))
+		data := m.step(m.Table())
+		var err error
+		if data.Names, err = m.names(r.t, m.Table()); err != nil {
+			return nil, err
+		}
+		q, err := renderStep(r.t, "pending", data)
 		if err != nil {
 			return nil, err
 		}
