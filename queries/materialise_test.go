@@ -353,9 +353,7 @@ func TestOverlappingRefreshesNeverDuplicate(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, overlapped, "the first refresh copied a partition")
 	require.Positive(t, second.Days, "the second refresh builds the new week")
-	for _, m := range queries.MaterialisedTables() {
-		require.Equal(t, contents(t, conn, db, m.Live()), contents(t, conn, db, m.Name()), "%s differs from its live definition", m.Name())
-	}
+	requireExact(t, conn, db)
 }
 
 // TestNameCheckFollowsEntityLoads: a refresh compares names only for the
@@ -479,10 +477,7 @@ func TestRefreshRefusesAnotherDefinition(t *testing.T) {
 	first := genDataset(6, []advertiser{{"adv-d1", "North", "USD", "UTC"}}, 1, 2, 2, day0, 4)
 	first.load(t, conn, cfg)
 	before := contents(t, conn, db, "bi_campaign_daily")
-	var comment string
-	require.NoError(t, conn.QueryRow(ctx, "SELECT comment FROM system.tables WHERE database = ? AND name = 'materialised_campaign_daily'", db).Scan(&comment))
-	other := comment[:strings.LastIndex(comment, " ")+1] + "0123456789abcdef"
-	require.NoError(t, conn.Exec(ctx, fmt.Sprintf("ALTER TABLE %s.materialised_campaign_daily MODIFY COMMENT '%s'", db, other)))
+	outdate(t, conn, db, "materialised_campaign_daily", "0123456789abcdef")
 
 	genDataset(7, []advertiser{{"adv-d1", "North", "USD", "UTC"}}, 1, 2, 2, day0, 4).write(t, conn, cfg)
 	_, err := queries.NewRefresher(conn, schema.Target{Database: db}, queries.RefreshOptions{}).Refresh(ctx)
@@ -493,9 +488,7 @@ func TestRefreshRefusesAnotherDefinition(t *testing.T) {
 
 	require.NoError(t, queries.Ensure(ctx, conn, schema.Target{Database: db}))
 	refresh(t, conn, db)
-	for _, m := range queries.MaterialisedTables() {
-		require.Equal(t, contents(t, conn, db, m.Live()), contents(t, conn, db, m.Name()), "%s differs from its live definition", m.Name())
-	}
+	requireExact(t, conn, db)
 }
 
 // TestConcurrentMigratesSwapInWholeTables: two `adhouse migrate` at once
@@ -509,9 +502,7 @@ func TestConcurrentMigratesSwapInWholeTables(t *testing.T) {
 	ctx := context.Background()
 	target := schema.Target{Database: db}
 	genDataset(8, parityAdvertisers, 2, 2, 2, day0, 10).load(t, conn, cfg)
-	var comment string
-	require.NoError(t, conn.QueryRow(ctx, "SELECT comment FROM system.tables WHERE database = ? AND name = 'materialised_campaign_daily'", db).Scan(&comment))
-	require.NoError(t, conn.Exec(ctx, fmt.Sprintf("ALTER TABLE %s.materialised_campaign_daily MODIFY COMMENT '%s'", db, comment[:strings.LastIndex(comment, " ")+1]+"0123456789abcdef")))
+	outdate(t, conn, db, "materialised_campaign_daily", "0123456789abcdef")
 
 	second := make(chan error, 1)
 	secondBuilding, firstSwapped := make(chan struct{}), make(chan struct{})
@@ -535,9 +526,7 @@ func TestConcurrentMigratesSwapInWholeTables(t *testing.T) {
 	require.NoError(t, err, "the first migrate")
 	require.NoError(t, <-second, "the second migrate")
 	refresh(t, conn, db)
-	for _, m := range queries.MaterialisedTables() {
-		require.Equal(t, contents(t, conn, db, m.Live()), contents(t, conn, db, m.Name()), "%s differs from its live definition", m.Name())
-	}
+	requireExact(t, conn, db)
 	var stages uint64
 	require.NoError(t, conn.QueryRow(ctx, "SELECT count() FROM system.tables WHERE database = ? AND startsWith(name, 'materialise_')  AND name NOT IN ('materialise_plan', 'materialise_names')", db).Scan(&stages))
 	require.Zero(t, stages, "a build left behind")
@@ -587,9 +576,7 @@ func TestStaleCopyNeverUndoesAnotherRefresh(t *testing.T) {
 	var shown string
 	require.NoError(t, conn.QueryRow(ctx, "SELECT any(advertiser_name) FROM "+db+".bi_advertiser_daily").Scan(&shown))
 	require.Equal(t, "Renamed meanwhile", shown)
-	for _, m := range queries.MaterialisedTables() {
-		require.Equal(t, contents(t, conn, db, m.Live()), contents(t, conn, db, m.Name()), "%s differs from its live definition", m.Name())
-	}
+	requireExact(t, conn, db)
 }
 
 // TestNameWatermarkWaitsForItsPublishes: when other refreshes publish a
@@ -652,9 +639,7 @@ func TestNameWatermarkWaitsForItsPublishes(t *testing.T) {
 
 	refresh(t, conn, db)
 	require.Greater(t, watermark("materialised_advertiser_daily"), adv)
-	for _, m := range queries.MaterialisedTables() {
-		require.Equal(t, contents(t, conn, db, m.Live()), contents(t, conn, db, m.Name()), "%s differs from its live definition", m.Name())
-	}
+	requireExact(t, conn, db)
 }
 
 // TestRenameDuringWholeRebuildIsFound: while `adhouse migrate` rebuilds a
@@ -669,9 +654,7 @@ func TestRenameDuringWholeRebuildIsFound(t *testing.T) {
 	adv := advertiser{"adv-m1", "North", "USD", "UTC"}
 	genDataset(11, []advertiser{adv}, 1, 2, 2, day0, 4).load(t, conn, cfg)
 	const old = "0123456789abcdef"
-	var comment string
-	require.NoError(t, conn.QueryRow(ctx, "SELECT comment FROM system.tables WHERE database = ? AND name = 'materialised_advertiser_daily'", db).Scan(&comment))
-	require.NoError(t, conn.Exec(ctx, fmt.Sprintf("ALTER TABLE %s.materialised_advertiser_daily MODIFY COMMENT '%s'", db, comment[:strings.LastIndex(comment, " ")+1]+old)))
+	outdate(t, conn, db, "materialised_advertiser_daily", old)
 
 	err := queries.EnsureWith(ctx, conn, schema.Target{Database: db}, queries.BeforeStep(queries.RefreshOptions{}, func(s string) error {
 		if s != "swap" {
@@ -691,7 +674,23 @@ func TestRenameDuringWholeRebuildIsFound(t *testing.T) {
 	var shown string
 	require.NoError(t, conn.QueryRow(ctx, "SELECT any(advertiser_name) FROM "+db+".bi_advertiser_daily").Scan(&shown))
 	require.Equal(t, "Renamed during the migrate", shown)
+	requireExact(t, conn, db)
+}
+
+// requireExact requires every materialised table to equal its live
+// definition, row for row.
+func requireExact(t *testing.T, conn driver.Conn, db string) {
+	t.Helper()
 	for _, m := range queries.MaterialisedTables() {
 		require.Equal(t, contents(t, conn, db, m.Live()), contents(t, conn, db, m.Name()), "%s differs from its live definition", m.Name())
 	}
+}
+
+// outdate makes table look built by the definition def, as after an upgrade
+// that changed its SQL.
+func outdate(t *testing.T, conn driver.Conn, db, table, def string) {
+	t.Helper()
+	var comment string
+	require.NoError(t, conn.QueryRow(context.Background(), "SELECT comment FROM system.tables WHERE database = ? AND name = ?", db, table).Scan(&comment))
+	require.NoError(t, conn.Exec(context.Background(), fmt.Sprintf("ALTER TABLE %s.%s MODIFY COMMENT '%s'", db, table, comment[:strings.LastIndex(comment, " ")+1]+def)))
 }
