@@ -592,8 +592,8 @@ const concurrentMonths = 2
 
 // rebuild replaces the planned partitions of a table month by month, two
 // months at once (rebuildMonth). It returns the number of partitions
-// replaced and of days in them. When a month fails, the other ends after its current step and
-// no month starts.
+// replaced and of days in them. When a month fails, the other ends after
+// its current step and no month starts.
 func (r *Refresher) rebuild(ctx context.Context, id string, data stepData, parts []partition) (replaced, rebuilt int, err error) {
 	var (
 		g      errgroup.Group
