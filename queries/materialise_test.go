@@ -386,17 +386,7 @@ func TestNameCheckFollowsEntityLoads(t *testing.T) {
 		require.NoError(t, conn.Exec(ctx, fmt.Sprintf("INSERT INTO %s.campaigns (advertiser_id, campaign_id, campaign_name, load_version, loaded_at) VALUES (?, ?, ?, ?, now64(3))", db),
 			advs[0].id, camp, n, version))
 	}
-	renamed := func() int {
-		pending, err := queries.NewRefresher(conn, schema.Target{Database: db}, queries.RefreshOptions{}).Pending(ctx)
-		require.NoError(t, err)
-		for _, p := range pending {
-			if p.Table == "bi_campaign_daily" {
-				return p.Renamed
-			}
-		}
-		t.Fatal("no pending row for bi_campaign_daily")
-		return 0
-	}
+	renamed := func() int { return pendingOf(t, conn, db, "bi_campaign_daily").Renamed }
 	shown := func() string {
 		var n string
 		require.NoError(t, conn.QueryRow(ctx, "SELECT any(campaign_name) FROM "+db+".bi_campaign_daily WHERE campaign_id = ?", camp).Scan(&n))
@@ -435,18 +425,7 @@ func TestStalenessCountsFromTheFirstMissedCommit(t *testing.T) {
 	ctx := context.Background()
 	ds := genDataset(5, []advertiser{{"adv-s1", "North", "USD", "UTC"}}, 1, 1, 2, day0, 3)
 	ds.load(t, conn, cfg)
-	r := queries.NewRefresher(conn, schema.Target{Database: db}, queries.RefreshOptions{})
-	oldest := func() time.Time {
-		pending, err := r.Pending(ctx)
-		require.NoError(t, err)
-		for _, p := range pending {
-			if p.Table == "bi_campaign_daily" {
-				return p.Oldest
-			}
-		}
-		t.Fatal("no pending row for bi_campaign_daily")
-		return time.Time{}
-	}
+	oldest := func() time.Time { return pendingOf(t, conn, db, "bi_campaign_daily").Oldest }
 	require.Zero(t, oldest(), "built")
 
 	time.Sleep(20 * time.Millisecond)
@@ -693,4 +672,18 @@ func outdate(t *testing.T, conn driver.Conn, db, table, def string) {
 	var comment string
 	require.NoError(t, conn.QueryRow(context.Background(), "SELECT comment FROM system.tables WHERE database = ? AND name = ?", db, table).Scan(&comment))
 	require.NoError(t, conn.Exec(context.Background(), fmt.Sprintf("ALTER TABLE %s.%s MODIFY COMMENT '%s'", db, table, comment[:strings.LastIndex(comment, " ")+1]+def)))
+}
+
+// pendingOf returns what the BI table lacks, as Refresher.Pending says.
+func pendingOf(t *testing.T, conn driver.Conn, db, table string) queries.Pending {
+	t.Helper()
+	pending, err := queries.NewRefresher(conn, schema.Target{Database: db}, queries.RefreshOptions{}).Pending(context.Background())
+	require.NoError(t, err)
+	for _, p := range pending {
+		if p.Table == table {
+			return p
+		}
+	}
+	t.Fatalf("no pending row for %s", table)
+	return queries.Pending{}
 }
