@@ -27,10 +27,10 @@ import (
 
 // Materialised is the performance of one level and grain kept as rows: the
 // table materialised_<level>_<grain> holds what the live definition (the view
-// live_bi_<level>_<grain>, from the "performance_rows" partial) computes,
-// without the metrics; the BI view bi_<level>_<grain> reads it and computes
-// each row's metrics on read (views/15_materialised.sql). A BI query so reads
-// one plain MergeTree table: no version filter, no join, no FINAL.
+// live_bi_<level>_<grain>, from the "performance" partial) computes, metrics
+// included; the BI view bi_<level>_<grain> reads it (views/15_materialised.sql).
+// A BI query so reads one plain MergeTree table: no version filter, no join,
+// no FINAL, no metric computed on read.
 //
 // A [Refresher] keeps the table exact: it compares, per advertiser and day,
 // the window each day was built from (its column window_version) with the
@@ -169,7 +169,7 @@ func (m Materialised) names(t schema.Target, table string) (string, error) {
 }
 
 func (m Materialised) comment(def string) string {
-	return fmt.Sprintf("The rows of %s without their metrics, materialised from %s and rebuilt by every sync for the days it committed; definition %s",
+	return fmt.Sprintf("The rows of %s with their metrics, materialised from %s and rebuilt by every sync for the days it committed; definition %s",
 		m.Name(), m.Live(), def)
 }
 

@@ -470,6 +470,40 @@ func TestRefreshRefusesAnotherDefinition(t *testing.T) {
 	requireExact(t, conn, db)
 }
 
+// TestMigrateStoresTheMetrics upgrades a warehouse as the release before
+// stored metrics left it: materialised_campaign_daily without metric columns,
+// and bi_campaign_daily computing them on read. Migrating must rebuild the
+// table whole with its metrics and make the view read them as stored
+// (planning the metrics at every BI query cost a month's query at 10M a
+// tenth of its time): the BI view equals its live definition, and a BI query
+// computes no ratio.
+func TestMigrateStoresTheMetrics(t *testing.T) {
+	conn, cfg := setup(t, config.ProtocolNative)
+	db := cfg.ClickHouse.Database
+	ctx := context.Background()
+	genDataset(9, parityAdvertisers, 2, 2, 2, day0, 5).load(t, conn, cfg)
+	for _, name := range queries.MetricNames() {
+		require.NoError(t, conn.Exec(ctx, fmt.Sprintf("ALTER TABLE %s.materialised_campaign_daily DROP COLUMN %s", db, name)))
+	}
+	outdate(t, conn, db, "materialised_campaign_daily", "0123456789abcdef")
+	require.NoError(t, conn.Exec(ctx, fmt.Sprintf("CREATE OR REPLACE VIEW %s.bi_campaign_daily AS %s", db,
+		queries.MetricStages(queries.TikTokColumns, db+".materialised_campaign_daily", []string{"window_version"}, ""))))
+	require.Equal(t, contents(t, conn, db, "live_bi_campaign_daily"), contents(t, conn, db, "bi_campaign_daily"), "the old layout")
+
+	_, err := queries.Migrate(ctx, conn, schema.Target{Database: db})
+	require.NoError(t, err)
+	requireExact(t, conn, db)
+	for _, m := range queries.MaterialisedTables() {
+		var stored uint64
+		require.NoError(t, conn.QueryRow(ctx, "SELECT count() FROM system.columns WHERE database = ? AND table = ? AND name IN (?)",
+			db, m.Table(), queries.MetricNames()).Scan(&stored))
+		require.Equal(t, uint64(len(queries.MetricNames())), stored, "%s stores every metric", m.Table())
+		var view string
+		require.NoError(t, conn.QueryRow(ctx, "SELECT as_select FROM system.tables WHERE database = ? AND name = ?", db, m.Name()).Scan(&view))
+		require.NotContains(t, view, "intDiv", "%s computes a metric on read", m.Name())
+	}
+}
+
 // TestConcurrentMigratesSwapInWholeTables: two `adhouse migrate` at once
 // after an upgrade each rebuild the changed table whole under a name of
 // their own. The first swaps its build in while the second is still

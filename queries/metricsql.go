@@ -97,10 +97,10 @@ func metricSQL(d metrics.Descriptor, sums map[metrics.Field]string, bind func(st
 // MetricStages renders a SELECT of every column of from but the except
 // columns, followed by every metric of metrics.Metrics() whose bases sums
 // provides (as MetricColumns, with the same values). The metrics' shared
-// steps are columns of nested SELECTs, computed and analysed once each
-// rather than repeated inside every metric: ClickHouse analyses a view's
-// every column at every query that reads it, and the inlined metrics cost
-// more to analyse than a month of a large account costs to read.
+// steps are columns of nested SELECTs, computed and planned once each
+// rather than repeated inside every metric: ClickHouse plans a view's every
+// column at every query that reads it, and the inlined metrics cost about
+// twice as much to plan.
 func MetricStages(sums map[metrics.Field]string, from string, except []string, indent string) string {
 	var (
 		cols   [stages][]string // "expression AS column" per stage

@@ -212,7 +212,7 @@ func RenderFile(t schema.Target, name string) (string, error) {
 //	sumColumns              the additive statistics columns a view sums
 //	metricColumns indent    every metric over the TikTok sum columns, "expr AS name"
 //	metricColumnsOver p n i every metric over columns prefixed p, named with prefix n
-//	metricStages from ex    every column of from but ex (space-separated), then every metric (MetricStages)
+//	metricStagesAround      MetricStages split where its FROM goes: the SQL before and after a subquery
 //	metricNames             the metric column names, in order
 //	periods                 Periods, for the period-over-period views
 //	drillLevels             the campaign, ad group and ad levels
@@ -275,8 +275,10 @@ func render(t schema.Target, name, text, exec string, data any) (string, error) 
 			}
 			return strings.Join(cols, ",\n")
 		},
-		"metricStages": func(from, except string) string {
-			return MetricStages(TikTokColumns, from, strings.Fields(except), "    ")
+		"metricStagesAround": func() [2]string {
+			const rows = "\x00rows\x00"
+			head, tail, _ := strings.Cut(MetricStages(TikTokColumns, rows, nil, "    "), rows)
+			return [2]string{head, tail}
 		},
 		"metricNames": MetricNames,
 		"periods":     func() []Period { return Periods },

@@ -108,13 +108,13 @@ WHERE stat_date BETWEEN {from:Date} AND {to:Date}
     )
 {{end}}
 
-{{- /* build inserts the planned days' rows into the stage, each tagged with
-the window it was built from. */ -}}
+{{- /* build inserts the planned days' rows, with their metrics, into the
+stage, each tagged with the window it was built from. */ -}}
 {{define "build"}}
 INSERT INTO {{.DB}}.{{.Stage}}
 SELECT p.*, w.window_version
 FROM
-({{template "performance_rows" .Perf}}
+({{template "performance" .Perf}}
 ) AS p
 INNER JOIN
 (

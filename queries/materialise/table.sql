@@ -1,5 +1,9 @@
--- A materialised table: the rows of a BI view without their metrics (the
--- "performance_rows" partial). Created under a temporary name, filled, then
+-- A materialised table: the rows of a BI view with their metrics (the
+-- "performance" partial). The metrics are stored, not computed on read:
+-- ClickHouse plans a view's every column at every query that reads it, and
+-- planning the exact metrics (about 130 expressions of half-even rounding)
+-- took a BI query over a month of 10M ad-days 10 ms, a tenth of reading it.
+-- Created under a temporary name, filled, then
 -- put in place of materialised_<level>_<grain> by a rename or an exchange
 -- (queries.Ensure), so BI tools never see it empty or half-built.
 --
@@ -23,7 +27,7 @@ ORDER BY (advertiser_id, stat_date{{range .Level.IDs}}, {{.}}{{end}}{{if eq .Gra
 SETTINGS lightweight_mutation_projection_mode = 'rebuild', min_bytes_for_wide_part = 134217728
 COMMENT '{{.Comment}}'
 EMPTY AS
-{{- template "performance_rows" .Perf}};
+{{- template "performance" .Perf}};
 
 -- window_version is the committed window (load_commits) the rows of a day
 -- were built from.
