@@ -7,11 +7,12 @@
 -- values below, set a password, and run it once as an administrator after
 -- `adhouse migrate`.
 --
--- The role may SELECT the BI views (every view named bi_*) and
+-- The role may SELECT the BI tables and views (every name bi_*) and
 -- information_schema, nothing else: not the versioned statistics tables, not
 -- the entity tables, not the one-copy statistics views. The BI views are
 -- created with SQL SECURITY DEFINER (queries.Definer), so reading one needs
--- no grant on the tables behind it. readonly = 2 refuses writes and DDL but
+-- no grant on the tables behind it; the daily and hourly BI names are the
+-- materialised tables themselves. readonly = 2 refuses writes and DDL but
 -- lets BI drivers set session settings, which readonly = 1 would refuse; the
 -- MIN/MAX and CONST constraints let a session lower a limit, never raise it.
 CREATE ROLE IF NOT EXISTS adhouse_bi_reader{{onCluster}};

@@ -61,7 +61,7 @@ func TestBIUser(t *testing.T) {
 		var n, want uint64
 		require.NoError(t, bi.QueryRow(ctx, "SELECT count() FROM "+db+".bi_campaign_daily").Scan(&n))
 		require.NoError(t, conn.QueryRow(ctx, "SELECT count() FROM "+db+".campaign_stats_daily").Scan(&want))
-		require.Equal(t, want, n, "the BI user reads a BI view in full")
+		require.Equal(t, want, n, "the BI user reads a BI table in full")
 		require.Equal(t, uint64(2*3), n)
 		require.NoError(t, bi.QueryRow(ctx, "SELECT count() FROM "+db+".bi_drilldown(date_from = '2024-02-20', date_to = '2024-02-22')").Scan(&n))
 		require.Equal(t, uint64(2+4+8), n, "and the parameterised drill-down")
@@ -76,7 +76,12 @@ func TestBIUser(t *testing.T) {
 			{"load bookkeeping", "SELECT count() FROM " + db + ".load_commits", []int32{497}},
 			{"insert", "INSERT INTO " + db + ".load_commits (table_name) VALUES ('x')", []int32{497, 164}},
 			{"create", "CREATE TABLE " + db + ".bi_mine (n UInt8) ENGINE = Memory", []int32{497, 164}},
-			{"drop a BI view", "DROP VIEW " + db + ".bi_campaign_daily", []int32{497, 164}},
+			// The BI names are tables, which the BI user reads and nothing else.
+			{"drop a BI table", "DROP TABLE " + db + ".bi_campaign_daily", []int32{497, 164}},
+			{"truncate a BI table", "TRUNCATE TABLE " + db + ".bi_campaign_daily", []int32{497, 164}},
+			{"insert into a BI table", "INSERT INTO " + db + ".bi_campaign_daily (advertiser_id) VALUES ('x')", []int32{497, 164}},
+			{"delete from a BI table", "DELETE FROM " + db + ".bi_campaign_daily WHERE 1", []int32{497, 164}},
+			{"alter a BI table", "ALTER TABLE " + db + ".bi_campaign_daily DROP PARTITION ID 'all'", []int32{497, 164}},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				err := bi.Exec(ctx, tc.sql)

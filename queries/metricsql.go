@@ -31,9 +31,9 @@ func MetricSQL(d metrics.Descriptor, sums map[metrics.Field]string) (string, err
 }
 
 // stages is the number of steps of MetricSQL's arithmetic that a binder may
-// name: the bases in storage units; the magnitudes and signs; the quotient
-// and remainder.
-const stages = 3
+// name: the bases in storage units; the magnitudes and signs; the quotient;
+// the remainder.
+const stages = 4
 
 // metricSQL renders MetricSQL with bind deciding how each step's expression
 // reaches the next: inlined (MetricSQL) or named as a column of a nested
@@ -85,14 +85,26 @@ func metricSQL(d metrics.Descriptor, sums map[metrics.Field]string, bind func(st
 	b := bind(1, fmt.Sprintf("toInt256(abs(%[1]s)) * %[2]s + (%[1]s = 0)", den, int256(denK)))
 	signN := bind(1, fmt.Sprintf("sign(%s)", n))
 	signD := bind(1, fmt.Sprintf("nullIf(sign(%s), 0)", den))
-	q := bind(2, fmt.Sprintf("intDiv(%s, %s)", a, b))
-	r := bind(2, fmt.Sprintf("%s %% %s", a, b))
+	// ClickHouse divides Int256 in software: two divisions (the quotient,
+	// and the remainder by a %) of each of 13 metrics cost 3.4 µs a row,
+	// which a materialised table's build pays for every row. Magnitudes that
+	// fit an Int64, nearly all of them, divide natively (the Int256 branch
+	// runs only for the rows that need it: ClickHouse evaluates if()
+	// branches short-circuit; greatest() keeps a row the fast branch does
+	// not take from dividing by a wrapped 0), and the remainder is a − q·b:
+	// 0.8 µs a row. Both branches give the same quotient.
+	q := bind(2, fmt.Sprintf("if(%[1]s <= %[3]s AND %[2]s <= %[3]s, toInt256(intDiv(toInt64(%[1]s), greatest(toInt64(%[2]s), 1))), intDiv(%[1]s, %[2]s))",
+		a, b, int64Max))
+	r := bind(3, fmt.Sprintf("%s - %s * %s", a, q, b))
 	unit := "1"
 	if d.Scale > 0 {
 		unit = "0." + strings.Repeat("0", int(d.Scale)-1) + "1"
 	}
-	return fmt.Sprintf("toDecimal128(%s * %s * (%s + (2 * %s + %s %% 2 > %s)), 0) * toDecimal128('%s', %d)", signN, signD, q, r, q, b, unit, d.Scale), nil
+	return fmt.Sprintf("toDecimal128(%s * %s * (%s + (2 * %s + bitAnd(%s, 1) > %s)), 0) * toDecimal128('%s', %d)", signN, signD, q, r, q, b, unit, d.Scale), nil
 }
+
+// int64Max is the largest magnitude a metric divides as an Int64.
+const int64Max = "9223372036854775807"
 
 // MetricStages renders a SELECT of every column of from but the except
 // columns, followed by every metric of metrics.Metrics() whose bases sums

@@ -224,7 +224,6 @@ func RenderFile(t schema.Target, name string) (string, error) {
 //	fxUnknown col           whether that conversion lacked a rate
 //	rateMaxAge              metrics.RateMaxAge, the oldest usable rate in days
 //	liveView l g            the live definition of bi_<l>_<g>, e.g. live_bi_campaign_daily
-//	materialisedTable l g   the table holding its rows, e.g. materialised_campaign_daily
 //	bucket                  an advertiser's bucket, the second half of those tables' partition key
 //	perf l g                the argument of the "performance" partial for a live view
 //	clustered               whether the target is a cluster (no materialised tables there yet)
@@ -295,11 +294,10 @@ func render(t schema.Target, name, text, exec string, data any) (string, error) 
 		"fxUnknown":               fxUnknown,
 		"rateMaxAge":              func() int { return metrics.RateMaxAge },
 
-		"liveView":          LiveView,
-		"bucket":            func() string { return fmt.Sprintf("cityHash64(advertiser_id) %% %d", advertiserBuckets) },
-		"materialisedTable": MaterialisedTable,
-		"perf":              func(l schema.Level, g string) perfData { return perfData{DB: "{{.DB}}", Level: l, Grain: g} },
-		"clustered":         func() bool { return t.Cluster != "" },
+		"liveView":  LiveView,
+		"bucket":    func() string { return fmt.Sprintf("cityHash64(advertiser_id) %% %d", advertiserBuckets) },
+		"perf":      func(l schema.Level, g string) perfData { return perfData{DB: "{{.DB}}", Level: l, Grain: g} },
+		"clustered": func() bool { return t.Cluster != "" },
 	}
 	partials, err := fs.ReadFile(files, "materialise/partials.tmpl")
 	if err != nil {

@@ -322,8 +322,8 @@ func refresh(t testing.TB, conn driver.Conn, db string) queries.RefreshResult {
 		}
 		var repeated uint64
 		require.NoError(t, conn.QueryRow(ctx, fmt.Sprintf("SELECT count() FROM (SELECT 1 FROM %s.%s GROUP BY %s HAVING count() > 1)",
-			db, m.Table(), strings.Join(key, ", "))).Scan(&repeated))
-		require.Zero(t, repeated, "%s holds a key more than once", m.Table())
+			db, m.Name(), strings.Join(key, ", "))).Scan(&repeated))
+		require.Zero(t, repeated, "%s holds a key more than once", m.Name())
 	}
 	return res
 }

@@ -40,10 +40,11 @@ func biViews(t *testing.T, conn driver.Conn, db string) []string {
 	return out
 }
 
-// contents returns every row of a view as sorted text.
+// contents returns every row of a view or table as sorted text, without the
+// window a BI table's day was built from (its live definition has none).
 func contents(t *testing.T, conn driver.Conn, db, view string) []string {
 	t.Helper()
-	rows, err := conn.Query(context.Background(), fmt.Sprintf("SELECT toString(tuple(*)) AS r FROM %s.%s ORDER BY r", db, view))
+	rows, err := conn.Query(context.Background(), fmt.Sprintf("SELECT toString(tuple(* EXCEPT (window_version))) AS r FROM %s.%s ORDER BY r", db, view))
 	require.NoError(t, err)
 	defer rows.Close()
 	var out []string

@@ -1,11 +1,12 @@
--- A materialised table: the rows of a BI view with their metrics (the
--- "performance" partial). The metrics are stored, not computed on read:
--- ClickHouse plans a view's every column at every query that reads it, and
--- planning the exact metrics (about 130 expressions of half-even rounding)
--- took a BI query over a month of 10M ad-days 10 ms, a tenth of reading it.
--- Created under a temporary name, filled, then
--- put in place of materialised_<level>_<grain> by a rename or an exchange
--- (queries.Ensure), so BI tools never see it empty or half-built.
+-- A BI table, bi_<level>_<grain>: the rows of its live definition with their
+-- metrics (the "performance" partial), and the window each day was built
+-- from. BI tools read it directly, not through a view: ClickHouse plans every
+-- column of a view at every query that reads it (the exact metrics are about
+-- 130 expressions of half-even rounding), and a query through even a view
+-- that only renames a table plans more slowly than on the table.
+-- Created under a temporary name, filled, then put in place by a rename or
+-- an exchange (queries.Ensure), so BI tools never see it empty or
+-- half-built.
 --
 -- Partitions are months of a sixteenth of the advertisers: a refresh
 -- rebuilds a partition at once (REPLACE PARTITION from a staging copy), which

@@ -5,11 +5,9 @@
 -- Periods are of local days in the advertiser's timezone; the current period
 -- may be partial: days_with_data says how many days it holds.
 --
--- They sum the materialised daily tables (materialised_<level>_daily, the
--- rows of bi_<level>_daily; on a cluster bi_<level>_daily itself), which
--- already carry the names: no version filter and no entity join on read, and
--- not the daily view's metrics, which ClickHouse would analyse at every
--- query although these views only sum.
+-- They sum the daily BI tables (bi_<level>_daily, materialised; on a cluster
+-- views of the live definitions), which already carry the names: no version
+-- filter and no entity join on read.
 {{range $p := periods}}{{range $l := levels}}
 CREATE OR REPLACE VIEW {{$.DB}}.bi_{{$l.Name}}_{{$p.Name}}{{onCluster}}{{definer}} AS
 WITH p AS
@@ -29,7 +27,7 @@ WITH p AS
 {{- range $i, $c := sumColumns}}{{if $i}},{{end}}
         sum({{$c}}) AS {{$c}}
 {{- end}}
-    FROM {{$.DB}}.{{if clustered}}bi_{{$l.Name}}_daily{{else}}{{materialisedTable $l.Name "daily"}}{{end}}
+    FROM {{$.DB}}.bi_{{$l.Name}}_daily
     GROUP BY advertiser_id,{{range $l.IDs}} {{.}},{{end}} period_start, currency
 )
 SELECT
