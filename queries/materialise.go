@@ -30,9 +30,7 @@ import (
 // definition (the view live_bi_<level>_<grain>, from the "performance"
 // partial) computes, metrics included. A BI query so reads one plain
 // MergeTree table: no version filter, no join, no FINAL, no metric computed
-// on read, and no view (ClickHouse plans a query through a view more slowly
-// than on the table itself: 20 ms more for a month by campaign with its
-// metrics, a fifth of that query).
+// on read, and no view (materialise/table.sql says why).
 //
 // A [Refresher] keeps the table exact: it compares, per advertiser and day,
 // the window each day was built from (its column window_version) with the
@@ -60,10 +58,19 @@ func (m Materialised) Live() string { return LiveView(m.Level.Name, m.Grain) }
 // not start with bi_, so the BI user cannot read it.
 func LiveView(level, grain string) string { return "live_bi_" + level + "_" + grain }
 
-// legacyTable names the table that held the rows of bi_<level>_<grain>
-// behind a view, before the BI tables were the materialised tables
-// themselves: [Ensure] drops it.
-func legacyTable(m Materialised) string { return "materialised_" + m.Level.Name + "_" + m.Grain }
+// dropLegacy drops the tables that held the rows of the BI names behind views
+// before the BI names were the materialised tables themselves. Only once
+// every view is re-created: the previous release's weekly and monthly views
+// read them until then.
+func dropLegacy(ctx context.Context, conn driver.Conn, t schema.Target) error {
+	for _, m := range MaterialisedTables() {
+		legacy := "materialised_" + m.Level.Name + "_" + m.Grain
+		if err := conn.Exec(ctx, fmt.Sprintf("DROP TABLE IF EXISTS %s.%s SYNC", t.Database, legacy)); err != nil {
+			return fmt.Errorf("queries: dropping %s: %w", legacy, err)
+		}
+	}
+	return nil
+}
 
 // MaterialisedTables lists the materialised performance tables: every level
 // at every grain.
@@ -205,15 +212,13 @@ func ensure(ctx context.Context, conn driver.Conn, t schema.Target, opts Refresh
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("queries: %s: %w", m.Name(), err)
 		}
-		if engine != "MergeTree" || !strings.HasSuffix(comment, "definition "+def) {
-			// A view there (the BI view of a release before this one) is
-			// exchanged out like an older table.
-			if err := r.replaceWhole(ctx, m, m.comment(def)); err != nil {
-				return fmt.Errorf("queries: materialising %s: %w", m.Name(), err)
-			}
+		if engine == "MergeTree" && strings.HasSuffix(comment, "definition "+def) {
+			continue
 		}
-		if err := conn.Exec(ctx, fmt.Sprintf("DROP TABLE IF EXISTS %s.%s SYNC", t.Database, legacyTable(m))); err != nil {
-			return fmt.Errorf("queries: dropping %s: %w", legacyTable(m), err)
+		// A view there (the BI view of a release before this one) is
+		// exchanged out like an older table.
+		if err := r.replaceWhole(ctx, m, m.comment(def)); err != nil {
+			return fmt.Errorf("queries: materialising %s: %w", m.Name(), err)
 		}
 	}
 	return nil
@@ -446,6 +451,9 @@ func (r *Refresher) requireDefinitions(ctx context.Context) error {
 		comment, ok := comments[m.Name()]
 		if !ok {
 			return fmt.Errorf("queries: %s is missing: run `adhouse migrate`", m.Name())
+		}
+		if !strings.Contains(comment, "definition ") {
+			return fmt.Errorf("queries: %s is not materialised yet (a warehouse from before the BI names were tables): run `adhouse migrate`", m.Name())
 		}
 		if !strings.HasSuffix(comment, "definition "+def) {
 			built := "unknown"

@@ -27,19 +27,22 @@ import (
 // r = a − q0·|d|, the magnitude is q0 + 1 when 2r > |d| or when 2r = |d| and q0
 // is odd, else q0; the sign is sign(n)·sign(d). That is metrics.RoundRatio.
 func MetricSQL(d metrics.Descriptor, sums map[metrics.Field]string) (string, error) {
-	return metricSQL(d, sums, func(_ int, expr string) string { return "(" + expr + ")" })
+	return metricSQL(d, sums, false, func(_ int, expr string) string { return "(" + expr + ")" })
 }
 
 // stages is the number of steps of MetricSQL's arithmetic that a binder may
 // name: the bases in storage units; the magnitudes and signs; the quotient;
-// the remainder.
+// the remainder (a separate step only when it is computed from the
+// quotient).
 const stages = 4
 
 // metricSQL renders MetricSQL with bind deciding how each step's expression
 // reaches the next: inlined (MetricSQL) or named as a column of a nested
 // SELECT (MetricStages). bind(s, expr) returns what later steps write for
-// expr, which uses only expressions bound at stages before s.
-func metricSQL(d metrics.Descriptor, sums map[metrics.Field]string, bind func(stage int, expr string) string) (string, error) {
+// expr, which uses only expressions bound at stages before s. native divides
+// magnitudes that fit an Int64 natively: faster to run over many rows, but
+// three times the text inlined, which ClickHouse then takes longer to plan.
+func metricSQL(d metrics.Descriptor, sums map[metrics.Field]string, native bool, bind func(stage int, expr string) string) (string, error) {
 	if len(d.Numerator) == 0 {
 		return "", fmt.Errorf("queries: metric %q has no numerator", d.Name)
 	}
@@ -79,23 +82,27 @@ func metricSQL(d metrics.Descriptor, sums map[metrics.Field]string, bind func(st
 	// remainder of a/b. Rounding half to even adds one to q when 2r > b, or
 	// when 2r = b and q is odd: both are 2r + (q mod 2) > b. The sign of d is
 	// NULL when d is 0, which makes the metric NULL; b is 1 there (not an
-	// if(), which costs ClickHouse more to analyse), so no engine setting can
-	// surface a division by zero.
+	// if() around the division, which costs ClickHouse more to analyse), so
+	// no engine setting can surface a division by zero.
 	a := bind(1, fmt.Sprintf("toInt256(abs(%s)) * %s", n, int256(numK)))
 	b := bind(1, fmt.Sprintf("toInt256(abs(%[1]s)) * %[2]s + (%[1]s = 0)", den, int256(denK)))
 	signN := bind(1, fmt.Sprintf("sign(%s)", n))
 	signD := bind(1, fmt.Sprintf("nullIf(sign(%s), 0)", den))
-	// ClickHouse divides Int256 in software: two divisions (the quotient,
-	// and the remainder by a %) of each of 13 metrics cost 3.4 µs a row,
-	// which a materialised table's build pays for every row. Magnitudes that
-	// fit an Int64, nearly all of them, divide natively (the Int256 branch
-	// runs only for the rows that need it: ClickHouse evaluates if()
-	// branches short-circuit; greatest() keeps a row the fast branch does
-	// not take from dividing by a wrapped 0), and the remainder is a − q·b:
-	// 0.8 µs a row. Both branches give the same quotient.
-	q := bind(2, fmt.Sprintf("if(%[1]s <= %[3]s AND %[2]s <= %[3]s, toInt256(intDiv(toInt64(%[1]s), greatest(toInt64(%[2]s), 1))), intDiv(%[1]s, %[2]s))",
-		a, b, int64Max))
-	r := bind(3, fmt.Sprintf("%s - %s * %s", a, q, b))
+	q := bind(2, fmt.Sprintf("intDiv(%s, %s)", a, b))
+	r := bind(2, fmt.Sprintf("%s %% %s", a, b))
+	if native {
+		// ClickHouse divides Int256 in software: the two divisions of each
+		// of 13 metrics cost 3.4 µs a row, which a BI table's build pays for
+		// every row. Magnitudes that fit an Int64, nearly all of them,
+		// divide natively (ClickHouse evaluates if() branches short-circuit,
+		// so the Int256 branch runs only for the rows that need it; NULL
+		// bases take the native one, which gives NULL too; greatest() keeps
+		// a row the native branch does not take from dividing by a wrapped
+		// 0), and the remainder is a − q·b: 0.8 µs a row.
+		q = bind(2, fmt.Sprintf("if(ifNull(%[1]s <= %[3]s AND %[2]s <= %[3]s, 1), toInt256(intDiv(toInt64(%[1]s), greatest(toInt64(%[2]s), 1))), intDiv(%[1]s, %[2]s))",
+			a, b, int64Max))
+		r = bind(3, fmt.Sprintf("%s - %s * %s", a, q, b))
+	}
 	unit := "1"
 	if d.Scale > 0 {
 		unit = "0." + strings.Repeat("0", int(d.Scale)-1) + "1"
@@ -131,7 +138,7 @@ func MetricStages(sums map[metrics.Field]string, from string, except []string, i
 	}
 	var metricCols []string
 	for _, d := range Descriptors(sums) {
-		expr, err := metricSQL(d, sums, bind)
+		expr, err := metricSQL(d, sums, true, bind)
 		if err != nil {
 			continue // Descriptors only returns metrics whose bases are present
 		}

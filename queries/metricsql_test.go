@@ -21,7 +21,9 @@ import (
 // ClickHouse, inlined (MetricSQL) and staged (MetricStages, what the BI views
 // use), and requires the digits metrics.Aggregate.Eval gives: negative money
 // (margins below zero, refunds above revenue), zero and NULL denominators,
-// exact half-way points, and sums far beyond 64 bits once scaled.
+// exact half-way points, sums far beyond 64 bits once scaled, and
+// magnitudes on each side of 2^63, where the staged form stops dividing
+// natively.
 func TestMetricSQLIsExact(t *testing.T) {
 	conn, cfg := setup(t, config.ProtocolHTTP)
 	db := cfg.ClickHouse.Database
@@ -67,6 +69,10 @@ func TestMetricSQLIsExact(t *testing.T) {
 		return s.String()
 	}
 	const n = 4000
+	// The last rows put a count denominator (impressions, divided as it
+	// is by CTR) on each side of the largest magnitude MetricStages divides
+	// natively, 2^63 - 1.
+	boundary := []string{"9223372036854775806", "9223372036854775807", "9223372036854775808", "18446744073709551615"}
 	rows := make([][metrics.NumFields]string, n)
 	batch, err := conn.PrepareBatch(ctx, "INSERT INTO "+db+".exactness")
 	require.NoError(t, err)
@@ -75,6 +81,9 @@ func TestMetricSQLIsExact(t *testing.T) {
 		args := []any{uint32(i)}
 		for f := range metrics.Field(metrics.NumFields) {
 			v := value(f, small)
+			if k := i - (n - len(boundary)); k >= 0 && f == metrics.FieldImpressions {
+				v = boundary[k]
+			}
 			rows[i][f] = v
 			switch {
 			case v == metrics.Missing && f.IsMoney():
@@ -120,6 +129,10 @@ func TestMetricSQLIsExact(t *testing.T) {
 	}{
 		{"inline (MetricSQL)", fmt.Sprintf("SELECT id, %s FROM %s.exactness ORDER BY id", strings.Join(inline, ", "), db), ms},
 		{"staged (MetricStages)", fmt.Sprintf("SELECT id, %s FROM (%s) ORDER BY id", strings.Join(names, ", "),
+			queries.MetricStages(sums, db+".exactness", nil, "")), metrics.Metrics()},
+		// Its native division must not depend on ClickHouse skipping the
+		// branch a row does not take.
+		{"staged, both branches evaluated", fmt.Sprintf("SELECT id, %s FROM (%s) ORDER BY id SETTINGS short_circuit_function_evaluation = 'disable'", strings.Join(names, ", "),
 			queries.MetricStages(sums, db+".exactness", nil, "")), metrics.Metrics()},
 	}
 	for _, r := range renderings {

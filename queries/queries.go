@@ -125,8 +125,9 @@ func MigrateNodes(ctx context.Context, nodes []driver.Conn, t schema.Target) ([]
 }
 
 // Apply creates or replaces every BI view (and the tables they need) in
-// file order, and makes sure every materialised BI table exists with its
-// current definition ([Ensure]). It is idempotent: running it again, or from
+// file order, makes sure every materialised BI table exists with its
+// current definition ([Ensure]), and then drops the tables that held their
+// rows behind views in releases before 2026-12-01. It is idempotent: running it again, or from
 // two processes at once, leaves the same views.
 func Apply(ctx context.Context, conn driver.Conn, t schema.Target) error {
 	fs, err := Views(t)
@@ -150,9 +151,14 @@ func Apply(ctx context.Context, conn driver.Conn, t schema.Target) error {
 		}
 	}
 	if !ensured {
-		return Ensure(ctx, conn, t)
+		if err := Ensure(ctx, conn, t); err != nil {
+			return err
+		}
 	}
-	return nil
+	if t.Cluster != "" {
+		return nil
+	}
+	return dropLegacy(ctx, conn, t)
 }
 
 // liveViewsPrefix is the prefix of the views file holding the live

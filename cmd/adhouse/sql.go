@@ -39,7 +39,7 @@ func newSQLCmd(a *app) *cobra.Command {
 		Long: `Runs one query against the warehouse the configuration names: the embedded
 warehouse (its port and generated password are read from warehouse.dir) or the
 configured ClickHouse (clickhouse.addr, user and password). It connects as the
-admin user, or with --bi as the read-only BI user (adhouse_bi: the bi_* views
+admin user, or with --bi as the read-only BI user (adhouse_bi: the bi_* tables and views
 only), as a BI tool would.
 
 The result is a table on a terminal and CSV otherwise; --format chooses.

@@ -241,11 +241,11 @@ func (s side) exportCSV(t *testing.T) string {
 	return b.String()
 }
 
-// compared views: every plain view of the single node's database that a
-// reader uses (bi_*, statistics, imports, attribution).
+// compared views: every plain view and BI table of the single node's
+// database that a reader uses (bi_*, statistics, imports, attribution).
 func readerViews(t *testing.T, conn driver.Conn, db string) []string {
 	t.Helper()
-	rows, err := conn.Query(context.Background(), "SELECT name FROM system.tables WHERE database = ? AND engine = 'View' ORDER BY name", db)
+	rows, err := conn.Query(context.Background(), "SELECT name FROM system.tables WHERE database = ? AND (engine = 'View' OR startsWith(name, 'bi_')) ORDER BY name", db)
 	require.NoError(t, err)
 	defer rows.Close()
 	var out []string

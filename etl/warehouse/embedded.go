@@ -105,7 +105,7 @@ type EngineOptions struct {
 	DieWithParent bool
 	// BI limits BIUser's sessions; zero means config.Default's.
 	BI config.BI
-	// Database is the adhouse database whose BI views BIUser may read;
+	// Database is the adhouse database whose BI tables and views BIUser may read;
 	// empty means DefaultDatabase. The grant is written into users.xml at
 	// start, so a change takes effect on the next start.
 	Database string

@@ -3,7 +3,8 @@
 -- from. BI tools read it directly, not through a view: ClickHouse plans every
 -- column of a view at every query that reads it (the exact metrics are about
 -- 130 expressions of half-even rounding), and a query through even a view
--- that only renames a table plans more slowly than on the table.
+-- that only renames a table plans more slowly than on the table (a month by
+-- campaign with its metrics at 10M ad-days: EXPLAIN PLAN 95 against 75 ms).
 -- Created under a temporary name, filled, then put in place by a rename or
 -- an exchange (queries.Ensure), so BI tools never see it empty or
 -- half-built.

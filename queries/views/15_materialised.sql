@@ -3,8 +3,7 @@
 -- sums, names, currency, timezone and every metric, rebuilt by every sync for
 -- the days it committed, and the window each day was built from. A BI query
 -- reads one plain MergeTree table: no version filter, no join, no FINAL, no
--- metric computed on read, and no view, which ClickHouse plans more slowly
--- than the table.
+-- metric computed on read, and no view (materialise/table.sql says why).
 --
 -- On a cluster nothing is materialised yet: the BI names are views of the
 -- live definitions.
