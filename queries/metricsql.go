@@ -88,9 +88,11 @@ func metricSQL(d metrics.Descriptor, sums map[metrics.Field]string, native bool,
 	b := bind(1, fmt.Sprintf("toInt256(abs(%[1]s)) * %[2]s + (%[1]s = 0)", den, int256(denK)))
 	signN := bind(1, fmt.Sprintf("sign(%s)", n))
 	signD := bind(1, fmt.Sprintf("nullIf(sign(%s), 0)", den))
-	q := bind(2, fmt.Sprintf("intDiv(%s, %s)", a, b))
-	r := bind(2, fmt.Sprintf("%s %% %s", a, b))
-	if native {
+	var q, r string
+	if !native {
+		q = bind(2, fmt.Sprintf("intDiv(%s, %s)", a, b))
+		r = bind(2, fmt.Sprintf("%s %% %s", a, b))
+	} else {
 		// ClickHouse divides Int256 in software: the two divisions of each
 		// of 13 metrics cost 3.4 µs a row, which a BI table's build pays for
 		// every row. Magnitudes that fit an Int64, nearly all of them,

@@ -127,8 +127,8 @@ func MigrateNodes(ctx context.Context, nodes []driver.Conn, t schema.Target) ([]
 // Apply creates or replaces every BI view (and the tables they need) in
 // file order, makes sure every materialised BI table exists with its
 // current definition ([Ensure]), and then drops the tables that held their
-// rows behind views in releases before 2026-12-01. It is idempotent: running it again, or from
-// two processes at once, leaves the same views.
+// rows behind views in releases before 2026-12-01. It is idempotent:
+// running it again, or from two processes at once, leaves the same views.
 func Apply(ctx context.Context, conn driver.Conn, t schema.Target) error {
 	fs, err := Views(t)
 	if err != nil {
